@@ -1,0 +1,54 @@
+#pragma once
+
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include <prometheus/counter.h>
+#include <prometheus/family.h>
+#include <prometheus/gauge.h>
+#include <prometheus/registry.h>
+
+#include "mingus/agent/config.h"
+#include "mingus/agent/host/host_metrics.h"
+#include "mingus/http/server.h"
+#include "mingus/metrics/process_metrics.h"
+
+namespace mingus::agent {
+
+// The agent process minus main(): host metrics, its own metrics and the HTTP endpoints.
+class Agent {
+ public:
+  Agent(AgentConfig config, std::unique_ptr<host::SystemCalls> system);
+  ~Agent();
+
+  // Starts serving; returns the bound address.
+  StatusOr<std::string> Start();
+  void Stop();
+  // Applies a new configuration (collectors, exclusions, log level). The listen address and
+  // the web limits need a restart; a change to them is logged and otherwise ignored.
+  void Reload(AgentConfig config);
+  // Records a reload whose configuration was refused, keeping the running one.
+  void RecordFailedReload();
+
+  // The routes, exposed so tests can call the handlers without a socket.
+  const http::Router& router() const { return *router_; }
+
+ private:
+  http::Response ServeMetrics(const http::Request& request) const;
+  std::shared_ptr<const host::HostMetrics> host_metrics() const;
+
+  AgentConfig config_;
+  std::unique_ptr<host::SystemCalls> system_;
+  std::shared_ptr<prometheus::Registry> registry_;
+  prometheus::Family<prometheus::Counter>& collector_errors_;
+  prometheus::Gauge& reload_success_;
+  prometheus::Gauge& reload_timestamp_;
+  metrics::ProcessCollector process_;
+  mutable std::mutex host_metrics_mutex_;
+  std::shared_ptr<const host::HostMetrics> host_metrics_;
+  std::shared_ptr<http::Router> router_;
+  std::unique_ptr<http::Server> server_;
+};
+
+}  // namespace mingus::agent

@@ -1,0 +1,58 @@
+#pragma once
+
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "mingus/agent/host/system.h"
+#include "mingus/config/flags.h"
+#include "mingus/http/server.h"
+
+namespace mingus::agent {
+
+// Names of the host collectors, in the order their families appear on /metrics.
+inline const std::vector<std::string> kHostCollectorNames = {
+    "cpu", "diskstats", "filesystem", "loadavg", "meminfo", "netdev", "stat", "time", "uname"};
+
+struct HostCollectorsConfig {
+  std::map<std::string, bool> enabled;  // every name of kHostCollectorNames
+  std::string filesystem_mount_points_exclude;
+  std::string filesystem_fs_types_exclude;
+  std::string netdev_device_exclude;
+  std::string diskstats_device_exclude;
+};
+
+struct AgentConfig {
+  http::ServerOptions web;
+  std::string log_level = "info";
+  std::string log_format = "logfmt";
+  host::HostPaths paths;
+  std::string storage_path = "data/agent";
+  HostCollectorsConfig collectors;
+};
+
+// Flags as given on the command line; unset ones leave the file's value.
+struct AgentFlags {
+  std::optional<std::string> config_file, listen_address, procfs, sysfs, rootfs, storage_path,
+      log_level, log_format, mount_points_exclude, fs_types_exclude, netdev_device_exclude,
+      diskstats_device_exclude;
+  std::map<std::string, std::optional<bool>> collectors;
+
+  // Registers every flag of mingus-agent on `flags`, bound to this object's fields.
+  void Register(config::FlagSet& flags);
+};
+
+using Environment = std::function<std::optional<std::string>(std::string_view name)>;
+Environment ProcessEnvironment();
+
+// Reads the file (no file: defaults), applies the flags over it and then the environment
+// (MONITORING_ENABLED=false switches every host collector off), and validates the result.
+// Throws config::ConfigError naming the file, line, key and reason.
+AgentConfig LoadAgentConfig(const AgentFlags& flags, const Environment& environment);
+AgentConfig ParseAgentConfig(const std::string& yaml, const std::string& file_name,
+                             const AgentFlags& flags, const Environment& environment);
+
+}  // namespace mingus::agent

@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Installs every Debian package that building, running and testing Mingus Monitor needs.
+# Idempotent: packages already present are skipped, and `apt-get update` runs at most once,
+# only when something is missing. Needs root (or sudo) when it has something to install.
+set -euo pipefail
+
+packages=(
+  # toolchain
+  build-essential cmake make ccache pkg-config clang libclang-rt-14-dev clang-format
+  # libraries the build links
+  prometheus-cpp-dev libboost1.81-dev libboost-json1.81-dev libyaml-cpp-dev libspdlog-dev
+  libfmt-dev libsqlite3-dev libssl-dev zlib1g-dev
+  # test frameworks
+  libgtest-dev libgmock-dev libbenchmark-dev
+  # real peers the integration tests and benchmarks run against
+  prometheus prometheus-node-exporter curl procps
+)
+
+missing=()
+for pkg in "${packages[@]}"; do
+  status=$(dpkg-query -W -f='${db:Status-Status}' "$pkg" 2>/dev/null || true)
+  [[ "$status" == "installed" ]] || missing+=("$pkg")
+done
+
+if [[ ${#missing[@]} -eq 0 ]]; then
+  echo "install-deps: all ${#packages[@]} packages present"
+  exit 0
+fi
+
+echo "install-deps: installing ${missing[*]}"
+sudo_cmd=()
+[[ $(id -u) -eq 0 ]] || sudo_cmd=(sudo)
+export DEBIAN_FRONTEND=noninteractive
+"${sudo_cmd[@]}" apt-get update -qq
+"${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"

@@ -1,0 +1,61 @@
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <set>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+
+#include <yaml-cpp/yaml.h>
+
+#include "mingus/common/status.h"
+
+// Strict reading of YAML configuration: unknown keys and wrong types are refused with the file,
+// line and key, never ignored. Loading configuration is where exceptions are used.
+namespace mingus::config {
+
+class ConfigError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+// Parses a file; a syntax error becomes "FILE:LINE:COLUMN: yaml: REASON".
+YAML::Node LoadFile(const std::string& path);
+YAML::Node LoadString(const std::string& content, const std::string& name);
+
+// A view of one mapping. Each key must be read through it; Finish() refuses the others.
+class MapReader {
+ public:
+  // `node` may be null (an absent section): every read then keeps its default.
+  MapReader(YAML::Node node, std::string file, std::string path = "");
+
+  void Read(std::string_view key, std::string& out);
+  void Read(std::string_view key, bool& out);
+  void Read(std::string_view key, int64_t& out, int64_t min, int64_t max);
+  void Read(std::string_view key, std::chrono::milliseconds& out);
+  // A nested mapping (absent or null gives an empty reader).
+  MapReader Map(std::string_view key);
+  // The raw node for shapes this class does not cover; marks the key as read.
+  YAML::Node Node(std::string_view key);
+
+  // Refuses the value of `key` (already read) when `status` is an error.
+  void Check(std::string_view key, const Status& status);
+
+  // Throws ConfigError for the first key that was never read.
+  void Finish() const;
+  [[noreturn]] void Fail(const YAML::Node& at, std::string_view key, std::string_view reason) const;
+  std::string KeyPath(std::string_view key) const;
+  const std::string& file() const { return file_; }
+
+ private:
+  std::optional<YAML::Node> Scalar(std::string_view key);
+
+  YAML::Node node_;
+  std::string file_;
+  std::string path_;
+  std::set<std::string, std::less<>> read_;
+};
+
+}  // namespace mingus::config

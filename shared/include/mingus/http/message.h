@@ -1,0 +1,58 @@
+#pragma once
+
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+// Plain request and response values: handlers are pure functions from one to the other, tested
+// without sockets; Beast stays inside the server.
+namespace mingus::http {
+
+struct Request {
+  std::string method;  // "GET"
+  std::string target;  // "/api/v1/query?query=up"
+  std::string path;    // "/api/v1/query", percent-decoded
+  std::string query;   // "query=up", raw
+  std::vector<std::pair<std::string, std::string>> headers;  // names lower-cased
+  std::string body;
+
+  // Builds method, target, path and query from a request line's target.
+  static Request Make(std::string method, std::string target);
+  std::string_view Header(std::string_view lower_case_name) const;
+  // The first value of a query parameter, percent-decoded.
+  std::optional<std::string> QueryParam(std::string_view key) const;
+  bool AcceptsGzip() const;
+};
+
+struct Response {
+  int status = 200;
+  std::string content_type = "text/plain; charset=utf-8";
+  std::string body;
+  std::vector<std::pair<std::string, std::string>> headers;
+  bool compressible = false;  // the server may gzip it when the client accepts gzip
+
+  static Response Text(int status, std::string body);
+  static Response Json(int status, std::string body);
+  // {"status":"error","error":"..."}, the shape of Prometheus' API errors.
+  static Response JsonError(int status, std::string_view message);
+};
+
+using Handler = std::function<Response(const Request&)>;
+
+// Exact-path routing; unknown paths get a JSON 404, known paths with another method a 405.
+class Router {
+ public:
+  void Handle(std::string method, std::string path, Handler handler);
+  Response Route(const Request& request) const;
+
+ private:
+  std::map<std::string, std::map<std::string, Handler>, std::less<>> routes_;  // path -> method
+};
+
+std::string PercentDecode(std::string_view s);
+
+}  // namespace mingus::http

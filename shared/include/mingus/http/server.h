@@ -1,0 +1,50 @@
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <string>
+
+#include "mingus/common/status.h"
+#include "mingus/http/message.h"
+
+namespace mingus::http {
+
+struct ServerOptions {
+  std::string listen_address = "127.0.0.1:0";
+  size_t max_header_bytes = 8 * 1024;
+  size_t max_body_bytes = 1 << 20;
+  // A connection that has not delivered a complete request by then is closed; so is one that
+  // stays idle this long between keep-alive requests.
+  std::chrono::milliseconds read_timeout{10'000};
+  std::chrono::milliseconds write_timeout{30'000};
+  size_t max_connections = 256;
+  int threads = 2;
+};
+
+// A bounded HTTP/1.1 server on Boost.Beast: each request goes to the router, responses marked
+// compressible are gzipped for clients that accept it. Thread-safe: the router's handlers run
+// concurrently on `threads` threads and must be safe for that.
+class Server {
+ public:
+  Server(ServerOptions options, std::shared_ptr<const Router> router);
+  ~Server();
+  Server(const Server&) = delete;
+  Server& operator=(const Server&) = delete;
+
+  // Binds, listens and starts the threads; returns the bound address (port 0 picks one).
+  StatusOr<std::string> Start();
+  // Stops accepting, closes connections and joins the threads. Idempotent.
+  void Stop();
+
+  // Connections refused because max_connections were open, and requests refused as malformed,
+  // too large or too slow since start.
+  uint64_t refused_connections() const;
+  uint64_t rejected_requests() const;
+
+  struct Impl;  // public so the connection code can name it; defined in server.cpp only
+
+ private:
+  std::shared_ptr<Impl> impl_;
+};
+
+}  // namespace mingus::http

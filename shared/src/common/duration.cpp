@@ -1,0 +1,84 @@
+#include "mingus/common/duration.h"
+
+#include <array>
+#include <cstdint>
+#include <limits>
+
+#include <fmt/format.h>
+
+namespace mingus {
+
+namespace {
+struct Unit {
+  std::string_view suffix;
+  int64_t millis;
+};
+// Largest first: the order a duration's parts must come in.
+constexpr std::array<Unit, 7> kUnits = {{{"y", 365LL * 24 * 3600 * 1000},
+                                         {"w", 7LL * 24 * 3600 * 1000},
+                                         {"d", 24LL * 3600 * 1000},
+                                         {"h", 3600LL * 1000},
+                                         {"m", 60LL * 1000},
+                                         {"s", 1000},
+                                         {"ms", 1}}};
+}  // namespace
+
+StatusOr<std::chrono::milliseconds> ParseDuration(std::string_view text) {
+  const auto fail = [&](std::string_view why) {
+    return Status::Error(fmt::format("duration '{}': {}", text, why));
+  };
+  if (text.empty()) return fail("empty");
+  if (text == "0") return std::chrono::milliseconds(0);
+  int64_t total = 0;
+  size_t next_unit = 0;  // index into kUnits: later parts must use smaller units
+  std::string_view rest = text;
+  while (!rest.empty()) {
+    int64_t number = 0;
+    size_t digits = 0;
+    while (digits < rest.size() && rest[digits] >= '0' && rest[digits] <= '9') {
+      if (number > (std::numeric_limits<int64_t>::max() - 9) / 10) return fail("too large");
+      number = number * 10 + (rest[digits] - '0');
+      ++digits;
+    }
+    if (digits == 0) return fail("expected a number, e.g. 30s, 5m or 1h30m");
+    rest.remove_prefix(digits);
+    size_t unit = kUnits.size();
+    for (size_t i = 0; i < kUnits.size(); ++i) {
+      // "ms" must win over "m" followed by "s".
+      const auto& suffix = kUnits[i].suffix;
+      if (rest.substr(0, suffix.size()) == suffix &&
+          (suffix != "m" || rest.substr(0, 2) != "ms")) {
+        unit = i;
+        break;
+      }
+    }
+    if (unit == kUnits.size()) return fail("unknown unit; use ms, s, m, h, d, w or y");
+    if (unit < next_unit) return fail("units must go from largest to smallest");
+    next_unit = unit + 1;
+    if (number > std::numeric_limits<int64_t>::max() / kUnits[unit].millis - total) {
+      return fail("too large");
+    }
+    total += number * kUnits[unit].millis;
+    rest.remove_prefix(kUnits[unit].suffix.size());
+  }
+  return std::chrono::milliseconds(total);
+}
+
+std::string FormatDuration(std::chrono::milliseconds duration) {
+  int64_t ms = duration.count();
+  if (ms == 0) return "0s";
+  std::string out;
+  if (ms < 0) {
+    out = "-";
+    ms = -ms;
+  }
+  for (const auto& unit : kUnits) {
+    if (ms >= unit.millis) {
+      out += fmt::format("{}{}", ms / unit.millis, unit.suffix);
+      ms %= unit.millis;
+    }
+  }
+  return out;
+}
+
+}  // namespace mingus

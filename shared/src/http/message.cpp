@@ -1,0 +1,133 @@
+#include "mingus/http/message.h"
+
+#include <boost/json.hpp>
+
+#include "mingus/common/text.h"
+
+namespace mingus::http {
+
+namespace {
+int HexValue(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+}  // namespace
+
+std::string PercentDecode(std::string_view s) {
+  std::string out;
+  out.reserve(s.size());
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == '%' && i + 2 < s.size() && HexValue(s[i + 1]) >= 0 && HexValue(s[i + 2]) >= 0) {
+      out.push_back(static_cast<char>(HexValue(s[i + 1]) * 16 + HexValue(s[i + 2])));
+      i += 2;
+    } else if (s[i] == '+') {
+      out.push_back(' ');
+    } else {
+      out.push_back(s[i]);
+    }
+  }
+  return out;
+}
+
+Request Request::Make(std::string method, std::string target) {
+  Request request;
+  request.method = std::move(method);
+  request.target = std::move(target);
+  const auto question = request.target.find('?');
+  request.path = PercentDecode(std::string_view(request.target).substr(0, question));
+  if (question != std::string::npos) request.query = request.target.substr(question + 1);
+  return request;
+}
+
+std::string_view Request::Header(std::string_view lower_case_name) const {
+  for (const auto& [name, value] : headers) {
+    if (name == lower_case_name) return value;
+  }
+  return {};
+}
+
+std::optional<std::string> Request::QueryParam(std::string_view key) const {
+  std::string_view rest = query;
+  while (!rest.empty()) {
+    const auto amp = rest.find('&');
+    const std::string_view pair = rest.substr(0, amp);
+    const auto eq = pair.find('=');
+    if (PercentDecode(pair.substr(0, eq)) == key) {
+      return eq == std::string_view::npos ? std::string() : PercentDecode(pair.substr(eq + 1));
+    }
+    if (amp == std::string_view::npos) break;
+    rest.remove_prefix(amp + 1);
+  }
+  return std::nullopt;
+}
+
+bool Request::AcceptsGzip() const {
+  // Accept-Encoding: gzip, deflate;q=0.5 -- a "gzip" token not weighted q=0 is acceptance.
+  std::string_view rest = Header("accept-encoding");
+  while (!rest.empty()) {
+    const auto comma = rest.find(',');
+    std::string_view item = rest.substr(0, comma);
+    while (!item.empty() && item.front() == ' ') item.remove_prefix(1);
+    const auto semi = item.find(';');
+    std::string_view coding = item.substr(0, semi);
+    while (!coding.empty() && coding.back() == ' ') coding.remove_suffix(1);
+    if (coding == "gzip" || coding == "*") {
+      const auto q = semi == std::string_view::npos ? semi : item.find("q=", semi);
+      if (q == std::string_view::npos) return true;
+      const auto weight = text::ParseDouble(text::Trim(item.substr(q + 2)));
+      return !weight || *weight > 0;
+    }
+    if (comma == std::string_view::npos) break;
+    rest.remove_prefix(comma + 1);
+  }
+  return false;
+}
+
+Response Response::Text(int status, std::string body) {
+  Response response;
+  response.status = status;
+  response.body = std::move(body);
+  return response;
+}
+
+Response Response::Json(int status, std::string body) {
+  Response response;
+  response.status = status;
+  response.content_type = "application/json";
+  response.body = std::move(body);
+  return response;
+}
+
+Response Response::JsonError(int status, std::string_view message) {
+  return Json(status, boost::json::serialize(boost::json::object{
+                          {"status", "error"}, {"error", message}}));
+}
+
+void Router::Handle(std::string method, std::string path, Handler handler) {
+  routes_[std::move(path)][std::move(method)] = std::move(handler);
+}
+
+Response Router::Route(const Request& request) const {
+  const auto by_path = routes_.find(request.path);
+  if (by_path == routes_.end()) {
+    return Response::JsonError(404, "no such path: " + request.path);
+  }
+  auto by_method = by_path->second.find(request.method);
+  if (by_method == by_path->second.end() && request.method == "HEAD") {
+    by_method = by_path->second.find("GET");
+  }
+  if (by_method == by_path->second.end()) {
+    std::string allowed;
+    for (const auto& [method, unused] : by_path->second) {
+      allowed += allowed.empty() ? method : ", " + method;
+    }
+    Response response = Response::JsonError(405, "method " + request.method + " not allowed");
+    response.headers.emplace_back("Allow", allowed);
+    return response;
+  }
+  return by_method->second(request);
+}
+
+}  // namespace mingus::http
