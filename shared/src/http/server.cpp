@@ -205,13 +205,12 @@ StatusOr<std::string> Server::Start() {
 void Server::Stop() {
   if (!impl_->running) return;
   impl_->running = false;
-  net::post(impl_->ioc, [impl = impl_.get()] {
-    beast::error_code ignored;
-    impl->acceptor->close(ignored);
-  });
   impl_->ioc.stop();
   for (auto& thread : impl_->threads) thread.join();
   impl_->threads.clear();
+  // No thread runs the io_context any more, so the acceptor may be closed from here.
+  beast::error_code ignored;
+  impl_->acceptor->close(ignored);
 }
 
 uint64_t Server::refused_connections() const { return impl_->refused.load(); }

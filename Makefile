@@ -1,0 +1,40 @@
+# The two commands: `make run` and `make test`. Both install what is missing first.
+BUILD_DIR ?= build
+JOBS ?= 2
+CMAKE_FLAGS ?=
+ifdef CI
+CMAKE_FLAGS += -DMINGUS_WERROR=ON
+endif
+
+.PHONY: all deps configure build run test bench fuzz format clean
+
+all: build
+
+deps:
+	@bash packaging/install-deps.sh
+
+configure: deps
+	@cmake -S . -B $(BUILD_DIR) -DCMAKE_BUILD_TYPE=RelWithDebInfo $(CMAKE_FLAGS) >/dev/null
+
+build: configure
+	@cmake --build $(BUILD_DIR) -j$(JOBS)
+
+run: build
+	@bash scripts/run-demo.sh $(BUILD_DIR)
+
+test: build
+	@cd $(BUILD_DIR) && ctest --output-on-failure -j$(JOBS) --timeout 600
+
+# Full benchmark runs (make test runs them only as short smoke tests).
+bench: build
+	@/usr/bin/python3 tests/bench/agent_vs_node_exporter.py --agent $(BUILD_DIR)/agent/mingus-agent
+
+# Longer fuzzing than the smoke runs of make test.
+fuzz: build
+	@bash tests/fuzz/run.sh $(BUILD_DIR)/fuzz 300
+
+format:
+	@clang-format -i $$(git ls-files '*.cpp' '*.h')
+
+clean:
+	@rm -rf $(BUILD_DIR)

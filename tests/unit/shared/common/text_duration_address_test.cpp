@@ -1,0 +1,84 @@
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "mingus/common/address.h"
+#include "mingus/common/duration.h"
+#include "mingus/common/file.h"
+#include "mingus/common/text.h"
+
+namespace mingus {
+namespace {
+
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+using std::chrono::milliseconds;
+
+TEST(Text, SplitFieldsSkipsRunsOfBlanks) {
+  std::vector<std::string_view> fields;
+  text::SplitFields("  a\tbb   c \r", fields);
+  EXPECT_THAT(fields, ElementsAre("a", "bb", "c"));
+  text::SplitFields("   ", fields);
+  EXPECT_TRUE(fields.empty());
+}
+
+TEST(Text, ForEachLineSeesALastLineWithoutNewline) {
+  std::vector<std::string_view> lines;
+  text::ForEachLine("a\n\nb", [&](std::string_view l) { lines.push_back(l); });
+  EXPECT_THAT(lines, ElementsAre("a", "", "b"));
+}
+
+TEST(Text, WholeStringNumbers) {
+  EXPECT_EQ(text::ParseUint64("18446744073709551615"), UINT64_MAX);
+  EXPECT_FALSE(text::ParseUint64("18446744073709551616"));
+  EXPECT_FALSE(text::ParseUint64("-1"));
+  EXPECT_FALSE(text::ParseUint64("12 "));
+  EXPECT_FALSE(text::ParseUint64(""));
+  EXPECT_EQ(text::ParseInt64("-5"), -5);
+  EXPECT_EQ(text::ParseDouble("0.25"), 0.25);
+  EXPECT_FALSE(text::ParseDouble("0.25x"));
+}
+
+TEST(Duration, PrometheusSyntax) {
+  EXPECT_EQ(*ParseDuration("15s"), milliseconds(15'000));
+  EXPECT_EQ(*ParseDuration("1h30m"), milliseconds(5'400'000));
+  EXPECT_EQ(*ParseDuration("500ms"), milliseconds(500));
+  EXPECT_EQ(*ParseDuration("1m500ms"), milliseconds(60'500));
+  EXPECT_EQ(*ParseDuration("1d"), milliseconds(86'400'000));
+  EXPECT_EQ(*ParseDuration("0"), milliseconds(0));
+  EXPECT_THAT(ParseDuration("").message(), HasSubstr("empty"));
+  EXPECT_THAT(ParseDuration("10").message(), HasSubstr("unknown unit"));
+  EXPECT_THAT(ParseDuration("5x").message(), HasSubstr("unknown unit"));
+  EXPECT_THAT(ParseDuration("30s1m").message(), HasSubstr("largest to smallest"));
+  EXPECT_THAT(ParseDuration("s").message(), HasSubstr("expected a number"));
+  EXPECT_THAT(ParseDuration("99999999999999999999y").message(), HasSubstr("too large"));
+  EXPECT_THAT(ParseDuration("9999999999y").message(), HasSubstr("too large"));
+}
+
+TEST(Duration, FormatReadsBack) {
+  for (const char* text : {"0s", "1m30s", "500ms", "2h", "1w2d", "1y"}) {
+    EXPECT_EQ(FormatDuration(*ParseDuration(text)), text);
+  }
+}
+
+TEST(Address, ParsesTheForms) {
+  EXPECT_EQ(ParseHostPort("127.0.0.1:9110")->ToString(), "127.0.0.1:9110");
+  EXPECT_EQ(ParseHostPort("[::1]:0")->ToString(), "[::1]:0");
+  EXPECT_EQ(ParseHostPort("localhost:80")->host, "127.0.0.1");
+  EXPECT_EQ(ParseHostPort(":9110")->host, "0.0.0.0");
+  EXPECT_THAT(ParseHostPort("127.0.0.1").message(), HasSubstr("missing ':port'"));
+  EXPECT_THAT(ParseHostPort("127.0.0.1:70000").message(), HasSubstr("port"));
+  EXPECT_THAT(ParseHostPort("example.com:80").message(), HasSubstr("IP address or localhost"));
+  EXPECT_THAT(ParseHostPort("::1:80").message(), HasSubstr("brackets"));
+}
+
+TEST(File, ReadsAndRefuses) {
+  EXPECT_THAT(ReadFile("/nonexistent/file").message(), HasSubstr("/nonexistent/file"));
+  EXPECT_TRUE(ReadFile("/proc/self/stat").ok());  // size 0 in stat(), read to EOF
+  EXPECT_THAT(ReadFile("/proc/self/stat", 4).message(), HasSubstr("larger than 4 bytes"));
+  EXPECT_EQ(JoinPath("/", "proc"), "/proc");
+  EXPECT_EQ(JoinPath("/host/", "/proc/1"), "/host/proc/1");
+  EXPECT_EQ(JoinPath("fixtures", "stat"), "fixtures/stat");
+}
+
+}  // namespace
+}  // namespace mingus
