@@ -2,6 +2,8 @@
 BUILD_DIR ?= build
 JOBS ?= 2
 CMAKE_FLAGS ?=
+# ccache hits across clones of the repository in other folders.
+export CCACHE_BASEDIR := $(CURDIR)
 ifdef CI
 CMAKE_FLAGS += -DMINGUS_WERROR=ON
 endif
@@ -31,7 +33,7 @@ bench: build
 
 # Longer fuzzing than the smoke runs of make test.
 fuzz: build
-	@bash tests/fuzz/run.sh $(BUILD_DIR)/fuzz 300
+	@bash tests/fuzz/run.sh $(BUILD_DIR)/fuzz/tests/fuzz 300
 
 format:
 	@clang-format -i $$(git ls-files '*.cpp' '*.h')

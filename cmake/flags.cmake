@@ -6,9 +6,15 @@ if(MINGUS_WERROR)
   target_compile_options(mingus_flags INTERFACE -Werror)
 endif()
 if(MINGUS_SANITIZE)
-  target_compile_options(mingus_flags INTERFACE -fsanitize=${MINGUS_SANITIZE} -fno-omit-frame-pointer)
+  target_compile_options(mingus_flags INTERFACE -fsanitize=${MINGUS_SANITIZE} -fno-omit-frame-pointer
+                                                -fno-sanitize-recover=all)
   target_link_options(mingus_flags INTERFACE -fsanitize=${MINGUS_SANITIZE})
 endif()
+if(MINGUS_FUZZ_ONLY)
+  # Coverage for libFuzzer in every library; the fuzz targets add the fuzzer's main.
+  target_compile_options(mingus_flags INTERFACE -fsanitize=fuzzer-no-link)
+endif()
+
 find_program(CCACHE_PROGRAM ccache)
 if(CCACHE_PROGRAM)
   set(CMAKE_CXX_COMPILER_LAUNCHER ${CCACHE_PROGRAM})

@@ -1,5 +1,5 @@
 option(MINGUS_WERROR "Treat compiler warnings as errors (CI sets this)" OFF)
 option(MINGUS_BUILD_TESTS "Build unit, integration, fuzz-smoke and benchmark tests" ON)
-option(MINGUS_FUZZ "Build the libFuzzer targets with clang in a side build (needs clang)" ON)
-option(MINGUS_FUZZ_ONLY "Internal: this build holds only parsers and fuzz targets" OFF)
+option(MINGUS_FUZZ "Build the libFuzzer targets with clang in a side build" ON)
+option(MINGUS_FUZZ_ONLY "Internal: this is that side build" OFF)
 set(MINGUS_SANITIZE "" CACHE STRING "Sanitizers to build with, e.g. address,undefined")

@@ -55,7 +55,7 @@ StatusOr<std::chrono::milliseconds> ParseDuration(std::string_view text) {
     if (unit == kUnits.size()) return fail("unknown unit; use ms, s, m, h, d, w or y");
     if (unit < next_unit) return fail("units must go from largest to smallest");
     next_unit = unit + 1;
-    if (number > std::numeric_limits<int64_t>::max() / kUnits[unit].millis - total) {
+    if (number > (std::numeric_limits<int64_t>::max() - total) / kUnits[unit].millis) {
       return fail("too large");
     }
     total += number * kUnits[unit].millis;

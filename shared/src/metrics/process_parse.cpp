@@ -1,5 +1,4 @@
-// Parsers for the process_* metrics; kept apart from the collector so the fuzz build links them
-// without prometheus-cpp.
+// Parsers behind the process_* metrics: pure functions of the file text, fuzzed on their own.
 #include <fmt/format.h>
 
 #include <limits>

@@ -55,7 +55,7 @@ TEST(Duration, PrometheusSyntax) {
 }
 
 TEST(Duration, FormatReadsBack) {
-  for (const char* text : {"0s", "1m30s", "500ms", "2h", "1w2d", "1y"}) {
+  for (const char* text : {"0s", "1m30s", "500ms", "2h", "1w2d", "1y", "1y25w1d17h"}) {
     EXPECT_EQ(FormatDuration(*ParseDuration(text)), text);
   }
 }
