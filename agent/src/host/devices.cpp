@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 
 #include "mingus/agent/host/collectors.h"
+#include "mingus/agent/host/name_filter.h"
 #include "mingus/agent/host/procfs.h"
 #include "mingus/common/file.h"
 #include "mingus/metrics/family_builder.h"
@@ -32,7 +33,7 @@ class NetdevCollector final : public HostCollector {
                 fmt::format("Network device statistic {}.", column), MetricType::Counter);
     }
     for (const auto& device : *devices) {
-      if (std::regex_search(device.name, device_exclude_)) continue;
+      if (device_exclude_.Matches(device.name)) continue;
       for (size_t i = 0; i < kNetDevColumns.size(); ++i) {
         AddSample(out[first + i], static_cast<double>(device.counters[i]), {{"device", device.name}});
       }
@@ -42,7 +43,7 @@ class NetdevCollector final : public HostCollector {
 
  private:
   HostContext context_;
-  std::regex device_exclude_;
+  NameFilter device_exclude_;
 };
 
 struct DiskField {
@@ -85,7 +86,7 @@ class DiskstatsCollector final : public HostCollector {
     std::vector<const DiskStats*> kept;
     size_t field_count = 0;
     for (const auto& disk : *disks) {
-      if (std::regex_search(disk.name, device_exclude_)) continue;
+      if (device_exclude_.Matches(disk.name)) continue;
       kept.push_back(&disk);
       field_count = std::max(field_count, disk.field_count);
     }
@@ -115,7 +116,7 @@ class DiskstatsCollector final : public HostCollector {
 
  private:
   HostContext context_;
-  std::regex device_exclude_;
+  NameFilter device_exclude_;
 };
 
 }  // namespace

@@ -2,6 +2,7 @@
 #include <tuple>
 
 #include "mingus/agent/host/collectors.h"
+#include "mingus/agent/host/name_filter.h"
 #include "mingus/agent/host/procfs.h"
 #include "mingus/common/file.h"
 #include "mingus/metrics/family_builder.h"
@@ -48,8 +49,7 @@ class FilesystemCollector final : public HostCollector {
     std::set<std::tuple<std::string_view, std::string_view, std::string_view>> seen;
     for (const auto& mount : *mounts) {
       const std::string mount_point = StripRootfs(mount.mount_point);
-      if (std::regex_search(mount_point, mount_points_exclude_) ||
-          std::regex_search(mount.fs_type, fs_types_exclude_)) {
+      if (mount_points_exclude_.Matches(mount_point) || fs_types_exclude_.Matches(mount.fs_type)) {
         continue;
       }
       // A file system mounted twice at one place (bind mounts, container runtimes) is one.
@@ -85,8 +85,8 @@ class FilesystemCollector final : public HostCollector {
   }
 
   HostContext context_;
-  std::regex mount_points_exclude_;
-  std::regex fs_types_exclude_;
+  NameFilter mount_points_exclude_;
+  NameFilter fs_types_exclude_;
 };
 
 }  // namespace

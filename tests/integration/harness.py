@@ -1,0 +1,474 @@
+"""Shared helpers for the agent's integration tests and benchmarks.
+
+Standard library only; run the scripts with Debian's /usr/bin/python3. Every process
+started here listens on 127.0.0.1 only, and every request goes to 127.0.0.1.
+"""
+
+import contextlib
+import http.client
+import math
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.parse
+
+NODE_EXPORTER = "/usr/bin/prometheus-node-exporter"
+PROMETHEUS = "/usr/bin/prometheus"
+PROMTOOL = "/usr/bin/promtool"
+
+# The node_exporter collectors the agent mimics, and node_exporter's flags to run only those.
+AGENT_COLLECTORS = ("cpu", "diskstats", "filesystem", "loadavg", "meminfo",
+                    "netdev", "stat", "time", "uname")
+NODE_EXPORTER_SAME_COLLECTORS = (["--collector.disable-defaults"]
+                                 + ["--collector." + c for c in AGENT_COLLECTORS])
+
+WAIT_TIMEOUT = 30.0   # seconds, for anything that should be quick
+POLL_INTERVAL = 0.1
+HTTP_TIMEOUT = 10.0
+
+_AGENT_LISTENING = re.compile(r'listening on http://(127\.0\.0\.1:\d+)')
+
+
+# ---------------------------------------------------------------------------- utilities
+
+def log(msg):
+    print(msg, flush=True)
+
+
+def free_port():
+    """A TCP port free on 127.0.0.1 right now (bind to port 0 and let the kernel choose)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_until(predicate, timeout=WAIT_TIMEOUT, interval=POLL_INTERVAL, what="condition"):
+    """Poll predicate() until it returns a truthy value, which is returned. Exceptions
+    raised by predicate count as 'not yet'; the last one is reported on timeout."""
+    deadline = time.monotonic() + timeout
+    last_error = None
+    while True:
+        try:
+            value = predicate()
+            if value:
+                return value
+        except Exception as e:  # noqa: BLE001 - any failure means "not ready yet"
+            last_error = e
+        if time.monotonic() >= deadline:
+            detail = f" (last error: {last_error!r})" if last_error else ""
+            raise TimeoutError(f"timed out after {timeout:g}s waiting for {what}{detail}")
+        time.sleep(interval)
+
+
+@contextlib.contextmanager
+def temp_dir(prefix="mingus-it-"):
+    with tempfile.TemporaryDirectory(prefix=prefix) as d:
+        yield d
+
+
+def write_file(path, text):
+    with open(path, "w", encoding="utf-8") as f:
+        f.write(text)
+    return path
+
+
+def read_proc_meminfo_bytes(field):
+    """A /proc/meminfo field in bytes (kB fields are multiplied by 1024)."""
+    with open("/proc/meminfo", encoding="ascii") as f:
+        for line in f:
+            key, rest = line.split(":", 1)
+            if key == field:
+                parts = rest.split()
+                value = int(parts[0])
+                return value * 1024 if len(parts) > 1 and parts[1] == "kB" else value
+    raise KeyError(field)
+
+
+# ---------------------------------------------------------------------------- HTTP
+
+class Response:
+    def __init__(self, status, headers, body):
+        self.status = status
+        self.headers = headers  # lower-cased names
+        self.body = body
+
+    def text(self):
+        return self.body.decode("utf-8")
+
+
+def http_get(url, headers=None, timeout=HTTP_TIMEOUT):
+    """GET url (must be http://127.0.0.1...). Returns a Response for any status."""
+    parts = urllib.parse.urlsplit(url)
+    if parts.hostname != "127.0.0.1":
+        raise ValueError(f"refusing non-loopback URL {url}")
+    conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=timeout)
+    try:
+        path = parts.path or "/"
+        if parts.query:
+            path += "?" + parts.query
+        conn.request("GET", path, headers=headers or {})
+        resp = conn.getresponse()
+        body = resp.read()
+        return Response(resp.status, {k.lower(): v for k, v in resp.getheaders()}, body)
+    finally:
+        conn.close()
+
+
+def fetch_metrics(base_url, headers=None):
+    resp = http_get(base_url + "/metrics", headers=headers)
+    if resp.status != 200:
+        raise RuntimeError(f"GET {base_url}/metrics: HTTP {resp.status}: {resp.body[:200]!r}")
+    return resp.text()
+
+
+# ---------------------------------------------------------------------------- exposition
+
+_SAMPLE = re.compile(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{.*\})?\s+(\S+)(?:\s+(-?\d+))?\s*$')
+_LABEL_NAME = re.compile(r'\s*([a-zA-Z_][a-zA-Z0-9_]*)\s*=\s*"')
+_ESCAPES = {"\\": "\\", '"': '"', "n": "\n"}
+
+
+def _parse_labels(text, lineno):
+    """'{a="1",b="x\\"y"}' -> {"a": "1", "b": 'x"y'}"""
+    labels = {}
+    body, pos = text[1:-1], 0
+    while pos < len(body):
+        m = _LABEL_NAME.match(body, pos)
+        if not m:
+            if body[pos:].strip() in ("", ","):
+                break
+            raise ValueError(f"line {lineno}: bad label syntax near {body[pos:]!r}")
+        name, pos, value = m.group(1), m.end(), []
+        while True:
+            if pos >= len(body):
+                raise ValueError(f"line {lineno}: unterminated label value for {name}")
+            ch = body[pos]
+            if ch == "\\":
+                esc = body[pos + 1:pos + 2]
+                if esc not in _ESCAPES:
+                    raise ValueError(f"line {lineno}: bad escape \\{esc} in label {name}")
+                value.append(_ESCAPES[esc])
+                pos += 2
+            elif ch == '"':
+                pos += 1
+                break
+            else:
+                value.append(ch)
+                pos += 1
+        if name in labels:
+            raise ValueError(f"line {lineno}: duplicate label {name}")
+        labels[name] = "".join(value)
+        rest = body[pos:].lstrip()
+        if rest.startswith(","):
+            pos = len(body) - len(rest) + 1
+        elif rest:
+            raise ValueError(f"line {lineno}: expected ',' after label {name}, got {rest!r}")
+        else:
+            break
+    return labels
+
+
+def parse_exposition(text):
+    """Parse Prometheus text format 0.0.4.
+
+    Returns (samples, types): samples maps (name, frozenset(labels.items())) -> float,
+    types maps a family name (from '# TYPE') -> type string. Raises ValueError on syntax
+    errors and on duplicate series.
+    """
+    samples, types = {}, {}
+    for lineno, line in enumerate(text.splitlines(), 1):
+        if not line.strip():
+            continue
+        if line.startswith("#"):
+            parts = line.split(None, 3)
+            if len(parts) >= 4 and parts[1] == "TYPE":
+                if parts[2] in types:
+                    raise ValueError(f"line {lineno}: second TYPE line for {parts[2]}")
+                types[parts[2]] = parts[3].strip()
+            continue
+        m = _SAMPLE.match(line)
+        if not m:
+            raise ValueError(f"line {lineno}: not a sample: {line!r}")
+        name, label_text, value_text = m.group(1), m.group(2), m.group(3)
+        labels = _parse_labels(label_text, lineno) if label_text else {}
+        try:
+            value = float(value_text)  # accepts NaN, +Inf, -Inf
+        except ValueError:
+            raise ValueError(f"line {lineno}: bad value {value_text!r}") from None
+        key = (name, frozenset(labels.items()))
+        if key in samples:
+            raise ValueError(f"line {lineno}: duplicate series {format_series(key)}")
+        samples[key] = value
+    return samples, types
+
+
+def family_of(name, types):
+    """The TYPE family a sample name belongs to (handles _sum/_count/_bucket/_total...)."""
+    if name in types:
+        return name
+    for suffix in ("_bucket", "_count", "_sum", "_total", "_created", "_info"):
+        if name.endswith(suffix) and name[:-len(suffix)] in types:
+            return name[:-len(suffix)]
+    return name
+
+
+def format_series(key):
+    name, labels = key
+    if not labels:
+        return name
+    inner = ",".join(f'{k}="{v}"' for k, v in sorted(labels))
+    return f"{name}{{{inner}}}"
+
+
+def find_sample(samples, name, **labels):
+    """Value of the series name{labels} (exact label set), or None."""
+    return samples.get((name, frozenset(labels.items())))
+
+
+def names_in(samples):
+    return {name for name, _ in samples}
+
+
+def promtool_check_metrics(text):
+    """Run `promtool check metrics` on text; return its finding lines (empty when clean)."""
+    proc = subprocess.run([PROMTOOL, "check", "metrics"], input=text.encode("utf-8"),
+                          capture_output=True, timeout=60)
+    out = (proc.stdout + proc.stderr).decode("utf-8", "replace")
+    findings = [line.strip() for line in out.splitlines() if line.strip()]
+    if proc.returncode != 0 and not findings:
+        findings = [f"promtool exited {proc.returncode} without output"]
+    return findings
+
+
+# ---------------------------------------------------------------------------- processes
+
+class Process:
+    """A child process whose stderr is drained by a thread (so the pipe never fills) and
+    kept in memory, stdout likewise. Use as a context manager: leaving the block stops it."""
+
+    def __init__(self, argv, name=None, cwd=None, cpu=None, env=None):
+        self.name = name or os.path.basename(argv[0])
+        if cpu is not None:
+            argv = ["taskset", "-c", str(cpu)] + list(argv)  # taskset execs: same PID
+        self.argv = list(argv)
+        self._lines = []
+        self._cond = threading.Condition()
+        self.proc = subprocess.Popen(self.argv, cwd=cwd, env=env, stdin=subprocess.DEVNULL,
+                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        self.pid = self.proc.pid
+        self._threads = [threading.Thread(target=self._drain, args=(s,), daemon=True)
+                         for s in (self.proc.stderr, self.proc.stdout)]
+        for t in self._threads:
+            t.start()
+
+    def _drain(self, stream):
+        for raw in iter(stream.readline, b""):
+            with self._cond:
+                self._lines.append(raw.decode("utf-8", "replace").rstrip("\n"))
+                self._cond.notify_all()
+        stream.close()
+
+    def output(self):
+        """Everything written so far on stderr and stdout (interleaved by arrival)."""
+        with self._cond:  # an RLock: callable while wait_for_line holds it
+            return "\n".join(self._lines)
+
+    def wait_for_line(self, pattern, timeout=WAIT_TIMEOUT):
+        """Wait for an output line matching regex pattern; return its match object."""
+        regex = re.compile(pattern)
+        deadline = time.monotonic() + timeout
+        seen = 0
+        with self._cond:
+            while True:
+                for line in self._lines[seen:]:
+                    m = regex.search(line)
+                    if m:
+                        return m
+                seen = len(self._lines)
+                if self.proc.poll() is not None and all(not t.is_alive() for t in self._threads):
+                    raise RuntimeError(f"{self.name} exited with {self.proc.returncode} before "
+                                       f"printing /{pattern}/; output:\n{self.output()}")
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise TimeoutError(f"{self.name} did not print /{pattern}/ within "
+                                       f"{timeout:g}s; output:\n{self.output()}")
+                self._cond.wait(min(left, POLL_INTERVAL))
+
+    def running(self):
+        return self.proc.poll() is None
+
+    def signal(self, sig):
+        self.proc.send_signal(sig)
+
+    def wait(self, timeout=WAIT_TIMEOUT):
+        rc = self.proc.wait(timeout=timeout)
+        for t in self._threads:
+            t.join(timeout=5)
+        return rc
+
+    def stop(self, timeout=WAIT_TIMEOUT):
+        """SIGTERM, wait; SIGKILL if it does not exit in time. Returns the exit code."""
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                return self.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.wait(timeout)
+                raise RuntimeError(f"{self.name} (pid {self.pid}) ignored SIGTERM for "
+                                   f"{timeout:g}s and was killed")
+        return self.wait(timeout)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.wait()
+        return False
+
+
+class Server(Process):
+    """A Process serving HTTP on 127.0.0.1; base_url is set once it is known."""
+    base_url = None
+
+    def get(self, path, headers=None, timeout=HTTP_TIMEOUT):
+        return http_get(self.base_url + path, headers=headers, timeout=timeout)
+
+    def metrics_text(self, headers=None):
+        return fetch_metrics(self.base_url, headers=headers)
+
+    def metrics(self):
+        """(samples, types) of one scrape."""
+        return parse_exposition(self.metrics_text())
+
+    def wait_http(self, path="/metrics", timeout=WAIT_TIMEOUT):
+        def ok():
+            if not self.running():
+                raise RuntimeError(f"{self.name} exited with {self.proc.returncode}:\n"
+                                   f"{self.output()}")
+            return self.get(path, timeout=2).status == 200
+        try:
+            wait_until(ok, timeout=timeout, what=f"{self.name} to serve {path}")
+        except TimeoutError as e:
+            raise TimeoutError(f"{e}\n{self.name} output:\n{self.output()}") from None
+        return self
+
+
+def start_agent(agent, *args, config=None, storage_dir=None, cpu=None, wait=True):
+    """Start the agent on 127.0.0.1 port 0 and read the chosen address from its log.
+
+    storage_dir defaults to a fresh temp dir (removed when the process is stopped via
+    stop_agent or the context manager) so no test writes into the working directory.
+    """
+    own_tmp = None
+    if storage_dir is None:
+        own_tmp = tempfile.TemporaryDirectory(prefix="mingus-agent-")
+        storage_dir = own_tmp.name
+    # It runs in storage_dir, so relative paths are resolved against ours first.
+    argv = [os.path.abspath(agent), "--web.listen-address=127.0.0.1:0",
+            f"--storage.path={storage_dir}"]
+    if config is not None:
+        argv.append(f"--config.file={os.path.abspath(config)}")
+    argv += list(args)
+    server = Server(argv, name="mingus-agent", cwd=storage_dir, cpu=cpu)
+    server.tmp = own_tmp
+    if wait:
+        try:
+            m = server.wait_for_line(_AGENT_LISTENING.pattern)
+        except Exception:
+            server.__exit__(None, None, None)
+            raise
+        server.base_url = "http://" + m.group(1)
+    return server
+
+
+def stop_agent(server, expect_rc=0):
+    """SIGTERM the agent and check it exits with expect_rc (0: a clean shutdown)."""
+    rc = server.stop()
+    if getattr(server, "tmp", None) is not None:
+        server.tmp.cleanup()
+    if expect_rc is not None and rc != expect_rc:
+        raise AssertionError(f"mingus-agent exited with {rc}, expected {expect_rc}; "
+                             f"output:\n{server.output()}")
+    return rc
+
+
+def start_node_exporter(*args, cpu=None):
+    """Start node_exporter on a free loopback port and wait until it serves /metrics."""
+    port = free_port()
+    argv = [NODE_EXPORTER, f"--web.listen-address=127.0.0.1:{port}"] + list(args)
+    server = Server(argv, name="node_exporter", cpu=cpu)
+    server.base_url = f"http://127.0.0.1:{port}"
+    try:
+        return server.wait_http()
+    except Exception:
+        server.__exit__(None, None, None)
+        raise
+
+
+def start_prometheus(config_path, tsdb_dir):
+    """Start Prometheus on a free loopback port and wait until /-/ready answers 200."""
+    port = free_port()
+    argv = [PROMETHEUS, f"--config.file={config_path}", f"--storage.tsdb.path={tsdb_dir}",
+            f"--web.listen-address=127.0.0.1:{port}"]
+    server = Server(argv, name="prometheus", cwd=tsdb_dir)
+    server.base_url = f"http://127.0.0.1:{port}"
+    try:
+        return server.wait_http("/-/ready", timeout=60)
+    except Exception:
+        server.__exit__(None, None, None)
+        raise
+
+
+# ---------------------------------------------------------------------------- checks
+
+class Checks:
+    """Collects named PASS/FAIL results and turns them into an exit code."""
+
+    def __init__(self):
+        self.failed = []
+        self.count = 0
+
+    def check(self, name, ok, detail=""):
+        self.count += 1
+        status = "PASS" if ok else "FAIL"
+        log(f"{status}: {name}" + (f" -- {detail}" if detail and not ok else ""))
+        if not ok:
+            self.failed.append(name)
+        return ok
+
+    def run(self, name, fn):
+        """Run fn() as one check: it passes unless it raises."""
+        try:
+            fn()
+        except Exception as e:  # noqa: BLE001 - report every failure, keep going
+            return self.check(name, False, f"{type(e).__name__}: {e}")
+        return self.check(name, True)
+
+    def exit(self):
+        if self.failed:
+            log(f"FAILED {len(self.failed)} of {self.count} checks: {', '.join(self.failed)}")
+            sys.exit(1)
+        log(f"OK: all {self.count} checks passed")
+        sys.exit(0)
+
+
+def is_close(a, b, rel=0.0, abs_tol=0.0):
+    if math.isnan(a) or math.isnan(b):
+        return math.isnan(a) and math.isnan(b)
+    return abs(a - b) <= max(abs_tol, rel * max(abs(a), abs(b)))
+
+
+def agent_arg_parser(description):
+    import argparse
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--agent", required=True, help="path to the mingus-agent binary")
+    return parser
