@@ -12,6 +12,7 @@ Usage: /usr/bin/python3 tests/integration/agent_promtool_test.py --agent build/a
 """
 
 import gzip
+import re
 
 import harness as h
 
@@ -24,7 +25,7 @@ def finding_name(line):
     if line.startswith("error while linting"):
         return None
     first = line.split(None, 1)[0]
-    return first if h.re.fullmatch(r"[a-zA-Z_:][a-zA-Z0-9_:]*", first) else None
+    return first if re.fullmatch(r"[a-zA-Z_:][a-zA-Z0-9_:]*", first) else None
 
 
 def check_lint(checks, ours_text, ne_text):

@@ -4,9 +4,9 @@ Standard library only; run the scripts with Debian's /usr/bin/python3. Every pro
 started here listens on 127.0.0.1 only, and every request goes to 127.0.0.1.
 """
 
+import argparse
 import contextlib
 import http.client
-import math
 import os
 import re
 import signal
@@ -48,9 +48,14 @@ def free_port():
         return s.getsockname()[1]
 
 
+class GiveUp(Exception):
+    """Raised by a wait_until predicate when waiting longer is pointless."""
+
+
 def wait_until(predicate, timeout=WAIT_TIMEOUT, interval=POLL_INTERVAL, what="condition"):
     """Poll predicate() until it returns a truthy value, which is returned. Exceptions
-    raised by predicate count as 'not yet'; the last one is reported on timeout."""
+    raised by predicate count as 'not yet' (the last one is reported on timeout), except
+    GiveUp, which is passed on at once."""
     deadline = time.monotonic() + timeout
     last_error = None
     while True:
@@ -58,7 +63,9 @@ def wait_until(predicate, timeout=WAIT_TIMEOUT, interval=POLL_INTERVAL, what="co
             value = predicate()
             if value:
                 return value
-        except Exception as e:  # noqa: BLE001 - any failure means "not ready yet"
+        except GiveUp:
+            raise
+        except Exception as e:  # noqa: BLE001 - any other failure means "not ready yet"
             last_error = e
         if time.monotonic() >= deadline:
             detail = f" (last error: {last_error!r})" if last_error else ""
@@ -208,16 +215,6 @@ def parse_exposition(text):
     return samples, types
 
 
-def family_of(name, types):
-    """The TYPE family a sample name belongs to (handles _sum/_count/_bucket/_total...)."""
-    if name in types:
-        return name
-    for suffix in ("_bucket", "_count", "_sum", "_total", "_created", "_info"):
-        if name.endswith(suffix) and name[:-len(suffix)] in types:
-            return name[:-len(suffix)]
-    return name
-
-
 def format_series(key):
     name, labels = key
     if not labels:
@@ -254,6 +251,7 @@ class Process:
 
     def __init__(self, argv, name=None, cwd=None, cpu=None, env=None):
         self.name = name or os.path.basename(argv[0])
+        self.tmp = None  # a TemporaryDirectory owned by this process, removed on exit
         if cpu is not None:
             argv = ["taskset", "-c", str(cpu)] + list(argv)  # taskset execs: same PID
         self.argv = list(argv)
@@ -332,6 +330,8 @@ class Process:
         if self.proc.poll() is None:
             self.proc.kill()
             self.wait()
+        if self.tmp is not None:
+            self.tmp.cleanup()
         return False
 
 
@@ -352,8 +352,8 @@ class Server(Process):
     def wait_http(self, path="/metrics", timeout=WAIT_TIMEOUT):
         def ok():
             if not self.running():
-                raise RuntimeError(f"{self.name} exited with {self.proc.returncode}:\n"
-                                   f"{self.output()}")
+                raise GiveUp(f"{self.name} exited with {self.proc.returncode}:\n"
+                             f"{self.output()}")
             return self.get(path, timeout=2).status == 200
         try:
             wait_until(ok, timeout=timeout, what=f"{self.name} to serve {path}")
@@ -362,11 +362,11 @@ class Server(Process):
         return self
 
 
-def start_agent(agent, *args, config=None, storage_dir=None, cpu=None, wait=True):
+def start_agent(agent, *args, config=None, storage_dir=None, cpu=None):
     """Start the agent on 127.0.0.1 port 0 and read the chosen address from its log.
 
-    storage_dir defaults to a fresh temp dir (removed when the process is stopped via
-    stop_agent or the context manager) so no test writes into the working directory.
+    storage_dir defaults to a fresh temp dir (removed when the context manager exits), so
+    no test writes into the working directory. Use the result in a `with` block.
     """
     own_tmp = None
     if storage_dir is None:
@@ -380,52 +380,57 @@ def start_agent(agent, *args, config=None, storage_dir=None, cpu=None, wait=True
     argv += list(args)
     server = Server(argv, name="mingus-agent", cwd=storage_dir, cpu=cpu)
     server.tmp = own_tmp
-    if wait:
-        try:
-            m = server.wait_for_line(_AGENT_LISTENING.pattern)
-        except Exception:
-            server.__exit__(None, None, None)
-            raise
-        server.base_url = "http://" + m.group(1)
+    try:
+        m = server.wait_for_line(_AGENT_LISTENING.pattern)
+    except Exception:
+        server.__exit__(None, None, None)
+        raise
+    server.base_url = "http://" + m.group(1)
     return server
 
 
 def stop_agent(server, expect_rc=0):
     """SIGTERM the agent and check it exits with expect_rc (0: a clean shutdown)."""
     rc = server.stop()
-    if getattr(server, "tmp", None) is not None:
-        server.tmp.cleanup()
     if expect_rc is not None and rc != expect_rc:
         raise AssertionError(f"mingus-agent exited with {rc}, expected {expect_rc}; "
                              f"output:\n{server.output()}")
     return rc
 
 
+def _start_on_free_port(make_argv, name, ready_path, timeout=WAIT_TIMEOUT, cwd=None,
+                        cpu=None, attempts=3):
+    """Start a server given a free loopback port and wait until ready_path answers 200.
+    free_port() can race with another process taking the port: then retry elsewhere."""
+    for attempt in range(attempts):
+        port = free_port()
+        server = Server(make_argv(port), name=name, cwd=cwd, cpu=cpu)
+        server.base_url = f"http://127.0.0.1:{port}"
+        try:
+            return server.wait_http(ready_path, timeout=timeout)
+        except GiveUp:
+            server.__exit__(None, None, None)
+            if "address already in use" not in server.output() or attempt == attempts - 1:
+                raise
+        except Exception:
+            server.__exit__(None, None, None)
+            raise
+
+
 def start_node_exporter(*args, cpu=None):
     """Start node_exporter on a free loopback port and wait until it serves /metrics."""
-    port = free_port()
-    argv = [NODE_EXPORTER, f"--web.listen-address=127.0.0.1:{port}"] + list(args)
-    server = Server(argv, name="node_exporter", cpu=cpu)
-    server.base_url = f"http://127.0.0.1:{port}"
-    try:
-        return server.wait_http()
-    except Exception:
-        server.__exit__(None, None, None)
-        raise
+    return _start_on_free_port(
+        lambda port: [NODE_EXPORTER, f"--web.listen-address=127.0.0.1:{port}", *args],
+        "node_exporter", "/metrics", cpu=cpu)
 
 
 def start_prometheus(config_path, tsdb_dir):
     """Start Prometheus on a free loopback port and wait until /-/ready answers 200."""
-    port = free_port()
-    argv = [PROMETHEUS, f"--config.file={config_path}", f"--storage.tsdb.path={tsdb_dir}",
-            f"--web.listen-address=127.0.0.1:{port}"]
-    server = Server(argv, name="prometheus", cwd=tsdb_dir)
-    server.base_url = f"http://127.0.0.1:{port}"
-    try:
-        return server.wait_http("/-/ready", timeout=60)
-    except Exception:
-        server.__exit__(None, None, None)
-        raise
+    return _start_on_free_port(
+        lambda port: [PROMETHEUS, f"--config.file={config_path}",
+                      f"--storage.tsdb.path={tsdb_dir}",
+                      f"--web.listen-address=127.0.0.1:{port}"],
+        "prometheus", "/-/ready", timeout=60, cwd=tsdb_dir)
 
 
 # ---------------------------------------------------------------------------- checks
@@ -461,14 +466,8 @@ class Checks:
         sys.exit(0)
 
 
-def is_close(a, b, rel=0.0, abs_tol=0.0):
-    if math.isnan(a) or math.isnan(b):
-        return math.isnan(a) and math.isnan(b)
-    return abs(a - b) <= max(abs_tol, rel * max(abs(a), abs(b)))
-
-
 def agent_arg_parser(description):
-    import argparse
+    """The --agent PATH command line every agent test takes."""
     parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--agent", required=True, help="path to the mingus-agent binary")
     return parser
