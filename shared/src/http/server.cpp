@@ -84,7 +84,9 @@ class Session : public std::enable_shared_from_this<Session> {
   void OnRead(beast::error_code ec, size_t) {
     if (ec == beast::error::timeout) {
       // Idle keep-alive connections time out normally; a half-sent request is a slow client.
-      if (parser_->got_some()) server_.rejected.fetch_add(1, std::memory_order_relaxed);
+      if (parser_->got_some() || buffer_.size() > 0) {
+        server_.rejected.fetch_add(1, std::memory_order_relaxed);
+      }
       return Close();
     }
     if (IsDisconnect(ec)) return Close();
