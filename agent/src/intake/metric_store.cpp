@@ -1,0 +1,251 @@
+#include "mingus/agent/intake/metric_store.h"
+
+#include <algorithm>
+#include <array>
+#include <cmath>
+#include <unordered_map>
+
+namespace mingus::agent::intake {
+
+namespace {
+
+constexpr size_t kStripes = 16;
+// Summaries keep the most recent observations of the last ten minutes, at most this many.
+constexpr size_t kSummaryWindow = 1024;
+constexpr int64_t kSummaryMaxAgeMs = 10 * 60 * 1000;
+
+struct TransparentHash {
+  using is_transparent = void;
+  size_t operator()(std::string_view s) const { return std::hash<std::string_view>()(s); }
+};
+
+// The series key inside a family: name\x1fvalue\x1e per label. Built in a per-thread buffer
+// that keeps its capacity, so looking up an existing series allocates nothing.
+std::string_view SeriesKey(std::span<const Label> labels) {
+  thread_local std::string buffer;
+  buffer.clear();
+  for (const Label& label : labels) {
+    buffer.append(label.name);
+    buffer.push_back('\x1f');
+    buffer.append(label.value);
+    buffer.push_back('\x1e');
+  }
+  return buffer;
+}
+
+int64_t Millis(std::chrono::system_clock::time_point t) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
+}
+
+struct Series {
+  std::vector<prometheus::ClientMetric::Label> labels;
+  double value = 0;               // counter, gauge
+  std::vector<uint64_t> buckets;  // histogram: count per bucket, the last one is +Inf
+  double bucket_weight_rest = 0;  // fractional weights from sample rates, carried
+  double sum = 0;
+  double count = 0;
+  std::vector<std::pair<double, int64_t>> window;  // summary: (value, time ms), a ring
+  size_t window_next = 0;
+  int64_t last_update_ms = 0;
+};
+
+}  // namespace
+
+class StoreFamily {
+ public:
+  StoreFamily(FamilyOptions options, size_t max_series)
+      : options(std::move(options)), max_series(max_series) {}
+
+  const FamilyOptions options;
+  const size_t max_series;
+  std::atomic<size_t> series_count{0};
+  std::atomic<uint64_t> dropped{0};
+
+  struct Stripe {
+    std::mutex mutex;
+    std::unordered_map<std::string, Series, TransparentHash, std::equal_to<>> series;
+  };
+  std::array<Stripe, kStripes> stripes;
+
+  // Runs `update` on the series under its stripe's lock, creating it if the cap allows.
+  template <typename Update>
+  bool WithSeries(std::span<const Label> labels, int64_t now_ms, Update&& update) {
+    const std::string_view key = SeriesKey(labels);
+    Stripe& stripe = stripes[TransparentHash()(key) % kStripes];
+    std::lock_guard lock(stripe.mutex);
+    auto it = stripe.series.find(key);
+    if (it == stripe.series.end()) {
+      if (series_count.fetch_add(1, std::memory_order_relaxed) >= max_series) {
+        series_count.fetch_sub(1, std::memory_order_relaxed);
+        dropped.fetch_add(1, std::memory_order_relaxed);
+        return false;
+      }
+      it = stripe.series.emplace(std::string(key), NewSeries(labels)).first;
+    }
+    it->second.last_update_ms = now_ms;
+    update(it->second);
+    return true;
+  }
+
+ private:
+  Series NewSeries(std::span<const Label> labels) const {
+    Series series;
+    series.labels.reserve(labels.size());
+    for (const Label& label : labels) {
+      series.labels.push_back({std::string(label.name), std::string(label.value)});
+    }
+    if (options.kind == MetricKind::kHistogram) series.buckets.assign(options.buckets.size() + 1, 0);
+    if (options.kind == MetricKind::kSummary) series.window.reserve(64);
+    return series;
+  }
+};
+
+std::vector<double> DefaultLatencyBuckets() {
+  return {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10};
+}
+
+std::vector<double> DefaultQuantiles() { return {0.5, 0.9, 0.99}; }
+
+MetricStore::MetricStore(const Clock& clock, size_t max_series_per_family)
+    : clock_(clock), max_series_(max_series_per_family) {}
+
+MetricStore::~MetricStore() = default;
+
+StoreFamily* MetricStore::Family(const FamilyOptions& options) {
+  std::lock_guard lock(families_mutex_);
+  auto it = families_.find(options.name);
+  if (it == families_.end()) {
+    FamilyOptions normalized = options;
+    std::sort(normalized.buckets.begin(), normalized.buckets.end());
+    normalized.buckets.erase(std::unique(normalized.buckets.begin(), normalized.buckets.end()),
+                             normalized.buckets.end());
+    if (normalized.kind == MetricKind::kSummary && normalized.quantiles.empty()) {
+      normalized.quantiles = DefaultQuantiles();
+    }
+    it = families_.emplace(options.name, std::make_unique<StoreFamily>(std::move(normalized), max_series_))
+             .first;
+  }
+  return it->second->options.kind == options.kind ? it->second.get() : nullptr;
+}
+
+bool MetricStore::Add(StoreFamily* family, std::span<const Label> labels, double delta) {
+  return family->WithSeries(labels, Millis(clock_.Now()), [&](Series& s) { s.value += delta; });
+}
+
+bool MetricStore::Set(StoreFamily* family, std::span<const Label> labels, double value) {
+  return family->WithSeries(labels, Millis(clock_.Now()), [&](Series& s) { s.value = value; });
+}
+
+bool MetricStore::Observe(StoreFamily* family, std::span<const Label> labels, double value,
+                          double weight) {
+  const int64_t now = Millis(clock_.Now());
+  const auto& options = family->options;
+  return family->WithSeries(labels, now, [&](Series& s) {
+    if (options.kind == MetricKind::kHistogram) {
+      // Bucket counts stay whole numbers: the fractional part of weights from sample rates
+      // (1/0.3 = 3.33) carries over to the next observation, and count and sum follow the
+      // buckets so that count equals the +Inf bucket.
+      s.bucket_weight_rest += weight;
+      const double whole = std::floor(s.bucket_weight_rest + 1e-9);
+      s.bucket_weight_rest -= whole;
+      const auto bucket = std::lower_bound(options.buckets.begin(), options.buckets.end(), value);
+      s.buckets[static_cast<size_t>(bucket - options.buckets.begin())] += static_cast<uint64_t>(whole);
+      s.count += whole;
+      s.sum += value * whole;
+      return;
+    }
+    s.count += weight;
+    s.sum += value * weight;
+    if (s.window.size() < kSummaryWindow) {
+      s.window.emplace_back(value, now);
+    } else {
+      s.window[s.window_next] = {value, now};
+      s.window_next = (s.window_next + 1) % kSummaryWindow;
+    }
+  });
+}
+
+std::vector<prometheus::MetricFamily> MetricStore::Collect() {
+  std::vector<StoreFamily*> families;
+  {
+    std::lock_guard lock(families_mutex_);
+    for (auto& [name, family] : families_) families.push_back(family.get());
+  }
+  const int64_t now = Millis(clock_.Now());
+  std::vector<prometheus::MetricFamily> out;
+  out.reserve(families.size());
+  std::vector<double> recent;
+  for (StoreFamily* family : families) {
+    const FamilyOptions& options = family->options;
+    prometheus::MetricFamily exposed;
+    exposed.name = options.name;
+    exposed.help = options.help;
+    switch (options.kind) {
+      case MetricKind::kCounter: exposed.type = prometheus::MetricType::Counter; break;
+      case MetricKind::kGauge: exposed.type = prometheus::MetricType::Gauge; break;
+      case MetricKind::kHistogram: exposed.type = prometheus::MetricType::Histogram; break;
+      case MetricKind::kSummary: exposed.type = prometheus::MetricType::Summary; break;
+    }
+    const int64_t ttl = options.ttl.count();
+    for (auto& stripe : family->stripes) {
+      std::lock_guard lock(stripe.mutex);
+      for (auto it = stripe.series.begin(); it != stripe.series.end();) {
+        Series& s = it->second;
+        if (ttl > 0 && now - s.last_update_ms > ttl) {
+          it = stripe.series.erase(it);
+          family->series_count.fetch_sub(1, std::memory_order_relaxed);
+          continue;
+        }
+        auto& metric = exposed.metric.emplace_back();
+        metric.label = s.labels;
+        switch (options.kind) {
+          case MetricKind::kCounter: metric.counter.value = s.value; break;
+          case MetricKind::kGauge: metric.gauge.value = s.value; break;
+          case MetricKind::kHistogram: {
+            metric.histogram.sample_count = static_cast<uint64_t>(std::llround(s.count));
+            metric.histogram.sample_sum = s.sum;
+            uint64_t cumulative = 0;
+            for (size_t i = 0; i < s.buckets.size(); ++i) {
+              cumulative += s.buckets[i];
+              const double bound = i < options.buckets.size() ? options.buckets[i]
+                                                              : std::numeric_limits<double>::infinity();
+              metric.histogram.bucket.push_back({cumulative, bound});
+            }
+            break;
+          }
+          case MetricKind::kSummary: {
+            metric.summary.sample_count = static_cast<uint64_t>(std::llround(s.count));
+            metric.summary.sample_sum = s.sum;
+            recent.clear();
+            for (const auto& [value, at] : s.window) {
+              if (now - at <= kSummaryMaxAgeMs) recent.push_back(value);
+            }
+            std::sort(recent.begin(), recent.end());
+            for (double q : options.quantiles) {
+              const double v = recent.empty()
+                                   ? std::numeric_limits<double>::quiet_NaN()
+                                   : recent[std::min(recent.size() - 1,
+                                                     static_cast<size_t>(q * static_cast<double>(recent.size())))];
+              metric.summary.quantile.push_back({q, v});
+            }
+            break;
+          }
+        }
+        ++it;
+      }
+    }
+    if (!exposed.metric.empty()) out.push_back(std::move(exposed));
+  }
+  return out;
+}
+
+std::map<std::string, uint64_t> MetricStore::DroppedSeries() const {
+  std::map<std::string, uint64_t> out;
+  std::lock_guard lock(families_mutex_);
+  for (const auto& [name, family] : families_) {
+    if (const uint64_t n = family->dropped.load(std::memory_order_relaxed)) out[name] = n;
+  }
+  return out;
+}
+
+}  // namespace mingus::agent::intake
