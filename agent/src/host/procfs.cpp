@@ -1,5 +1,7 @@
 #include "mingus/agent/host/procfs.h"
 
+#include <algorithm>
+
 #include <fmt/format.h>
 
 #include "mingus/common/text.h"
@@ -8,13 +10,44 @@ namespace mingus::agent::host {
 
 namespace {
 
-using text::ForEachLine;
 using text::ParseDouble;
 using text::ParseUint64;
-using text::SplitFields;
+using Fields = std::vector<std::string_view>;
 
-Status LineError(std::string_view file, size_t line_no, std::string_view reason) {
-  return Status::Error(fmt::format("{}: line {}: {}", file, line_no, reason));
+// Where a record of a /proc file is: formats errors as "FILE: line N: REASON".
+struct Where {
+  std::string_view file;
+  size_t line_no;
+  Status Error(std::string_view reason) const {
+    return Status::Error(fmt::format("{}: line {}: {}", file, line_no, reason));
+  }
+};
+
+// Calls fn(fields, where) for each line with at least one field, numbering lines from 1 and
+// skipping the first `skip_lines`; stops at the first error fn returns.
+template <typename Fn>
+Status ForEachRecord(std::string_view content, std::string_view file, Fn&& fn, size_t skip_lines = 0) {
+  Fields fields;
+  Where where{file, 0};
+  Status status;
+  text::ForEachLine(content, [&](std::string_view line) {
+    ++where.line_no;
+    if (!status.ok() || where.line_no <= skip_lines) return;
+    text::SplitFields(line, fields);
+    if (!fields.empty()) status = fn(fields, where);
+  });
+  return status;
+}
+
+// Parses fields[first..] into out[0..]; the counts must fit.
+template <size_t N>
+Status ParseCounters(const Fields& fields, size_t first, std::array<uint64_t, N>& out, const Where& where) {
+  for (size_t i = first; i < fields.size() && i - first < N; ++i) {
+    const auto v = ParseUint64(fields[i]);
+    if (!v) return where.Error(fmt::format("bad counter '{}'", fields[i]));
+    out[i - first] = *v;
+  }
+  return OkStatus();
 }
 
 bool StartsWith(std::string_view s, std::string_view prefix) { return s.substr(0, prefix.size()) == prefix; }
@@ -25,8 +58,8 @@ std::string UnescapeOctal(std::string_view s) {
   std::string out;
   out.reserve(s.size());
   for (size_t i = 0; i < s.size(); ++i) {
-    if (s[i] == '\\' && i + 3 < s.size() &&
-        is_octal(s[i + 1]) && is_octal(s[i + 2]) && is_octal(s[i + 3])) {
+    if (s[i] == '\\' && i + 3 < s.size() && is_octal(s[i + 1]) && is_octal(s[i + 2]) &&
+        is_octal(s[i + 3])) {
       out.push_back(static_cast<char>((s[i + 1] - '0') * 64 + (s[i + 2] - '0') * 8 + (s[i + 3] - '0')));
       i += 3;
     } else {
@@ -39,40 +72,19 @@ std::string UnescapeOctal(std::string_view s) {
 }  // namespace
 
 StatusOr<ProcStat> ParseProcStat(std::string_view content) {
-  constexpr std::string_view kFile = "stat";
   ProcStat stat;
-  std::vector<std::string_view> fields;
-  size_t line_no = 0;
   bool seen_btime = false;
-  Status error;
-  ForEachLine(content, [&](std::string_view line) {
-    ++line_no;
-    if (!error.ok()) return;
-    SplitFields(line, fields);
-    if (fields.empty()) return;
+  const Status status = ForEachRecord(content, "stat", [&](const Fields& fields, const Where& where) {
     const std::string_view key = fields[0];
     if (StartsWith(key, "cpu")) {
-      if (key == "cpu") return;  // the aggregate over all CPUs; node_exporter reports per CPU
-      if (fields.size() < 5) {
-        error = LineError(kFile, line_no, "cpu line has fewer than 4 counters");
-        return;
-      }
+      if (key == "cpu") return OkStatus();  // the aggregate; node_exporter reports per CPU
+      if (fields.size() < 5) return where.Error("cpu line has fewer than 4 counters");
       CpuTicks cpu;
       cpu.cpu = std::string(key.substr(3));
-      if (!ParseUint64(cpu.cpu)) {
-        error = LineError(kFile, line_no, fmt::format("bad cpu name '{}'", key));
-        return;
-      }
-      for (size_t i = 1; i < fields.size() && i <= cpu.ticks.size(); ++i) {
-        const auto v = ParseUint64(fields[i]);
-        if (!v) {
-          error = LineError(kFile, line_no, fmt::format("bad counter '{}'", fields[i]));
-          return;
-        }
-        cpu.ticks[i - 1] = *v;
-      }
+      if (!ParseUint64(cpu.cpu)) return where.Error(fmt::format("bad cpu name '{}'", key));
+      if (Status s = ParseCounters(fields, 1, cpu.ticks, where); !s.ok()) return s;
       stat.cpus.push_back(std::move(cpu));
-      return;
+      return OkStatus();
     }
     uint64_t* target = nullptr;
     if (key == "btime") {
@@ -89,15 +101,13 @@ StatusOr<ProcStat> ParseProcStat(std::string_view content) {
     } else if (key == "procs_blocked") {
       target = &stat.procs_blocked;
     }
-    if (target == nullptr) return;  // softirq and lines newer kernels may add
+    if (target == nullptr) return OkStatus();  // softirq and lines newer kernels may add
     const auto v = fields.size() >= 2 ? ParseUint64(fields[1]) : std::nullopt;
-    if (!v) {
-      error = LineError(kFile, line_no, fmt::format("bad value for '{}'", key));
-      return;
-    }
+    if (!v) return where.Error(fmt::format("bad value for '{}'", key));
     *target = *v;
+    return OkStatus();
   });
-  if (!error.ok()) return error;
+  if (!status.ok()) return status;
   if (stat.cpus.empty()) return Status::Error("stat: no per-cpu lines");
   if (!seen_btime) return Status::Error("stat: no btime line");
   return stat;
@@ -105,22 +115,13 @@ StatusOr<ProcStat> ParseProcStat(std::string_view content) {
 
 StatusOr<std::vector<MeminfoField>> ParseMeminfo(std::string_view content) {
   std::vector<MeminfoField> out;
-  std::vector<std::string_view> fields;
-  size_t line_no = 0;
-  Status error;
-  ForEachLine(content, [&](std::string_view line) {
-    ++line_no;
-    if (!error.ok()) return;
-    SplitFields(line, fields);
-    if (fields.empty()) return;
+  const Status status = ForEachRecord(content, "meminfo", [&](const Fields& fields, const Where& where) {
     if (fields.size() < 2 || fields.size() > 3 || fields[0].size() < 2 || fields[0].back() != ':') {
-      error = LineError("meminfo", line_no, "expected 'Name: value [kB]'");
-      return;
+      return where.Error("expected 'Name: value [kB]'");
     }
     const auto value = ParseUint64(fields[1]);
     if (!value || (fields.size() == 3 && fields[2] != "kB")) {
-      error = LineError("meminfo", line_no, fmt::format("bad value '{}'", line));
-      return;
+      return where.Error(fmt::format("bad value '{}'", fields[1]));
     }
     std::string name;
     for (char c : fields[0].substr(0, fields[0].size() - 1)) {
@@ -136,15 +137,16 @@ StatusOr<std::vector<MeminfoField>> ParseMeminfo(std::string_view content) {
       v *= 1024;
     }
     out.push_back({std::move(name), v});
+    return OkStatus();
   });
-  if (!error.ok()) return error;
+  if (!status.ok()) return status;
   if (out.empty()) return Status::Error("meminfo: no fields");
   return out;
 }
 
 StatusOr<LoadAverage> ParseLoadavg(std::string_view content) {
-  std::vector<std::string_view> fields;
-  SplitFields(text::Trim(content), fields);
+  Fields fields;
+  text::SplitFields(text::Trim(content), fields);
   if (fields.size() < 3) return Status::Error("loadavg: expected at least 3 fields");
   const auto l1 = ParseDouble(fields[0]), l5 = ParseDouble(fields[1]), l15 = ParseDouble(fields[2]);
   if (!l1 || !l5 || !l15 || *l1 < 0 || *l5 < 0 || *l15 < 0) {
@@ -154,114 +156,81 @@ StatusOr<LoadAverage> ParseLoadavg(std::string_view content) {
 }
 
 StatusOr<std::vector<NetDevice>> ParseNetDev(std::string_view content) {
+  if (std::count(content.begin(), content.end(), '\n') < 2) {
+    return Status::Error("net/dev: truncated header");
+  }
   std::vector<NetDevice> out;
-  std::vector<std::string_view> fields;
-  size_t line_no = 0;
-  Status error;
-  ForEachLine(content, [&](std::string_view line) {
-    ++line_no;
-    if (!error.ok() || line_no <= 2) return;  // two header lines
-    if (text::Trim(line).empty()) return;
-    const auto colon = line.find(':');
-    if (colon == std::string_view::npos) {
-      error = LineError("net/dev", line_no, "no ':' after the device name");
-      return;
-    }
-    NetDevice dev;
-    dev.name = std::string(text::Trim(line.substr(0, colon)));
-    SplitFields(line.substr(colon + 1), fields);
-    if (dev.name.empty() || fields.size() != dev.counters.size()) {
-      error = LineError("net/dev", line_no,
-                        fmt::format("expected {} counters, got {}", dev.counters.size(), fields.size()));
-      return;
-    }
-    for (size_t i = 0; i < fields.size(); ++i) {
-      const auto v = ParseUint64(fields[i]);
-      if (!v) {
-        error = LineError("net/dev", line_no, fmt::format("bad counter '{}'", fields[i]));
-        return;
-      }
-      dev.counters[i] = *v;
-    }
-    out.push_back(std::move(dev));
-  });
-  if (!error.ok()) return error;
-  if (line_no < 2) return Status::Error("net/dev: truncated header");
+  Fields counters;
+  const Status status = ForEachRecord(
+      content, "net/dev",
+      [&](const Fields& fields, const Where& where) {
+        // "eth0:123 ..." has no blank after the colon once counters grow long.
+        const std::string_view first = fields[0];
+        const auto colon = first.find(':');
+        if (colon == std::string_view::npos) return where.Error("no ':' after the device name");
+        NetDevice dev;
+        dev.name = std::string(first.substr(0, colon));
+        counters.assign(fields.begin() + 1, fields.end());
+        if (colon + 1 < first.size()) counters.insert(counters.begin(), first.substr(colon + 1));
+        if (dev.name.empty() || counters.size() != dev.counters.size()) {
+          return where.Error(fmt::format("expected {} counters, got {}", dev.counters.size(), counters.size()));
+        }
+        if (Status s = ParseCounters(counters, 0, dev.counters, where); !s.ok()) return s;
+        out.push_back(std::move(dev));
+        return OkStatus();
+      },
+      /*skip_lines=*/2);
+  if (!status.ok()) return status;
   return out;
 }
 
 StatusOr<std::vector<DiskStats>> ParseDiskstats(std::string_view content) {
   std::vector<DiskStats> out;
-  std::vector<std::string_view> fields;
-  size_t line_no = 0;
-  Status error;
-  ForEachLine(content, [&](std::string_view line) {
-    ++line_no;
-    if (!error.ok()) return;
-    SplitFields(line, fields);
-    if (fields.empty()) return;
+  const Status status = ForEachRecord(content, "diskstats", [&](const Fields& fields, const Where& where) {
     const size_t counters = fields.size() < 3 ? 0 : fields.size() - 3;
     if (counters != 11 && counters != 15 && counters != 17) {
-      error = LineError("diskstats", line_no, "expected 14, 18 or 20 fields");
-      return;
+      return where.Error("expected 14, 18 or 20 fields");
     }
     DiskStats disk;
     const auto major = ParseUint64(fields[0]), minor = ParseUint64(fields[1]);
     if (!major || !minor || *major > UINT32_MAX || *minor > UINT32_MAX) {
-      error = LineError("diskstats", line_no, "bad major/minor number");
-      return;
+      return where.Error("bad major/minor number");
     }
     disk.major = static_cast<uint32_t>(*major);
     disk.minor = static_cast<uint32_t>(*minor);
     disk.name = std::string(fields[2]);
     disk.field_count = counters;
-    for (size_t i = 0; i < counters; ++i) {
-      const auto v = ParseUint64(fields[i + 3]);
-      if (!v) {
-        error = LineError("diskstats", line_no, fmt::format("bad counter '{}'", fields[i + 3]));
-        return;
-      }
-      disk.fields[i] = *v;
-    }
+    if (Status s = ParseCounters(fields, 3, disk.fields, where); !s.ok()) return s;
     out.push_back(std::move(disk));
+    return OkStatus();
   });
-  if (!error.ok()) return error;
+  if (!status.ok()) return status;
   return out;
 }
 
 StatusOr<std::vector<Mount>> ParseMounts(std::string_view content) {
   std::vector<Mount> out;
-  std::vector<std::string_view> fields;
-  std::vector<std::string_view> options;
-  size_t line_no = 0;
-  Status error;
-  ForEachLine(content, [&](std::string_view line) {
-    ++line_no;
-    if (!error.ok()) return;
-    SplitFields(line, fields);
-    if (fields.empty()) return;
-    if (fields.size() < 4) {
-      error = LineError("mounts", line_no, "expected device, mount point, type and options");
-      return;
-    }
+  const Status status = ForEachRecord(content, "mounts", [&](const Fields& fields, const Where& where) {
+    if (fields.size() < 4) return where.Error("expected device, mount point, type and options");
     Mount mount{UnescapeOctal(fields[0]), UnescapeOctal(fields[1]), std::string(fields[2]), false};
-    std::string_view opts = fields[3];
-    while (!opts.empty()) {
-      const auto comma = opts.find(',');
-      if (opts.substr(0, comma) == "ro") mount.read_only = true;
+    std::string_view options = fields[3];
+    while (!options.empty()) {
+      const auto comma = options.find(',');
+      if (options.substr(0, comma) == "ro") mount.read_only = true;
       if (comma == std::string_view::npos) break;
-      opts.remove_prefix(comma + 1);
+      options.remove_prefix(comma + 1);
     }
     out.push_back(std::move(mount));
+    return OkStatus();
   });
-  if (!error.ok()) return error;
+  if (!status.ok()) return status;
   if (out.empty()) return Status::Error("mounts: no mount points");
   return out;
 }
 
 UdevDiskProperties ParseUdevData(std::string_view content) {
   UdevDiskProperties props;
-  ForEachLine(content, [&](std::string_view line) {
+  text::ForEachLine(content, [&](std::string_view line) {
     if (!StartsWith(line, "E:")) return;
     line.remove_prefix(2);
     const auto eq = line.find('=');

@@ -98,6 +98,14 @@ TEST(ParseNetDev, ReadsEveryDeviceAndColumn) {
   EXPECT_EQ((*devices)[3].counters[9], 739u);       // transmit_packets
 }
 
+TEST(ParseNetDev, LongCountersTouchingTheColon) {
+  const auto devices = ParseNetDev("h1\nh2\n  eth0:12345678901 1 0 0 0 0 0 0 9 1 0 0 0 0 0 0\n");
+  ASSERT_TRUE(devices.ok()) << devices.message();
+  EXPECT_EQ((*devices)[0].name, "eth0");
+  EXPECT_EQ((*devices)[0].counters[0], 12345678901u);
+  EXPECT_EQ((*devices)[0].counters[8], 9u);
+}
+
 TEST(ParseNetDev, RefusesDamage) {
   const std::string header = "Inter-| Receive | Transmit\n face |bytes ...\n";
   EXPECT_THAT(ParseNetDev(header + "eth0 1 2 3\n").message(), HasSubstr("net/dev: line 3: no ':'"));
