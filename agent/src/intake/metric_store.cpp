@@ -5,6 +5,8 @@
 #include <cmath>
 #include <unordered_map>
 
+#include "mingus/common/hyperloglog.h"
+
 namespace mingus::agent::intake {
 
 namespace {
@@ -46,6 +48,7 @@ struct Series {
   double count = 0;
   std::vector<std::pair<double, int64_t>> window;  // summary: (value, time ms), a ring
   size_t window_next = 0;
+  std::unique_ptr<HyperLogLog> members;  // sets
   int64_t last_update_ms = 0;
 };
 
@@ -162,6 +165,14 @@ bool MetricStore::Observe(StoreFamily* family, std::span<const Label> labels, do
       s.window[s.window_next] = {value, now};
       s.window_next = (s.window_next + 1) % kSummaryWindow;
     }
+  });
+}
+
+bool MetricStore::AddMember(StoreFamily* family, std::span<const Label> labels, std::string_view member) {
+  return family->WithSeries(labels, Millis(clock_.Now()), [&](Series& s) {
+    if (!s.members) s.members = std::make_unique<HyperLogLog>(10);
+    s.members->Add(member);
+    s.value = std::round(s.members->Estimate());
   });
 }
 

@@ -20,19 +20,24 @@ uint64_t StableHash64(std::string_view data) {
   return h;
 }
 
+HyperLogLog::HyperLogLog(int precision)
+    : precision_(std::clamp(precision, 4, 16)), registers_(size_t{1} << precision_, 0) {}
+
 void HyperLogLog::AddHash(uint64_t hash) {
-  const size_t index = hash >> (64 - kPrecision);
-  const uint64_t rest = (hash << kPrecision) | (uint64_t{1} << (kPrecision - 1));
+  const size_t index = hash >> (64 - precision_);
+  const uint64_t rest = (hash << precision_) | (uint64_t{1} << (precision_ - 1));
   const auto rank = static_cast<uint8_t>(std::countl_zero(rest) + 1);
   registers_[index] = std::max(registers_[index], rank);
 }
 
 void HyperLogLog::Merge(const HyperLogLog& other) {
-  for (size_t i = 0; i < kRegisters; ++i) registers_[i] = std::max(registers_[i], other.registers_[i]);
+  for (size_t i = 0; i < registers_.size() && i < other.registers_.size(); ++i) {
+    registers_[i] = std::max(registers_[i], other.registers_[i]);
+  }
 }
 
 double HyperLogLog::Estimate() const {
-  constexpr double m = kRegisters;
+  const double m = static_cast<double>(registers_.size());
   const double alpha = 0.7213 / (1 + 1.079 / m);
   double sum = 0;
   size_t zeros = 0;

@@ -56,6 +56,8 @@ class MetricStore {
   bool Set(StoreFamily* family, std::span<const Label> labels, double value);  // gauge
   bool Observe(StoreFamily* family, std::span<const Label> labels, double value,
                double weight = 1);  // histogram or summary; weight 1/rate for sampled lines
+  // A StatsD set: the gauge counts distinct members (HyperLogLog, 3% error in 1 KiB a series).
+  bool AddMember(StoreFamily* family, std::span<const Label> labels, std::string_view member);
 
   // The families in exposition form. Series idle past their family's TTL are removed here.
   std::vector<prometheus::MetricFamily> Collect();

@@ -1,0 +1,103 @@
+#include "mingus/agent/intake/statsd_handler.h"
+
+#include <algorithm>
+
+namespace mingus::agent::intake {
+
+namespace {
+
+bool IsValidLabelChar(char c, bool first) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' || (!first && c >= '0' && c <= '9');
+}
+
+// Appends the sanitised form of a tag name (see SanitizeLabelName) without allocating.
+void AppendLabelName(std::string_view name, std::string& out) {
+  size_t start = 0;
+  while (start + 1 < name.size() && name[start] == '_' && name[start + 1] == '_') ++start;
+  if (start < name.size() && name[start] >= '0' && name[start] <= '9') out.push_back('_');
+  for (size_t i = start; i < name.size(); ++i) out.push_back(IsValidLabelChar(name[i], false) ? name[i] : '_');
+}
+
+}  // namespace
+
+StatsdHandler::StatsdHandler(const MappingConfig& mapping, MetricStore& store, IntakeStats& stats)
+    : mapping_(mapping), store_(store), stats_(stats) {
+  cache_key_.reserve(256);
+  tag_names_.reserve(4096);
+  labels_.reserve(32);
+}
+
+const StatsdHandler::Mapped& StatsdHandler::Lookup(const wire::StatsdLine& line) {
+  cache_key_.assign(1, static_cast<char>('0' + static_cast<int>(line.type)));
+  cache_key_.append(line.name);
+  if (const auto it = cache_.find(cache_key_); it != cache_.end()) return it->second;
+  if (cache_.size() >= kMaxCachedNames) cache_.clear();
+  MappedMetric mapped = MapStatsdName(mapping_, line.name, line.type);
+  Mapped entry;
+  entry.drop = mapped.drop;
+  if (!mapped.drop) {
+    entry.family = store_.Family(mapped.family);
+    entry.labels = std::move(mapped.labels);
+    entry.scale = mapped.scale;
+  }
+  return cache_.emplace(cache_key_, std::move(entry)).first->second;
+}
+
+void StatsdHandler::Handle(const wire::StatsdLine& line) {
+  const Mapped& mapped = Lookup(line);
+  if (mapped.drop) return;
+  if (mapped.family == nullptr) {
+    stats_.CountError("type_conflict");
+    return;
+  }
+  // Labels: the rule's, then the tags'; sorted by name, the rule's win a tie.
+  labels_.clear();
+  tag_names_.clear();
+  for (const auto& [name, value] : mapped.labels) labels_.push_back({name, value});
+  // Tag names are sanitised into one buffer first; views are taken once it stops growing.
+  tags_.clear();
+  const size_t malformed = wire::ForEachTag(line.tags, [&](std::string_view key, std::string_view value) {
+    const size_t start = tag_names_.size();
+    AppendLabelName(key, tag_names_);
+    tags_.push_back({start, tag_names_.size() - start, value});
+  });
+  if (malformed > 0) stats_.CountError("malformed_tag");
+  for (const auto& [start, length, value] : tags_) {
+    const std::string_view name(tag_names_.data() + start, length);
+    // "le" and "quantile" belong to histograms and summaries.
+    if (name == "le" || name == "quantile") continue;
+    labels_.push_back({name, value});
+  }
+  std::stable_sort(labels_.begin(), labels_.end(),
+                   [](const Label& a, const Label& b) { return a.name < b.name; });
+  // Equal names: keep the first, which is the rule's (stable sort keeps rule labels first).
+  labels_.erase(std::unique(labels_.begin(), labels_.end(),
+                            [](const Label& a, const Label& b) { return a.name == b.name; }),
+                labels_.end());
+
+  const double weight = 1 / line.sample_rate;
+  StoreFamily* family = mapped.family;
+  // A series refused by the cardinality cap is counted by the store.
+  switch (line.type) {
+    case wire::StatsdType::kCounter:
+      store_.Add(family, labels_, line.value * weight);
+      break;
+    case wire::StatsdType::kGauge:
+      if (line.gauge_delta) {
+        store_.Add(family, labels_, line.value);
+      } else {
+        store_.Set(family, labels_, line.value);
+      }
+      break;
+    case wire::StatsdType::kTimer:
+    case wire::StatsdType::kHistogram:
+    case wire::StatsdType::kDistribution:
+      store_.Observe(family, labels_, line.value * mapped.scale, weight);
+      break;
+    case wire::StatsdType::kSet:
+      store_.AddMember(family, labels_, line.set_member);
+      break;
+  }
+}
+
+}  // namespace mingus::agent::intake
