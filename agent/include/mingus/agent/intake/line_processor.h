@@ -1,0 +1,37 @@
+#pragma once
+
+#include <string_view>
+
+#include "mingus/agent/intake/event_handler.h"
+#include "mingus/agent/intake/intake_stats.h"
+#include "mingus/agent/intake/statsd_handler.h"
+#include "mingus/wire/json_event.h"
+
+namespace mingus::agent::intake {
+
+// Where accepted JSON events go beside the metrics (the event spool). Thread-safe.
+class EventSink {
+ public:
+  virtual ~EventSink() = default;
+  virtual void Append(std::string_view json_line, const wire::JsonEvent& event) = 0;
+};
+
+// Splits a datagram into lines and hands each to the StatsD or the JSON path; a bad line is
+// counted by reason and the rest of the datagram goes on. One per receive thread.
+class LineProcessor {
+ public:
+  LineProcessor(const MappingConfig& mapping, MetricStore& store, EventAggregates& aggregates,
+                IntakeStats& stats, EventSink* sink);
+  void ProcessDatagram(std::string_view datagram, bool truncated = false);
+  void ProcessLine(std::string_view line);
+
+ private:
+  IntakeStats& stats_;
+  EventSink* sink_;
+  StatsdHandler statsd_;
+  EventHandler events_;
+  wire::JsonEventParser json_;
+  wire::JsonEvent event_;
+};
+
+}  // namespace mingus::agent::intake

@@ -1,0 +1,50 @@
+#include "mingus/agent/intake/line_processor.h"
+
+#include "mingus/wire/statsd.h"
+
+namespace mingus::agent::intake {
+
+LineProcessor::LineProcessor(const MappingConfig& mapping, MetricStore& store, EventAggregates& aggregates,
+                             IntakeStats& stats, EventSink* sink)
+    : stats_(stats), sink_(sink), statsd_(mapping, store, stats), events_(store, aggregates) {}
+
+void LineProcessor::ProcessDatagram(std::string_view datagram, bool truncated) {
+  stats_.CountDatagram();
+  // A trailing newline is normal; any other empty line is an error.
+  if (!datagram.empty() && datagram.back() == '\n') datagram.remove_suffix(1);
+  if (truncated) {
+    // The last line was cut by the receive buffer: it cannot be trusted.
+    const auto last = datagram.rfind('\n');
+    datagram = last == std::string_view::npos ? std::string_view() : datagram.substr(0, last);
+    stats_.CountError("truncated_datagram");
+    if (datagram.empty()) return;
+  }
+  while (true) {
+    const auto end = datagram.find('\n');
+    ProcessLine(datagram.substr(0, end));
+    if (end == std::string_view::npos) break;
+    datagram.remove_prefix(end + 1);
+  }
+}
+
+void LineProcessor::ProcessLine(std::string_view line) {
+  if (!line.empty() && line.front() == '{') {
+    stats_.CountJsonLine();
+    if (const auto error = json_.Parse(line, event_)) {
+      stats_.CountError(wire::ReasonName(*error));
+      return;
+    }
+    events_.Handle(event_);
+    if (sink_ != nullptr) sink_->Append(line, event_);
+    return;
+  }
+  stats_.CountStatsdLine();
+  wire::StatsdLine parsed;
+  if (const auto error = wire::ParseStatsdLine(line, parsed)) {
+    stats_.CountError(wire::ReasonName(*error));
+    return;
+  }
+  statsd_.Handle(parsed);
+}
+
+}  // namespace mingus::agent::intake
