@@ -33,7 +33,24 @@ prometheus::Gauge& AddGauge(prometheus::Registry& registry, const std::string& n
 
 }  // namespace
 
-Agent::Agent(AgentConfig config, std::unique_ptr<host::SystemCalls> system)
+namespace {
+// Features whose distinct users are counted, and query fingerprints whose cost is kept.
+constexpr size_t kMaxTrackedFeatures = 1000;
+constexpr size_t kTopFingerprints = 50;
+
+// A LineProcessor that keeps the mapping it was made with alive.
+class MappedLineProcessor : public intake::LineProcessor {
+ public:
+  MappedLineProcessor(std::shared_ptr<const intake::MappingConfig> mapping, intake::MetricStore& store,
+                      intake::EventAggregates& aggregates, intake::IntakeStats& stats)
+      : LineProcessor(*mapping, store, aggregates, stats, nullptr), mapping_(std::move(mapping)) {}
+
+ private:
+  std::shared_ptr<const intake::MappingConfig> mapping_;
+};
+}  // namespace
+
+Agent::Agent(AgentConfig config, std::unique_ptr<host::SystemCalls> system, const Clock& clock)
     : config_(std::move(config)),
       system_(std::move(system)),
       registry_(std::make_shared<prometheus::Registry>()),
@@ -46,6 +63,9 @@ Agent::Agent(AgentConfig config, std::unique_ptr<host::SystemCalls> system)
       reload_timestamp_(AddGauge(*registry_, "mingus_agent_config_last_reload_success_timestamp_seconds",
                                  "Timestamp of the last successful configuration reload.")),
       process_(config_.paths.procfs),
+      mapping_(std::make_shared<intake::MappingConfig>(config_.statsd.mapping)),
+      store_(clock, static_cast<size_t>(config_.statsd.max_series_per_metric)),
+      aggregates_(clock, kMaxTrackedFeatures, kTopFingerprints),
       router_(std::make_shared<http::Router>()) {
   prometheus::BuildGauge()
       .Name("mingus_agent_build_info")
@@ -74,13 +94,62 @@ Agent::Agent(AgentConfig config, std::unique_ptr<host::SystemCalls> system)
 
 Agent::~Agent() { Stop(); }
 
-StatusOr<std::string> Agent::Start() {
+StatusOr<Agent::Addresses> Agent::Start() {
+  Addresses addresses;
+  if (!config_.statsd.listen_udp.empty()) {
+    receiver_ = std::make_unique<intake::UdpReceiver>(
+        intake::ReceiverOptions{.listen_udp = config_.statsd.listen_udp,
+                                .threads = config_.statsd.receive_threads,
+                                .receive_buffer_bytes = static_cast<int>(config_.statsd.receive_buffer_bytes),
+                                .procfs = config_.paths.procfs},
+        [this] { return MakeLineProcessor(); });
+    auto udp = receiver_->Start();
+    if (!udp.ok()) return udp.status();
+    addresses.udp = *udp;
+  }
   server_ = std::make_unique<http::Server>(config_.web, router_);
-  return server_->Start();
+  auto http = server_->Start();
+  if (!http.ok()) return http.status();
+  addresses.http = *http;
+  return addresses;
 }
 
 void Agent::Stop() {
   if (server_) server_->Stop();
+  if (receiver_) receiver_->Stop();
+}
+
+std::unique_ptr<intake::LineProcessor> Agent::MakeLineProcessor() {
+  std::shared_ptr<const intake::MappingConfig> mapping;
+  {
+    std::lock_guard lock(host_metrics_mutex_);
+    mapping = mapping_;
+  }
+  return std::make_unique<MappedLineProcessor>(std::move(mapping), store_, aggregates_, intake_stats_);
+}
+
+void Agent::AppendIntakeFamilies(std::vector<prometheus::MetricFamily>& out) {
+  using prometheus::MetricType;
+  auto app = store_.Collect();
+  std::move(app.begin(), app.end(), std::back_inserter(out));
+  aggregates_.AppendFamilies(out);
+  intake_stats_.AppendFamilies(out);
+  auto& dropped = metrics::AddFamily(out, "mingus_agent_series_dropped_total",
+                                     "Series refused because their metric reached its cardinality cap.",
+                                     MetricType::Counter);
+  for (const auto& [metric, count] : store_.DroppedSeries()) {
+    metrics::AddSample(dropped, static_cast<double>(count), {{"metric", metric}});
+  }
+  if (receiver_) {
+    metrics::AddSample(metrics::AddFamily(out, "mingus_agent_udp_kernel_drops_total",
+                                          "Datagrams the kernel dropped on the intake sockets.",
+                                          MetricType::Counter),
+                       static_cast<double>(receiver_->KernelDrops()));
+    metrics::AddSample(metrics::AddFamily(out, "mingus_agent_udp_receive_buffer_bytes",
+                                          "Receive buffer the kernel granted each intake socket.",
+                                          MetricType::Gauge),
+                       receiver_->granted_receive_buffer_bytes() / 2.0);
+  }
 }
 
 std::shared_ptr<const host::HostMetrics> Agent::host_metrics() const {
@@ -98,9 +167,12 @@ void Agent::Reload(AgentConfig config) {
   {
     std::lock_guard lock(host_metrics_mutex_);
     host_metrics_ = std::move(fresh);
+    mapping_ = std::make_shared<intake::MappingConfig>(config.statsd.mapping);
   }
+  if (receiver_) receiver_->Refresh();
   if (const auto level = logging::ParseLevel(config.log_level); level.ok()) spdlog::set_level(*level);
   config.web = config_.web;
+  config.statsd.listen_udp = config_.statsd.listen_udp;
   config_ = std::move(config);
   reload_success_.Set(1);
   reload_timestamp_.SetToCurrentTime();
@@ -108,10 +180,11 @@ void Agent::Reload(AgentConfig config) {
 
 void Agent::RecordFailedReload() { reload_success_.Set(0); }
 
-http::Response Agent::ServeMetrics(const http::Request&) const {
+http::Response Agent::ServeMetrics(const http::Request&) {
   std::vector<prometheus::MetricFamily> families = host_metrics()->Collect();
   auto own = registry_->Collect();
   std::move(own.begin(), own.end(), std::back_inserter(families));
+  AppendIntakeFamilies(families);
   auto process = process_.Collect();
   std::move(process.begin(), process.end(), std::back_inserter(families));
   if (server_) {

@@ -79,6 +79,20 @@ void ReadFile(const YAML::Node& root, const std::string& file, AgentConfig& conf
     storage.Finish();
   }
   {
+    MapReader statsd = top.Map("statsd");
+    statsd.Read("listen_udp", config.statsd.listen_udp);
+    if (!config.statsd.listen_udp.empty()) {
+      statsd.Check("listen_udp", ParseHostPort(config.statsd.listen_udp).status());
+    }
+    int64_t threads = config.statsd.receive_threads;
+    statsd.Read("receive_threads", threads, 1, 64);
+    config.statsd.receive_threads = static_cast<int>(threads);
+    statsd.Read("receive_buffer_bytes", config.statsd.receive_buffer_bytes, 64 << 10, 1 << 30);
+    statsd.Read("max_series_per_metric", config.statsd.max_series_per_metric, 1, 10'000'000);
+    config.statsd.mapping = intake::ReadMappingConfig(statsd);
+    statsd.Finish();
+  }
+  {
     MapReader collectors = top.Map("collectors");
     for (const auto& name : kHostCollectorNames) {
       MapReader collector = collectors.Map(name);
@@ -113,6 +127,7 @@ void ApplyFlags(const AgentFlags& flags, AgentConfig& config) {
   apply(flags.storage_path, config.storage_path);
   apply(flags.log_level, config.log_level);
   apply(flags.log_format, config.log_format);
+  apply(flags.statsd_listen_udp, config.statsd.listen_udp);
   apply(flags.mount_points_exclude, config.collectors.filesystem_mount_points_exclude);
   apply(flags.fs_types_exclude, config.collectors.filesystem_fs_types_exclude);
   apply(flags.netdev_device_exclude, config.collectors.netdev_device_exclude);
@@ -138,6 +153,11 @@ void Validate(const AgentConfig& config, const std::string& file) {
   };
   if (const auto address = ParseHostPort(config.web.listen_address); !address.ok()) {
     fail("web.listen_address", address.message());
+  }
+  if (!config.statsd.listen_udp.empty()) {
+    if (const auto address = ParseHostPort(config.statsd.listen_udp); !address.ok()) {
+      fail("statsd.listen_udp", address.message());
+    }
   }
   if (const auto level = logging::ParseLevel(config.log_level); !level.ok()) {
     fail("log.level", level.message());
@@ -178,6 +198,9 @@ void AgentFlags::Register(config::FlagSet& flags) {
   flags.String("path.procfs", "procfs mountpoint.", &procfs, "/proc");
   flags.String("path.sysfs", "sysfs mountpoint.", &sysfs, "/sys");
   flags.String("path.rootfs", "rootfs mountpoint.", &rootfs, "/");
+  flags.String("statsd.listen-udp",
+               "Address for StatsD lines and JSON events over UDP; empty turns the intake off.",
+               &statsd_listen_udp, "127.0.0.1:8125");
   flags.String("storage.path", "Directory for the event spool.", &storage_path, "data/agent");
   flags.String("log.level", "Only log messages of this level or above: debug, info, warn, error.",
                &log_level, "info");

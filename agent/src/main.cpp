@@ -58,13 +58,15 @@ int main(int argc, char** argv) {
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   std::signal(SIGPIPE, SIG_IGN);
 
-  agent::Agent agent(config, agent::host::MakeRealSystemCalls());
-  const auto address = agent.Start();
-  if (!address.ok()) {
-    spdlog::error("cannot start: {}", address.message());
+  const SystemClock clock;
+  agent::Agent agent(config, agent::host::MakeRealSystemCalls(), clock);
+  const auto addresses = agent.Start();
+  if (!addresses.ok()) {
+    spdlog::error("cannot start: {}", addresses.message());
     return 1;
   }
-  spdlog::info("mingus-agent {} listening on http://{}", kVersion, *address);
+  if (!addresses->udp.empty()) spdlog::info("receiving StatsD and JSON events on udp://{}", addresses->udp);
+  spdlog::info("mingus-agent {} listening on http://{}", kVersion, addresses->http);
 
   for (;;) {
     int signal = 0;

@@ -33,6 +33,7 @@ POLL_INTERVAL = 0.1
 HTTP_TIMEOUT = 10.0
 
 _AGENT_LISTENING = re.compile(r'listening on http://(127\.0\.0\.1:\d+)')
+_AGENT_UDP = re.compile(r'events on udp://(127\.0\.0\.1:\d+)')
 
 
 # ---------------------------------------------------------------------------- utilities
@@ -374,7 +375,7 @@ def start_agent(agent, *args, config=None, storage_dir=None, cpu=None):
         storage_dir = own_tmp.name
     # It runs in storage_dir, so relative paths are resolved against ours first.
     argv = [os.path.abspath(agent), "--web.listen-address=127.0.0.1:0",
-            f"--storage.path={storage_dir}"]
+            "--statsd.listen-udp=127.0.0.1:0", f"--storage.path={storage_dir}"]
     if config is not None:
         argv.append(f"--config.file={os.path.abspath(config)}")
     argv += list(args)
@@ -386,6 +387,8 @@ def start_agent(agent, *args, config=None, storage_dir=None, cpu=None):
         server.__exit__(None, None, None)
         raise
     server.base_url = "http://" + m.group(1)
+    udp = _AGENT_UDP.search(server.output())  # logged before the HTTP line, when enabled
+    server.udp_address = udp.group(1) if udp else None
     return server
 
 

@@ -5,7 +5,6 @@
 
 #include <fmt/format.h>
 
-#include "mingus/config/yaml_reader.h"
 
 namespace mingus::agent::intake {
 
@@ -118,9 +117,8 @@ std::string SanitizeLabelName(std::string_view name) {
   return out;
 }
 
-MappingConfig ParseMappingConfig(const YAML::Node& statsd_node, const std::string& file) {
+MappingConfig ReadMappingConfig(MapReader& statsd) {
   MappingConfig config;
-  MapReader statsd(statsd_node, file, "statsd");
   {
     MapReader defaults = statsd.Map("defaults");
     std::optional<MetricKind> observer;
@@ -144,7 +142,7 @@ MappingConfig ParseMappingConfig(const YAML::Node& statsd_node, const std::strin
     if (!mappings.IsSequence()) statsd.Fail(mappings, "mappings", "expected a list of rules");
     size_t index = 0;
     for (const auto& node : mappings) {
-      MapReader reader(node, file, fmt::format("statsd.mappings[{}]", index++));
+      MapReader reader(node, statsd.file(), statsd.KeyPath(fmt::format("mappings[{}]", index++)));
       MappingRule rule;
       reader.Read("match", rule.match);
       if (rule.match.empty()) reader.Fail(node, "match", "every rule needs a match");
@@ -195,11 +193,6 @@ MappingConfig ParseMappingConfig(const YAML::Node& statsd_node, const std::strin
       config.rules.push_back(std::move(rule));
     }
   }
-  for (const char* later : {"listen_udp", "listen_unixgram", "receive_threads", "receive_buffer_bytes",
-                            "max_series_per_metric"}) {
-    statsd.Node(later);  // the receiver's keys, read by the agent's own config
-  }
-  statsd.Finish();
   return config;
 }
 

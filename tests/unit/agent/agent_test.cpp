@@ -3,7 +3,15 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <arpa/inet.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <thread>
+
+#include "fake_clock.h"
 #include "fake_system.h"
+#include "mingus/common/address.h"
 #include "fixtures.h"
 
 namespace mingus::agent {
@@ -12,7 +20,13 @@ namespace {
 using ::testing::HasSubstr;
 using ::testing::Not;
 using mingus::testing::FakeSystemCalls;
+using mingus::testing::FakeClock;
 using mingus::testing::FixturePath;
+
+class AgentTest : public ::testing::Test {
+ protected:
+  FakeClock clock_;
+};
 
 AgentConfig FixtureConfig() {
   AgentConfig config =
@@ -21,8 +35,8 @@ AgentConfig FixtureConfig() {
   return config;
 }
 
-TEST(Agent, MetricsEndpointServesHostProcessAndOwnFamilies) {
-  Agent agent(FixtureConfig(), std::make_unique<FakeSystemCalls>());
+TEST_F(AgentTest, MetricsEndpointServesHostProcessAndOwnFamilies) {
+  Agent agent(FixtureConfig(), std::make_unique<FakeSystemCalls>(), clock_);
   const http::Response response = agent.router().Route(http::Request::Make("GET", "/metrics"));
   EXPECT_EQ(response.status, 200);
   EXPECT_EQ(response.content_type, "text/plain; version=0.0.4; charset=utf-8");
@@ -35,8 +49,8 @@ TEST(Agent, MetricsEndpointServesHostProcessAndOwnFamilies) {
   EXPECT_THAT(response.body, HasSubstr("mingus_agent_config_last_reload_successful 1\n"));
 }
 
-TEST(Agent, ReloadSwapsCollectorsAndFailedReloadIsVisible) {
-  Agent agent(FixtureConfig(), std::make_unique<FakeSystemCalls>());
+TEST_F(AgentTest, ReloadSwapsCollectorsAndFailedReloadIsVisible) {
+  Agent agent(FixtureConfig(), std::make_unique<FakeSystemCalls>(), clock_);
   AgentConfig without_load = FixtureConfig();
   without_load.collectors.enabled["loadavg"] = false;
   agent.Reload(without_load);
@@ -49,8 +63,8 @@ TEST(Agent, ReloadSwapsCollectorsAndFailedReloadIsVisible) {
   EXPECT_THAT(scrape(), HasSubstr("mingus_agent_config_last_reload_successful 0\n"));
 }
 
-TEST(Agent, OtherEndpoints) {
-  Agent agent(FixtureConfig(), std::make_unique<FakeSystemCalls>());
+TEST_F(AgentTest, OtherEndpoints) {
+  Agent agent(FixtureConfig(), std::make_unique<FakeSystemCalls>(), clock_);
   const auto get = [&](std::string path) { return agent.router().Route(http::Request::Make("GET", path)); };
   EXPECT_EQ(get("/-/healthy").status, 200);
   EXPECT_EQ(get("/-/ready").status, 200);
@@ -59,6 +73,40 @@ TEST(Agent, OtherEndpoints) {
   const http::Response missing = get("/api/v2/nothing");
   EXPECT_EQ(missing.status, 404);
   EXPECT_EQ(missing.content_type, "application/json");
+}
+
+TEST_F(AgentTest, UdpIntakeShowsOnMetrics) {
+  AgentConfig config = FixtureConfig();
+  config.web.listen_address = "127.0.0.1:0";
+  config.statsd.listen_udp = "127.0.0.1:0";
+  Agent agent(config, std::make_unique<FakeSystemCalls>(), clock_);
+  const auto addresses = agent.Start();
+  ASSERT_TRUE(addresses.ok()) << addresses.message();
+  const uint16_t port = ParseHostPort(addresses->udp)->port;
+  const int fd = ::socket(AF_INET, SOCK_DGRAM, 0);
+  sockaddr_in to{};
+  to.sin_family = AF_INET;
+  to.sin_port = htons(port);
+  to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  const std::string datagram =
+      "checkout.clicks:1|c|#page:cart\n"
+      R"({"type":"cache","cache":"scores","result":"miss"})" "\n"
+      "oops\n";
+  ::sendto(fd, datagram.data(), datagram.size(), 0, reinterpret_cast<sockaddr*>(&to), sizeof to);
+  ::close(fd);
+  std::string body;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (std::chrono::steady_clock::now() < deadline) {
+    body = agent.router().Route(http::Request::Make("GET", "/metrics")).body;
+    if (body.find("mingus_agent_udp_datagrams_total 1") != std::string::npos) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  EXPECT_THAT(body, HasSubstr("checkout_clicks_total{page=\"cart\"} 1\n"));
+  EXPECT_THAT(body, HasSubstr("mingus_cache_requests_total{cache=\"scores\",result=\"miss\"} 1\n"));
+  EXPECT_THAT(body, HasSubstr("mingus_agent_parse_errors_total{reason=\"missing_value\"} 1\n"));
+  EXPECT_THAT(body, HasSubstr("mingus_agent_lines_total{format=\"json\"} 1\n"));
+  EXPECT_THAT(body, HasSubstr("mingus_agent_udp_kernel_drops_total 0\n"));
+  agent.Stop();
 }
 
 }  // namespace

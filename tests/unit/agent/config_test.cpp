@@ -91,6 +91,9 @@ TEST(AgentConfig, BadFilesNameFileLineAndReason) {
   EXPECT_THAT(ErrorOf("web: [1, 2]\n"), HasSubstr("agent.yaml:1:6: web: expected a mapping"));
   EXPECT_THAT(ErrorOf("web:\n  read_timeout: soon\n"), HasSubstr("agent.yaml:2:17: web.read_timeout: duration 'soon'"));
   EXPECT_THAT(ErrorOf("web: {listen_address: \"127.0.0.1:1\"\n"), StartsWith("agent.yaml:2:1: yaml: "));
+  EXPECT_THAT(ErrorOf("statsd:\n  listen_udp: 8125\n"), HasSubstr("agent.yaml:2:15: statsd.listen_udp: address '8125'"));
+  EXPECT_THAT(ErrorOf("statsd:\n  mappings:\n    - {match: a.*, name: b, labels: {x: $1}, colour: red}\n"),
+              HasSubstr("agent.yaml:3:46: statsd.mappings[0].colour: unknown key"));
 }
 
 TEST(AgentConfig, BadFlagsAndEnvironmentAreRefusedToo) {
@@ -132,6 +135,14 @@ TEST(AgentConfig, ShippedConfigLoadsAndMatchesTheDefaults) {
   EXPECT_EQ(shipped.collectors.filesystem_fs_types_exclude,
             defaults.collectors.filesystem_fs_types_exclude);
   EXPECT_EQ(shipped.collectors.diskstats_device_exclude, defaults.collectors.diskstats_device_exclude);
+  EXPECT_EQ(shipped.statsd.listen_udp, defaults.statsd.listen_udp);
+  EXPECT_EQ(shipped.statsd.receive_threads, defaults.statsd.receive_threads);
+  EXPECT_EQ(shipped.statsd.receive_buffer_bytes, defaults.statsd.receive_buffer_bytes);
+  EXPECT_EQ(shipped.statsd.max_series_per_metric, defaults.statsd.max_series_per_metric);
+  EXPECT_EQ(shipped.statsd.mapping.defaults.buckets, defaults.statsd.mapping.defaults.buckets);
+  EXPECT_EQ(shipped.statsd.mapping.defaults.quantiles, defaults.statsd.mapping.defaults.quantiles);
+  EXPECT_EQ(shipped.statsd.mapping.defaults.observer_type, defaults.statsd.mapping.defaults.observer_type);
+  EXPECT_EQ(shipped.statsd.mapping.defaults.ttl, defaults.statsd.mapping.defaults.ttl);
 }
 
 }  // namespace

@@ -11,22 +11,32 @@
 
 #include "mingus/agent/config.h"
 #include "mingus/agent/host/host_metrics.h"
+#include "mingus/agent/intake/event_handler.h"
+#include "mingus/agent/intake/intake_stats.h"
+#include "mingus/agent/intake/metric_store.h"
+#include "mingus/agent/intake/udp_receiver.h"
+#include "mingus/common/clock.h"
 #include "mingus/http/server.h"
 #include "mingus/metrics/process_metrics.h"
 
 namespace mingus::agent {
 
-// The agent process minus main(): host metrics, its own metrics and the HTTP endpoints.
+// The agent process minus main(): host metrics, the application intake, its own metrics and
+// the HTTP endpoints.
 class Agent {
  public:
-  Agent(AgentConfig config, std::unique_ptr<host::SystemCalls> system);
+  Agent(AgentConfig config, std::unique_ptr<host::SystemCalls> system, const Clock& clock);
   ~Agent();
 
-  // Starts serving; returns the bound address.
-  StatusOr<std::string> Start();
+  struct Addresses {
+    std::string http;
+    std::string udp;  // empty when the intake is off
+  };
+  // Starts serving; returns the bound addresses.
+  StatusOr<Addresses> Start();
   void Stop();
-  // Applies a new configuration (collectors, exclusions, log level). The listen address and
-  // the web limits need a restart; a change to them is logged and otherwise ignored.
+  // Applies a new configuration (collectors, exclusions, StatsD mappings, log level). Listen
+  // addresses and limits need a restart; a change to them is logged and otherwise ignored.
   void Reload(AgentConfig config);
   // Records a reload whose configuration was refused, keeping the running one.
   void RecordFailedReload();
@@ -35,8 +45,10 @@ class Agent {
   const http::Router& router() const { return *router_; }
 
  private:
-  http::Response ServeMetrics(const http::Request& request) const;
+  http::Response ServeMetrics(const http::Request& request);
   std::shared_ptr<const host::HostMetrics> host_metrics() const;
+  std::unique_ptr<intake::LineProcessor> MakeLineProcessor();
+  void AppendIntakeFamilies(std::vector<prometheus::MetricFamily>& out);
 
   AgentConfig config_;
   std::unique_ptr<host::SystemCalls> system_;
@@ -47,6 +59,11 @@ class Agent {
   metrics::ProcessCollector process_;
   mutable std::mutex host_metrics_mutex_;
   std::shared_ptr<const host::HostMetrics> host_metrics_;
+  std::shared_ptr<const intake::MappingConfig> mapping_;  // guarded by host_metrics_mutex_
+  intake::MetricStore store_;
+  intake::EventAggregates aggregates_;
+  intake::IntakeStats intake_stats_;
+  std::unique_ptr<intake::UdpReceiver> receiver_;
   std::shared_ptr<http::Router> router_;
   std::unique_ptr<http::Server> server_;
 };

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "mingus/agent/host/system.h"
+#include "mingus/agent/intake/mapping.h"
 #include "mingus/config/flags.h"
 #include "mingus/http/server.h"
 
@@ -25,6 +26,15 @@ struct HostCollectorsConfig {
   std::string diskstats_device_exclude;
 };
 
+// The application intake: StatsD lines and JSON events over UDP.
+struct StatsdConfig {
+  std::string listen_udp = "127.0.0.1:8125";  // empty: no UDP intake
+  int receive_threads = 2;
+  int64_t receive_buffer_bytes = 8 << 20;
+  int64_t max_series_per_metric = 10'000;
+  intake::MappingConfig mapping;
+};
+
 struct AgentConfig {
   http::ServerOptions web;
   std::string log_level = "info";
@@ -32,12 +42,13 @@ struct AgentConfig {
   host::HostPaths paths;
   std::string storage_path = "data/agent";
   HostCollectorsConfig collectors;
+  StatsdConfig statsd;
 };
 
 // Flags as given on the command line; unset ones leave the file's value.
 struct AgentFlags {
   std::optional<std::string> config_file, listen_address, procfs, sysfs, rootfs, storage_path,
-      log_level, log_format, mount_points_exclude, fs_types_exclude, netdev_device_exclude,
+      log_level, log_format, statsd_listen_udp, mount_points_exclude, fs_types_exclude, netdev_device_exclude,
       diskstats_device_exclude;
   std::map<std::string, std::optional<bool>> collectors;
 

@@ -17,7 +17,10 @@ using ::testing::Not;
 using mingus::testing::FakeClock;
 
 MappingConfig Mapping(const std::string& yaml) {
-  return ParseMappingConfig(config::LoadString(yaml, "agent.yaml")["statsd"], "agent.yaml");
+  config::MapReader statsd(config::LoadString(yaml, "agent.yaml")["statsd"], "agent.yaml", "statsd");
+  MappingConfig mapping = ReadMappingConfig(statsd);
+  statsd.Finish();
+  return mapping;
 }
 
 class StatsdHandlerTest : public ::testing::Test {

@@ -8,9 +8,8 @@
 #include <utility>
 #include <vector>
 
-#include <yaml-cpp/yaml.h>
-
 #include "mingus/agent/intake/metric_store.h"
+#include "mingus/config/yaml_reader.h"
 #include "mingus/wire/statsd.h"
 
 // StatsD name mapping in the manner of statsd_exporter's mapping file: rules that match a
@@ -46,10 +45,11 @@ struct MappingConfig {
   std::vector<MappingRule> rules;
 };
 
-// Reads `statsd.defaults` and `statsd.mappings` (statsd_exporter's keys: match, match_type,
-// match_metric_type, name, labels, help, action, observer_type, histogram_options.buckets,
-// summary_options.quantiles, ttl). Throws config::ConfigError naming file, line and key.
-MappingConfig ParseMappingConfig(const YAML::Node& statsd_node, const std::string& file);
+// Reads the `defaults` and `mappings` keys of the statsd section (statsd_exporter's keys:
+// match, match_type, match_metric_type, name, labels, help, action, observer_type,
+// histogram_options.buckets, summary_options.quantiles, ttl); the caller reads the section's
+// other keys and calls Finish. Throws config::ConfigError naming file, line and key.
+MappingConfig ReadMappingConfig(config::MapReader& statsd);
 
 // What a StatsD name becomes.
 struct MappedMetric {
