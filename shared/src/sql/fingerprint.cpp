@@ -112,27 +112,36 @@ void CollapseLists(std::string& out) {
   out.swap(result);
 }
 
-// "limit ?, ?" and "limit ? offset ?" become "limit ?"; " asc" after "order by" goes.
+// " asc" after "order by" goes; then "limit ?, ?" and "limit ? offset ?" become "limit ?"
+// (in this order, so that a fingerprint is its own fingerprint).
 void FoldLimitAndAsc(std::string& out) {
-  if (const auto limit = out.find("limit ?"); limit != std::string::npos) {
-    const size_t after = limit + 7;
-    for (std::string_view tail : {", ?", ",?", " offset ?"}) {
-      if (out.compare(after, tail.size(), tail) == 0) {
-        out.erase(after, tail.size());
-        break;
+  if (const auto order_by = out.find("order by "); order_by != std::string::npos) {
+    size_t pos = order_by;
+    while ((pos = out.find(" asc", pos)) != std::string::npos) {
+      const size_t end = pos + 4;
+      if (end == out.size() || !IsIdentChar(out[end])) {
+        out.erase(pos, 4);
+      } else {
+        pos = end;
       }
     }
   }
-  const auto order_by = out.find("order by ");
-  if (order_by == std::string::npos) return;
-  size_t pos = order_by;
-  while ((pos = out.find(" asc", pos)) != std::string::npos) {
-    const size_t end = pos + 4;
-    if (end == out.size() || !IsIdentChar(out[end])) {
-      out.erase(pos, 4);
-    } else {
-      pos = end;
+  size_t limit = 0;
+  while ((limit = out.find("limit ?", limit)) != std::string::npos) {
+    const size_t after = limit + 7;
+    if (limit == 0 || !IsIdentChar(out[limit - 1])) {
+      bool folded = true;
+      while (folded) {
+        folded = false;
+        for (std::string_view tail : {", ?", ",?", " offset ?"}) {
+          if (out.compare(after, tail.size(), tail) == 0) {
+            out.erase(after, tail.size());
+            folded = true;
+          }
+        }
+      }
     }
+    limit = after;
   }
 }
 
@@ -154,8 +163,7 @@ void AppendFingerprint(std::string_view query, std::string& out) {
     if (IsSpace(c)) {
       pending_space = true;
       ++i;
-    } else if (c == '#' || (c == '-' && i + 1 < query.size() && query[i + 1] == '-' &&
-                            (i + 2 == query.size() || IsSpace(query[i + 2])))) {
+    } else if (c == '#' || (c == '-' && i + 1 < query.size() && query[i + 1] == '-')) {
       while (i < query.size() && query[i] != '\n') ++i;  // a comment to the end of the line
       pending_space = true;
     } else if (c == '/' && i + 1 < query.size() && query[i + 1] == '*') {
