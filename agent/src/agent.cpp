@@ -6,6 +6,8 @@
 #include <prometheus/text_serializer.h>
 #include <spdlog/spdlog.h>
 
+#include "mingus/common/file.h"
+#include "mingus/common/text.h"
 #include "mingus/logging/logging.h"
 #include "mingus/metrics/family_builder.h"
 #include "mingus/version.h"
@@ -42,8 +44,9 @@ constexpr size_t kTopFingerprints = 50;
 class MappedLineProcessor : public intake::LineProcessor {
  public:
   MappedLineProcessor(std::shared_ptr<const intake::MappingConfig> mapping, intake::MetricStore& store,
-                      intake::EventAggregates& aggregates, intake::IntakeStats& stats)
-      : LineProcessor(*mapping, store, aggregates, stats, nullptr), mapping_(std::move(mapping)) {}
+                      intake::EventAggregates& aggregates, intake::IntakeStats& stats,
+                      intake::EventSink* sink)
+      : LineProcessor(*mapping, store, aggregates, stats, sink), mapping_(std::move(mapping)) {}
 
  private:
   std::shared_ptr<const intake::MappingConfig> mapping_;
@@ -52,6 +55,7 @@ class MappedLineProcessor : public intake::LineProcessor {
 
 Agent::Agent(AgentConfig config, std::unique_ptr<host::SystemCalls> system, const Clock& clock)
     : config_(std::move(config)),
+      clock_(clock),
       system_(std::move(system)),
       registry_(std::make_shared<prometheus::Registry>()),
       collector_errors_(prometheus::BuildCounter()
@@ -79,6 +83,7 @@ Agent::Agent(AgentConfig config, std::unique_ptr<host::SystemCalls> system, cons
       host::HostContext{config_.paths, system_.get()}, config_.collectors, collector_errors_);
 
   router_->Handle("GET", "/metrics", [this](const http::Request& r) { return ServeMetrics(r); });
+  router_->Handle("GET", "/api/v1/events", [this](const http::Request& r) { return ServeEvents(r); });
   router_->Handle("GET", "/-/healthy", [](const http::Request&) {
     return http::Response::Text(200, "Mingus Agent is Healthy.\n");
   });
@@ -96,6 +101,21 @@ Agent::~Agent() { Stop(); }
 
 StatusOr<Agent::Addresses> Agent::Start() {
   Addresses addresses;
+  auto spool = spool::EventSpool::Open(
+      {.directory = JoinPath(config_.storage_path, "spool"),
+       .segment_bytes = static_cast<uint64_t>(config_.spool_segment_bytes),
+       .max_bytes = static_cast<uint64_t>(config_.spool_max_bytes)},
+      clock_);
+  if (!spool.ok()) return spool.status();
+  spool_ = std::move(spool).value();
+  spool_flusher_ = std::thread([this] {
+    std::unique_lock lock(flusher_mutex_);
+    while (!flusher_wake_.wait_for(lock, std::chrono::seconds(1), [this] { return stopping_; })) {
+      if (const Status status = spool_->Flush(); !status.ok()) {
+        spdlog::warn("event spool: {}", status.message());
+      }
+    }
+  });
   if (!config_.statsd.listen_udp.empty()) {
     receiver_ = std::make_unique<intake::UdpReceiver>(
         intake::ReceiverOptions{.listen_udp = config_.statsd.listen_udp,
@@ -117,6 +137,43 @@ StatusOr<Agent::Addresses> Agent::Start() {
 void Agent::Stop() {
   if (server_) server_->Stop();
   if (receiver_) receiver_->Stop();
+  {
+    std::lock_guard lock(flusher_mutex_);
+    stopping_ = true;
+  }
+  flusher_wake_.notify_all();
+  if (spool_flusher_.joinable()) spool_flusher_.join();
+  if (spool_) (void)spool_->Flush();
+}
+
+http::Response Agent::ServeEvents(const http::Request& request) {
+  if (!spool_) return http::Response::JsonError(503, "the event spool is not open");
+  const auto number = [&](std::string_view key, uint64_t fallback, uint64_t max) -> StatusOr<uint64_t> {
+    const auto text = request.QueryParam(key);
+    if (!text) return fallback;
+    const auto value = text::ParseUint64(*text);
+    if (!value || *value > max) {
+      return Status::Error(fmt::format("{}: '{}' is not a whole number from 0 to {}", key, *text, max));
+    }
+    return *value;
+  };
+  const auto after = number("after", 0, UINT64_MAX);
+  if (!after.ok()) return http::Response::JsonError(400, after.message());
+  const auto limit = number("limit", 1000, 10'000);
+  if (!limit.ok()) return http::Response::JsonError(400, limit.message());
+  const auto batch = spool_->Read(*after, *limit);
+  if (!batch.ok()) return http::Response::JsonError(500, batch.message());
+  std::string body;
+  for (const auto& record : batch->records) {
+    body += record;
+    body.push_back('\n');
+  }
+  http::Response response = http::Response::Text(200, std::move(body));
+  response.content_type = "application/x-ndjson";
+  response.compressible = true;
+  response.headers.emplace_back("X-Mingus-Last-Cursor", std::to_string(batch->last_cursor));
+  response.headers.emplace_back("X-Mingus-Lost-Events", std::to_string(batch->lost));
+  return response;
 }
 
 std::unique_ptr<intake::LineProcessor> Agent::MakeLineProcessor() {
@@ -125,7 +182,8 @@ std::unique_ptr<intake::LineProcessor> Agent::MakeLineProcessor() {
     std::lock_guard lock(host_metrics_mutex_);
     mapping = mapping_;
   }
-  return std::make_unique<MappedLineProcessor>(std::move(mapping), store_, aggregates_, intake_stats_);
+  return std::make_unique<MappedLineProcessor>(std::move(mapping), store_, aggregates_, intake_stats_,
+                                               spool_.get());
 }
 
 void Agent::AppendIntakeFamilies(std::vector<prometheus::MetricFamily>& out) {
@@ -139,6 +197,21 @@ void Agent::AppendIntakeFamilies(std::vector<prometheus::MetricFamily>& out) {
                                      MetricType::Counter);
   for (const auto& [metric, count] : store_.DroppedSeries()) {
     metrics::AddSample(dropped, static_cast<double>(count), {{"metric", metric}});
+  }
+  if (spool_) {
+    metrics::AddSample(metrics::AddFamily(out, "mingus_agent_spool_bytes", "Bytes held in the event spool.",
+                                          MetricType::Gauge),
+                       static_cast<double>(spool_->held_bytes()));
+    metrics::AddSample(metrics::AddFamily(out, "mingus_agent_spool_events", "Events held in the event spool.",
+                                          MetricType::Gauge),
+                       static_cast<double>(spool_->held_events()));
+    metrics::AddSample(metrics::AddFamily(out, "mingus_agent_spool_dropped_events_total",
+                                          "Events deleted unread because the spool was full.",
+                                          MetricType::Counter),
+                       static_cast<double>(spool_->dropped_events()));
+    metrics::AddSample(metrics::AddFamily(out, "mingus_agent_spool_write_errors_total",
+                                          "Failed writes to the event spool.", MetricType::Counter),
+                       static_cast<double>(spool_->write_errors()));
   }
   if (receiver_) {
     metrics::AddSample(metrics::AddFamily(out, "mingus_agent_udp_kernel_drops_total",

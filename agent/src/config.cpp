@@ -76,6 +76,8 @@ void ReadFile(const YAML::Node& root, const std::string& file, AgentConfig& conf
   {
     MapReader storage = top.Map("storage");
     storage.Read("path", config.storage_path);
+    storage.Read("spool_max_bytes", config.spool_max_bytes, 1 << 20, int64_t{1} << 40);
+    storage.Read("spool_segment_bytes", config.spool_segment_bytes, 4 << 10, int64_t{1} << 30);
     storage.Finish();
   }
   {

@@ -7,6 +7,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <filesystem>
 #include <thread>
 
 #include "fake_clock.h"
@@ -79,6 +80,8 @@ TEST_F(AgentTest, UdpIntakeShowsOnMetrics) {
   AgentConfig config = FixtureConfig();
   config.web.listen_address = "127.0.0.1:0";
   config.statsd.listen_udp = "127.0.0.1:0";
+  config.storage_path = ::testing::TempDir() + "/agent-intake-test";
+  std::filesystem::remove_all(config.storage_path);
   Agent agent(config, std::make_unique<FakeSystemCalls>(), clock_);
   const auto addresses = agent.Start();
   ASSERT_TRUE(addresses.ok()) << addresses.message();
@@ -106,6 +109,16 @@ TEST_F(AgentTest, UdpIntakeShowsOnMetrics) {
   EXPECT_THAT(body, HasSubstr("mingus_agent_parse_errors_total{reason=\"missing_value\"} 1\n"));
   EXPECT_THAT(body, HasSubstr("mingus_agent_lines_total{format=\"json\"} 1\n"));
   EXPECT_THAT(body, HasSubstr("mingus_agent_udp_kernel_drops_total 0\n"));
+  EXPECT_THAT(body, HasSubstr("mingus_agent_spool_events 1\n"));
+
+  const auto events = [&](std::string target) { return agent.router().Route(http::Request::Make("GET", target)); };
+  const http::Response spooled = events("/api/v1/events?after=0");
+  EXPECT_EQ(spooled.status, 200);
+  EXPECT_EQ(spooled.content_type, "application/x-ndjson");
+  EXPECT_EQ(spooled.body, R"({"cursor":1,"received":1800000000000,"event":{"type":"cache","cache":"scores","result":"miss"}})" "\n");
+  EXPECT_EQ(events("/api/v1/events?after=1").body, "");
+  EXPECT_EQ(events("/api/v1/events?after=-1").status, 400);
+  EXPECT_THAT(events("/api/v1/events?limit=100000").body, HasSubstr("limit: '100000' is not a whole number"));
   agent.Stop();
 }
 

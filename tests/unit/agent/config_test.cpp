@@ -129,6 +129,8 @@ TEST(AgentConfig, ShippedConfigLoadsAndMatchesTheDefaults) {
   EXPECT_EQ(shipped.log_level, defaults.log_level);
   EXPECT_EQ(shipped.paths.rootfs, defaults.paths.rootfs);
   EXPECT_EQ(shipped.storage_path, defaults.storage_path);
+  EXPECT_EQ(shipped.spool_max_bytes, defaults.spool_max_bytes);
+  EXPECT_EQ(shipped.spool_segment_bytes, defaults.spool_segment_bytes);
   EXPECT_EQ(shipped.collectors.enabled, defaults.collectors.enabled);
   EXPECT_EQ(shipped.collectors.filesystem_mount_points_exclude,
             defaults.collectors.filesystem_mount_points_exclude);

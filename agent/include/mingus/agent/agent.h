@@ -1,7 +1,9 @@
 #pragma once
 
+#include <condition_variable>
 #include <memory>
 #include <mutex>
+#include <thread>
 #include <string>
 
 #include <prometheus/counter.h>
@@ -15,6 +17,7 @@
 #include "mingus/agent/intake/intake_stats.h"
 #include "mingus/agent/intake/metric_store.h"
 #include "mingus/agent/intake/udp_receiver.h"
+#include "mingus/agent/spool/event_spool.h"
 #include "mingus/common/clock.h"
 #include "mingus/http/server.h"
 #include "mingus/metrics/process_metrics.h"
@@ -46,11 +49,13 @@ class Agent {
 
  private:
   http::Response ServeMetrics(const http::Request& request);
+  http::Response ServeEvents(const http::Request& request);
   std::shared_ptr<const host::HostMetrics> host_metrics() const;
   std::unique_ptr<intake::LineProcessor> MakeLineProcessor();
   void AppendIntakeFamilies(std::vector<prometheus::MetricFamily>& out);
 
   AgentConfig config_;
+  const Clock& clock_;
   std::unique_ptr<host::SystemCalls> system_;
   std::shared_ptr<prometheus::Registry> registry_;
   prometheus::Family<prometheus::Counter>& collector_errors_;
@@ -63,7 +68,13 @@ class Agent {
   intake::MetricStore store_;
   intake::EventAggregates aggregates_;
   intake::IntakeStats intake_stats_;
+  std::unique_ptr<spool::EventSpool> spool_;
   std::unique_ptr<intake::UdpReceiver> receiver_;
+  // Writes buffered spool events out every second, so a crash loses at most that much.
+  std::thread spool_flusher_;
+  std::mutex flusher_mutex_;
+  std::condition_variable flusher_wake_;
+  bool stopping_ = false;
   std::shared_ptr<http::Router> router_;
   std::unique_ptr<http::Server> server_;
 };

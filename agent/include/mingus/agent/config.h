@@ -41,6 +41,8 @@ struct AgentConfig {
   std::string log_format = "logfmt";
   host::HostPaths paths;
   std::string storage_path = "data/agent";
+  int64_t spool_max_bytes = 256ll << 20;
+  int64_t spool_segment_bytes = 4ll << 20;
   HostCollectorsConfig collectors;
   StatsdConfig statsd;
 };
