@@ -3,7 +3,6 @@
 #include <cmath>
 #include <limits>
 
-#include <boost/json/parse.hpp>
 #include <boost/json/parse_options.hpp>
 
 #include "mingus/wire/statsd.h"
@@ -125,21 +124,31 @@ std::string_view ReasonName(JsonEventError error) {
   return "unknown";
 }
 
-JsonEventParser::JsonEventParser() = default;
+namespace {
+boost::json::parse_options ParseOptions() {
+  boost::json::parse_options options;
+  options.max_depth = 8;
+  return options;
+}
+}  // namespace
+
+JsonEventParser::JsonEventParser()
+    : parser_(boost::json::storage_ptr(), ParseOptions(), parser_stack_.data(), parser_stack_.size()) {}
 
 std::optional<JsonEventError> JsonEventParser::Parse(std::string_view line, JsonEvent& out) {
   detail_.clear();
   if (!IsValidUtf8(line)) return JsonEventError::kNotUtf8;
-  value_ = nullptr;
+  value_.reset();
+  parser_.reset();  // lets go of the old resource before it is replaced
   resource_.emplace(buffer_.data(), buffer_.size());
-  boost::json::parse_options options;
-  options.max_depth = 8;
+  parser_.reset(boost::json::storage_ptr(&*resource_));
   boost::system::error_code ec;
-  value_ = boost::json::parse(line, ec, boost::json::storage_ptr(&*resource_), options);
+  parser_.write(line.data(), line.size(), ec);
+  if (!ec) value_.emplace(parser_.release());
   if (ec == boost::json::error::too_deep) return JsonEventError::kTooDeep;
   if (ec) return JsonEventError::kSyntax;
-  if (!value_.is_object()) return JsonEventError::kNotObject;
-  const boost::json::object& object = value_.get_object();
+  if (!value_->is_object()) return JsonEventError::kNotObject;
+  const boost::json::object& object = value_->get_object();
 
   const auto* type = object.if_contains("type");
   const Schema* schema =

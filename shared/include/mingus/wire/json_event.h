@@ -7,6 +7,7 @@
 #include <string_view>
 
 #include <boost/json/monotonic_resource.hpp>
+#include <boost/json/parser.hpp>
 #include <boost/json/value.hpp>
 
 // Application events sent as one JSON object per line (a line starting with '{'), see DESIGN.md.
@@ -56,9 +57,11 @@ class JsonEventParser {
   std::string_view detail() const { return detail_; }
 
  private:
-  std::array<unsigned char, 16 * 1024> buffer_;
+  std::array<unsigned char, 16 * 1024> buffer_;       // the parsed value's storage
+  std::array<unsigned char, 4 * 1024> parser_stack_;  // the parser's own working memory
   std::optional<boost::json::monotonic_resource> resource_;
-  boost::json::value value_;
+  boost::json::parser parser_;
+  std::optional<boost::json::value> value_;  // emplaced, so it keeps the parser's storage
   std::array<std::string, 2> id_text_;  // integer ids as text; no schema has more than two ids
   std::string detail_;
 };
