@@ -83,8 +83,10 @@ class Session : public std::enable_shared_from_this<Session> {
 
   void OnRead(beast::error_code ec, size_t) {
     if (ec == beast::error::timeout) {
-      // Idle keep-alive connections time out normally; a half-sent request is a slow client.
-      if (parser_->got_some() || buffer_.size() > 0) {
+      // Idle keep-alive connections time out normally; a half-sent request is a slow client,
+      // whether its bytes were parsed, buffered, or are still waiting in the socket.
+      beast::error_code ignored;
+      if (parser_->got_some() || buffer_.size() > 0 || stream_.socket().available(ignored) > 0) {
         server_.rejected.fetch_add(1, std::memory_order_relaxed);
       }
       return Close();
