@@ -37,6 +37,7 @@ cat <<MSG
 
   Mingus Monitor is running.
     agent:   $agent_url/        (metrics: $agent_url/metrics)
+    intake:  udp://127.0.0.1:8125  (try: echo "demo.hits:1|c" | nc -u -w0 127.0.0.1 8125)
     logs:    $data_dir/agent.log
 
   Press Ctrl-C to stop.
