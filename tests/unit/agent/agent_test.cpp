@@ -120,6 +120,7 @@ TEST_F(AgentTest, UdpIntakeShowsOnMetrics) {
   EXPECT_EQ(events("/api/v1/events?after=-1").status, 400);
   EXPECT_THAT(events("/api/v1/events?limit=100000").body, HasSubstr("limit: '100000' is not a whole number"));
   agent.Stop();
+  std::filesystem::remove_all(config.storage_path);
 }
 
 }  // namespace

@@ -23,6 +23,7 @@ class EventSpoolTest : public ::testing::Test {
     dir_ = ::testing::TempDir() + "/spool-" + ::testing::UnitTest::GetInstance()->current_test_info()->name();
     std::filesystem::remove_all(dir_);
   }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
   std::unique_ptr<EventSpool> Open(uint64_t segment_bytes = 1 << 20, uint64_t max_bytes = 1 << 30) {
     auto spool = EventSpool::Open({.directory = dir_, .segment_bytes = segment_bytes, .max_bytes = max_bytes,
                                    .buffer_bytes = 0},
