@@ -1,0 +1,81 @@
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <regex>
+#include <shared_mutex>
+#include <string>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include "mingus/collector/tsdb/xor_chunk.h"
+#include "mingus/common/status.h"
+
+// The in-memory part of the time-series store: series identified by their sorted label sets,
+// an inverted index for label matchers, and per-series compressed chunks.
+namespace mingus::collector::tsdb {
+
+using Labels = std::vector<std::pair<std::string, std::string>>;  // sorted by name, unique names
+
+// Builds a Labels value, sorting it; refuses duplicate or empty names.
+StatusOr<Labels> MakeLabels(std::vector<std::pair<std::string, std::string>> pairs);
+std::string LabelsString(const Labels& labels);  // {__name__="up", job="x"}
+
+struct Matcher {
+  enum class Op { kEqual, kNotEqual, kRegex, kNotRegex };
+  Op op = Op::kEqual;
+  std::string name;
+  std::string value;
+  std::regex regex;  // kRegex and kNotRegex: anchored, as PromQL's
+
+  static StatusOr<Matcher> Make(Op op, std::string name, std::string value);
+  bool Matches(std::string_view label_value) const;  // an absent label has the value ""
+};
+
+using SeriesRef = uint64_t;
+
+// Thread-safe: appends take the lock exclusively, queries share it.
+class Head {
+ public:
+  static constexpr size_t kSamplesPerChunk = 120;
+
+  // The series for these labels, created on first sight.
+  SeriesRef GetOrCreate(const Labels& labels);
+  // False when t is not after the series' last sample (out of order or a duplicate).
+  bool Append(SeriesRef series, int64_t timestamp_ms, double value);
+
+  // Series matching every matcher, in label order.
+  std::vector<SeriesRef> Select(const std::vector<Matcher>& matchers) const;
+  const Labels& LabelsOf(SeriesRef series) const;
+  // Samples of [min_t, max_t], oldest first.
+  std::vector<Sample> Samples(SeriesRef series, int64_t min_t, int64_t max_t) const;
+
+  // Drops closed chunks wholly before `min_t` and series left empty.
+  void Truncate(int64_t min_t);
+  size_t series_count() const;
+  size_t chunk_bytes() const;
+
+ private:
+  struct Chunk {
+    int64_t min_t, max_t;
+    std::string bytes;
+  };
+  struct Series {
+    Labels labels;
+    std::vector<Chunk> closed;
+    XorChunkWriter head;
+    int64_t head_min_t = 0, head_max_t = 0;
+  };
+
+  mutable std::shared_mutex mutex_;
+  std::map<std::string, SeriesRef> by_key_;  // LabelsString -> ref
+  std::unordered_map<SeriesRef, std::unique_ptr<Series>> series_;
+  // label name -> value -> series, for the matchers
+  std::map<std::string, std::map<std::string, std::vector<SeriesRef>>, std::less<>> postings_;
+  SeriesRef next_ref_ = 1;
+};
+
+}  // namespace mingus::collector::tsdb

@@ -1,0 +1,196 @@
+#include "mingus/collector/tsdb/head.h"
+
+#include <algorithm>
+#include <mutex>
+
+#include <fmt/format.h>
+
+namespace mingus::collector::tsdb {
+
+StatusOr<Labels> MakeLabels(std::vector<std::pair<std::string, std::string>> pairs) {
+  std::sort(pairs.begin(), pairs.end());
+  for (size_t i = 0; i < pairs.size(); ++i) {
+    if (pairs[i].first.empty()) return Status::Error("empty label name");
+    if (i > 0 && pairs[i].first == pairs[i - 1].first) {
+      return Status::Error(fmt::format("duplicate label name {}", pairs[i].first));
+    }
+  }
+  // Empty values mean "no label", as in Prometheus.
+  std::erase_if(pairs, [](const auto& p) { return p.second.empty(); });
+  return pairs;
+}
+
+std::string LabelsString(const Labels& labels) {
+  std::string out = "{";
+  for (const auto& [name, value] : labels) {
+    if (out.size() > 1) out += ", ";
+    out += name;
+    out += "=\"";
+    for (char c : value) {
+      if (c == '"' || c == '\\') out.push_back('\\');
+      if (c == '\n') {
+        out += "\\n";
+        continue;
+      }
+      out.push_back(c);
+    }
+    out += '"';
+  }
+  return out + "}";
+}
+
+StatusOr<Matcher> Matcher::Make(Op op, std::string name, std::string value) {
+  Matcher matcher;
+  matcher.op = op;
+  matcher.name = std::move(name);
+  matcher.value = std::move(value);
+  if (op == Op::kRegex || op == Op::kNotRegex) {
+    try {
+      matcher.regex = std::regex("^(?:" + matcher.value + ")$");
+    } catch (const std::regex_error& e) {
+      return Status::Error(fmt::format("bad regular expression '{}': {}", matcher.value, e.what()));
+    }
+  }
+  return matcher;
+}
+
+bool Matcher::Matches(std::string_view label_value) const {
+  switch (op) {
+    case Op::kEqual: return label_value == value;
+    case Op::kNotEqual: return label_value != value;
+    case Op::kRegex: return std::regex_match(label_value.begin(), label_value.end(), regex);
+    case Op::kNotRegex: return !std::regex_match(label_value.begin(), label_value.end(), regex);
+  }
+  return false;
+}
+
+SeriesRef Head::GetOrCreate(const Labels& labels) {
+  const std::string key = LabelsString(labels);
+  {
+    std::shared_lock lock(mutex_);
+    if (const auto it = by_key_.find(key); it != by_key_.end()) return it->second;
+  }
+  std::unique_lock lock(mutex_);
+  if (const auto it = by_key_.find(key); it != by_key_.end()) return it->second;
+  const SeriesRef ref = next_ref_++;
+  auto series = std::make_unique<Series>();
+  series->labels = labels;
+  series_.emplace(ref, std::move(series));
+  by_key_.emplace(key, ref);
+  for (const auto& [name, value] : labels) postings_[name][value].push_back(ref);
+  return ref;
+}
+
+bool Head::Append(SeriesRef ref, int64_t t, double value) {
+  std::unique_lock lock(mutex_);
+  const auto it = series_.find(ref);
+  if (it == series_.end()) return false;
+  Series& s = *it->second;
+  if (s.head.samples() > 0 && t <= s.head_max_t) return false;
+  if (s.head.samples() == 0 && !s.closed.empty() && t <= s.closed.back().max_t) return false;
+  if (s.head.samples() >= kSamplesPerChunk) {
+    s.closed.push_back({s.head_min_t, s.head_max_t, s.head.Bytes()});
+    s.head = XorChunkWriter();
+  }
+  if (!s.head.Append(t, value)) return false;
+  if (s.head.samples() == 1) s.head_min_t = t;
+  s.head_max_t = t;
+  return true;
+}
+
+std::vector<SeriesRef> Head::Select(const std::vector<Matcher>& matchers) const {
+  std::shared_lock lock(mutex_);
+  // Start from the postings of an equality matcher on a non-empty value when there is one;
+  // otherwise from every series.
+  std::vector<SeriesRef> candidates;
+  bool seeded = false;
+  for (const auto& m : matchers) {
+    if (m.op != Matcher::Op::kEqual || m.value.empty()) continue;
+    const auto name = postings_.find(m.name);
+    if (name == postings_.end()) return {};
+    const auto value = name->second.find(m.value);
+    if (value == name->second.end()) return {};
+    candidates = value->second;
+    seeded = true;
+    break;
+  }
+  if (!seeded) {
+    candidates.reserve(series_.size());
+    for (const auto& [ref, series] : series_) candidates.push_back(ref);
+  }
+  std::vector<SeriesRef> out;
+  for (const SeriesRef ref : candidates) {
+    const Labels& labels = series_.at(ref)->labels;
+    const bool all = std::all_of(matchers.begin(), matchers.end(), [&](const Matcher& m) {
+      const auto it = std::lower_bound(labels.begin(), labels.end(), m.name,
+                                       [](const auto& label, const std::string& name) { return label.first < name; });
+      const std::string_view value = it != labels.end() && it->first == m.name ? std::string_view(it->second) : "";
+      return m.Matches(value);
+    });
+    if (all) out.push_back(ref);
+  }
+  std::sort(out.begin(), out.end(), [&](SeriesRef a, SeriesRef b) { return series_.at(a)->labels < series_.at(b)->labels; });
+  return out;
+}
+
+const Labels& Head::LabelsOf(SeriesRef ref) const {
+  std::shared_lock lock(mutex_);
+  return series_.at(ref)->labels;  // series are never moved, and removed only by Truncate
+}
+
+std::vector<Sample> Head::Samples(SeriesRef ref, int64_t min_t, int64_t max_t) const {
+  std::shared_lock lock(mutex_);
+  std::vector<Sample> out;
+  const auto it = series_.find(ref);
+  if (it == series_.end()) return out;
+  const Series& s = *it->second;
+  const auto take = [&](std::string_view bytes) {
+    XorChunkReader reader(bytes);
+    Sample sample;
+    while (reader.Next(sample)) {
+      if (sample.timestamp_ms > max_t) break;
+      if (sample.timestamp_ms >= min_t) out.push_back(sample);
+    }
+  };
+  for (const Chunk& chunk : s.closed) {
+    if (chunk.max_t >= min_t && chunk.min_t <= max_t) take(chunk.bytes);
+  }
+  if (s.head.samples() > 0 && s.head_max_t >= min_t && s.head_min_t <= max_t) take(s.head.Bytes());
+  return out;
+}
+
+void Head::Truncate(int64_t min_t) {
+  std::unique_lock lock(mutex_);
+  for (auto it = series_.begin(); it != series_.end();) {
+    Series& s = *it->second;
+    std::erase_if(s.closed, [&](const Chunk& c) { return c.max_t < min_t; });
+    const bool head_old = s.head.samples() == 0 || s.head_max_t < min_t;
+    if (s.closed.empty() && head_old) {
+      for (const auto& [name, value] : s.labels) {
+        auto& refs = postings_[name][value];
+        std::erase(refs, it->first);
+        if (refs.empty()) postings_[name].erase(value);
+      }
+      by_key_.erase(LabelsString(s.labels));
+      it = series_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+}
+
+size_t Head::series_count() const {
+  std::shared_lock lock(mutex_);
+  return series_.size();
+}
+
+size_t Head::chunk_bytes() const {
+  std::shared_lock lock(mutex_);
+  size_t total = 0;
+  for (const auto& [ref, s] : series_) {
+    for (const auto& c : s->closed) total += c.bytes.size();
+  }
+  return total;
+}
+
+}  // namespace mingus::collector::tsdb
