@@ -4,6 +4,7 @@
 #include <mutex>
 
 #include <fmt/format.h>
+#include <re2/re2.h>
 
 namespace mingus::collector::tsdb {
 
@@ -45,11 +46,14 @@ StatusOr<Matcher> Matcher::Make(Op op, std::string name, std::string value) {
   matcher.name = std::move(name);
   matcher.value = std::move(value);
   if (op == Op::kRegex || op == Op::kNotRegex) {
-    try {
-      matcher.regex = std::regex("^(?:" + matcher.value + ")$");
-    } catch (const std::regex_error& e) {
-      return Status::Error(fmt::format("bad regular expression '{}': {}", matcher.value, e.what()));
+    re2::RE2::Options options;
+    options.set_log_errors(false);
+    options.set_dot_nl(true);  // as Prometheus: "." matches newlines too
+    auto regex = std::make_shared<const re2::RE2>(matcher.value, options);
+    if (!regex->ok()) {
+      return Status::Error(fmt::format("bad regular expression '{}': {}", matcher.value, regex->error()));
     }
+    matcher.regex = std::move(regex);
   }
   return matcher;
 }
@@ -58,8 +62,8 @@ bool Matcher::Matches(std::string_view label_value) const {
   switch (op) {
     case Op::kEqual: return label_value == value;
     case Op::kNotEqual: return label_value != value;
-    case Op::kRegex: return std::regex_match(label_value.begin(), label_value.end(), regex);
-    case Op::kNotRegex: return !std::regex_match(label_value.begin(), label_value.end(), regex);
+    case Op::kRegex: return re2::RE2::FullMatch(label_value, *regex);
+    case Op::kNotRegex: return !re2::RE2::FullMatch(label_value, *regex);
   }
   return false;
 }

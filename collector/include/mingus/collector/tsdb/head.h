@@ -4,7 +4,6 @@
 #include <map>
 #include <memory>
 #include <optional>
-#include <regex>
 #include <shared_mutex>
 #include <string>
 #include <unordered_map>
@@ -13,6 +12,10 @@
 
 #include "mingus/collector/tsdb/xor_chunk.h"
 #include "mingus/common/status.h"
+
+namespace re2 {
+class RE2;
+}
 
 // The in-memory part of the time-series store: series identified by their sorted label sets,
 // an inverted index for label matchers, and per-series compressed chunks.
@@ -29,7 +32,9 @@ struct Matcher {
   Op op = Op::kEqual;
   std::string name;
   std::string value;
-  std::regex regex;  // kRegex and kNotRegex: anchored, as PromQL's
+  // kRegex and kNotRegex: RE2 (the syntax and guarantees of Go's regexp, which Prometheus
+  // uses: linear time on any input), matched against the whole value.
+  std::shared_ptr<const re2::RE2> regex;
 
   static StatusOr<Matcher> Make(Op op, std::string name, std::string value);
   bool Matches(std::string_view label_value) const;  // an absent label has the value ""
