@@ -1,0 +1,90 @@
+// The client against the project's own server on loopback.
+#include "mingus/http/client.h"
+
+#include <arpa/inet.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "mingus/common/address.h"
+#include "mingus/http/gzip.h"
+#include "mingus/http/server.h"
+
+namespace mingus::http {
+namespace {
+
+using ::testing::HasSubstr;
+using ::testing::StartsWith;
+
+class ClientTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto router = std::make_shared<Router>();
+    router->Handle("GET", "/metrics", [](const Request& r) {
+      Response response = Response::Text(200, std::string(100'000, 'x') + std::string(r.Header("x-token")));
+      response.compressible = true;
+      return response;
+    });
+    server_ = std::make_unique<Server>(ServerOptions{.listen_address = "127.0.0.1:0"}, router);
+    base_ = "http://" + *server_->Start();
+  }
+  std::unique_ptr<Server> server_;
+  std::string base_;
+};
+
+TEST_F(ClientTest, GetsAndInflatesGzip) {
+  ClientOptions options;
+  options.headers.emplace_back("X-Token", "!");
+  const auto response = HttpGet(base_ + "/metrics", options);
+  ASSERT_TRUE(response.ok()) << response.message();
+  EXPECT_EQ(response->status, 200);
+  EXPECT_EQ(response->Header("content-encoding"), "gzip");
+  EXPECT_EQ(response->body.size(), 100'001u);
+  EXPECT_EQ(response->body.back(), '!');
+}
+
+TEST_F(ClientTest, StatusAndErrorsAreReported) {
+  const auto missing = HttpGet(base_ + "/nope");
+  ASSERT_TRUE(missing.ok());
+  EXPECT_EQ(missing->status, 404);
+  ClientOptions small;
+  small.max_body_bytes = 1000;
+  EXPECT_THAT(HttpGet(base_ + "/metrics", small).message(), HasSubstr("larger than 1000 bytes"));
+  small.accept_gzip = false;
+  EXPECT_THAT(HttpGet(base_ + "/metrics", small).message(), HasSubstr("receive"));
+  EXPECT_THAT(HttpGet("https://127.0.0.1:1/").message(), HasSubstr("only http://"));
+  EXPECT_THAT(HttpGet("http://example.com/").message(), HasSubstr("missing ':port'"));
+}
+
+TEST(Client, RefusedAndSilentPeersFailInTime) {
+  // A listening socket that never answers: connect succeeds (the backlog), the reply never comes.
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  ASSERT_EQ(::listen(fd, 4), 0);
+  socklen_t length = sizeof addr;
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &length);
+  const std::string url = "http://127.0.0.1:" + std::to_string(ntohs(addr.sin_port)) + "/metrics";
+  ClientOptions quick;
+  quick.timeout = std::chrono::milliseconds(200);
+  const auto start = std::chrono::steady_clock::now();
+  EXPECT_THAT(HttpGet(url, quick).message(), HasSubstr("receive: timed out"));
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(5));
+  ::close(fd);
+  EXPECT_THAT(HttpGet(url, quick).message(), HasSubstr("connect"));  // nothing listens now
+}
+
+TEST(Gunzip, RefusesCorruptAndOversizedData) {
+  const std::string packed = GzipCompress(std::string(10'000, 'a'));
+  EXPECT_EQ(GunzipLimited(packed, 10'000)->size(), 10'000u);
+  EXPECT_THAT(GunzipLimited(packed, 100).message(), HasSubstr("larger than 100 bytes"));
+  EXPECT_FALSE(GunzipLimited(packed.substr(0, packed.size() / 2), 100'000).ok());
+  EXPECT_FALSE(GunzipLimited("not gzip at all", 100).ok());
+}
+
+}  // namespace
+}  // namespace mingus::http
