@@ -1,0 +1,110 @@
+#include "mingus/collector/scrape/scraper.h"
+
+#include <cmath>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "fake_clock.h"
+#include "mingus/http/server.h"
+
+namespace mingus::collector::scrape {
+namespace {
+
+using ::testing::HasSubstr;
+using mingus::testing::FakeClock;
+using tsdb::Matcher;
+
+class ScraperTest : public ::testing::Test {
+ protected:
+  Target MakeTarget() {
+    Target target;
+    target.job = "agent";
+    target.address = "10.0.0.1:9110";
+    target.labels = *tsdb::MakeLabels({{"team", "web"}});
+    return target;
+  }
+  std::vector<tsdb::Sample> Series(const std::string& name, std::vector<std::pair<std::string, std::string>> extra = {}) {
+    std::vector<Matcher> matchers = {*Matcher::Make(Matcher::Op::kEqual, "__name__", name)};
+    for (auto& [k, v] : extra) matchers.push_back(*Matcher::Make(Matcher::Op::kEqual, k, v));
+    const auto refs = head_.Select(matchers);
+    if (refs.size() != 1) return {};
+    return head_.Samples(refs[0], 0, INT64_MAX);
+  }
+
+  FakeClock clock_;
+  tsdb::Head head_;
+};
+
+TEST_F(ScraperTest, SamplesGetTargetLabelsAndReportSeries) {
+  TargetScraper scraper(MakeTarget(), head_, clock_);
+  const auto report = scraper.Ingest(std::string("# TYPE a counter\na_total{code=\"200\"} 5\nb 1.5 1700000000000\n"),
+                                     1'800'000'000'000, 0.25);
+  EXPECT_TRUE(report.up);
+  EXPECT_EQ(report.samples, 2u);
+  const auto refs = head_.Select({*Matcher::Make(Matcher::Op::kEqual, "__name__", "a_total")});
+  ASSERT_EQ(refs.size(), 1u);
+  EXPECT_EQ(tsdb::LabelsString(head_.LabelsOf(refs[0])),
+            R"({__name__="a_total", code="200", instance="10.0.0.1:9110", job="agent", team="web"})");
+  EXPECT_EQ(Series("b")[0], (tsdb::Sample{1'700'000'000'000, 1.5}));  // explicit timestamp kept
+  EXPECT_EQ(Series("up")[0].value, 1);
+  EXPECT_EQ(Series("scrape_duration_seconds")[0].value, 0.25);
+  EXPECT_EQ(Series("scrape_samples_scraped")[0].value, 2);
+}
+
+TEST_F(ScraperTest, VanishedSeriesAndFailedScrapesGetStalenessMarkers) {
+  TargetScraper scraper(MakeTarget(), head_, clock_);
+  scraper.Ingest(std::string("x{k=\"1\"} 1\nx{k=\"2\"} 2\n"), 1000, 0.1);
+  auto report = scraper.Ingest(std::string("x{k=\"1\"} 3\n"), 2000, 0.1);
+  EXPECT_EQ(report.stale, 1u);
+  const auto gone = Series("x", {{"k", "2"}});
+  ASSERT_EQ(gone.size(), 2u);
+  EXPECT_TRUE(IsStaleNaN(gone[1].value));
+  EXPECT_EQ(gone[1].timestamp_ms, 2000);
+  report = scraper.Ingest(std::string("x{k=\"1\"} 4\nbroken{ 1\n"), 3000, 0.1);  // malformed: whole scrape fails
+  EXPECT_FALSE(report.up);
+  EXPECT_THAT(report.error, HasSubstr("line 2:"));
+  EXPECT_EQ(report.stale, 1u);
+  EXPECT_TRUE(IsStaleNaN(Series("x", {{"k", "1"}}).back().value));
+  EXPECT_EQ(Series("up").back().value, 0);
+  EXPECT_EQ(Series("scrape_samples_scraped").back().value, 0);
+}
+
+TEST_F(ScraperTest, HonorLabelsAndSampleLimit) {
+  Target target = MakeTarget();
+  TargetScraper renaming(target, head_, clock_);
+  renaming.Ingest(std::string("m{job=\"app\",instance=\"x\"} 1\n"), 1000, 0);
+  EXPECT_EQ(Series("m", {{"exported_job", "app"}, {"job", "agent"}, {"exported_instance", "x"}}).size(), 1u);
+  target.honor_labels = true;
+  target.address = "10.0.0.2:9110";
+  TargetScraper honoring(target, head_, clock_);
+  honoring.Ingest(std::string("n{job=\"app\"} 1\n"), 1000, 0);
+  EXPECT_EQ(Series("n", {{"job", "app"}, {"instance", "10.0.0.2:9110"}}).size(), 1u);
+  target.sample_limit = 1;
+  target.address = "10.0.0.3:9110";
+  TargetScraper limited(target, head_, clock_);
+  EXPECT_THAT(limited.Ingest(std::string("o 1\np 2\n"), 1000, 0).error, HasSubstr("sample limit exceeded"));
+}
+
+TEST_F(ScraperTest, ScrapesARealServer) {
+  auto router = std::make_shared<http::Router>();
+  router->Handle("GET", "/metrics", [](const http::Request&) {
+    http::Response response = http::Response::Text(200, "# TYPE hits counter\nhits_total 42\n");
+    response.compressible = true;
+    return response;
+  });
+  http::Server server({.listen_address = "127.0.0.1:0"}, router);
+  Target target = MakeTarget();
+  target.address = *server.Start();
+  TargetScraper scraper(target, head_, clock_);
+  const auto report = scraper.ScrapeOnce();
+  EXPECT_TRUE(report.up) << report.error;
+  EXPECT_EQ(Series("hits_total")[0], (tsdb::Sample{1'800'000'000'000, 42}));
+  server.Stop();
+  const auto down = scraper.ScrapeOnce();
+  EXPECT_FALSE(down.up);
+  EXPECT_THAT(down.error, HasSubstr("connect"));
+}
+
+}  // namespace
+}  // namespace mingus::collector::scrape
