@@ -13,7 +13,7 @@ packages=(
   # test frameworks
   libgtest-dev libgmock-dev libbenchmark-dev
   # real peers the integration tests and benchmarks run against
-  prometheus prometheus-node-exporter curl procps
+  prometheus prometheus-node-exporter curl procps python3 python3-statsd
 )
 
 missing=()

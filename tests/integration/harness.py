@@ -33,7 +33,7 @@ POLL_INTERVAL = 0.1
 HTTP_TIMEOUT = 10.0
 
 _AGENT_LISTENING = re.compile(r'listening on http://(127\.0\.0\.1:\d+)')
-_AGENT_UDP = re.compile(r'events on udp://(127\.0\.0\.1:\d+)')
+_AGENT_UDP = re.compile(r'events on udp://(127\.0\.0\.1:\d+|\[::1\]:\d+)')
 
 
 # ---------------------------------------------------------------------------- utilities
@@ -376,6 +376,7 @@ def start_agent(agent, *args, config=None, storage_dir=None, cpu=None):
     # It runs in storage_dir, so relative paths are resolved against ours first.
     argv = [os.path.abspath(agent), "--web.listen-address=127.0.0.1:0",
             "--statsd.listen-udp=127.0.0.1:0", f"--storage.path={storage_dir}"]
+    # A later --statsd.listen-udp in args wins (the flag parser keeps the last value).
     if config is not None:
         argv.append(f"--config.file={os.path.abspath(config)}")
     argv += list(args)
