@@ -120,7 +120,11 @@ void FoldLimitAndAsc(std::string& out) {
     while ((pos = out.find(" asc", pos)) != std::string::npos) {
       const size_t end = pos + 4;
       if (end == out.size() || !IsIdentChar(out[end])) {
-        out.erase(pos, 4);
+        // Keep the blank where dropping it would join "-" "-" or "/" "*" into a comment.
+        const bool joins_comment = pos > 0 && end < out.size() &&
+                                   ((out[pos - 1] == '-' && out[end] == '-') ||
+                                    (out[pos - 1] == '/' && out[end] == '*'));
+        out.erase(joins_comment ? pos + 1 : pos, joins_comment ? 3 : 4);
       } else {
         pos = end;
       }
@@ -196,8 +200,9 @@ void AppendFingerprint(std::string_view query, std::string& out) {
       ++i;
     }
   }
-  CollapseLists(body);
+  // ASC goes first: "in (?, ? asc)" only becomes a list to collapse once it has gone.
   FoldLimitAndAsc(body);
+  CollapseLists(body);
   out.resize(start);
   out.append(body);
 }
