@@ -13,7 +13,9 @@ packages=(
   # test frameworks
   libgtest-dev libgmock-dev libbenchmark-dev
   # real peers the integration tests and benchmarks run against
-  prometheus prometheus-node-exporter curl procps python3 python3-statsd
+  prometheus prometheus-node-exporter curl procps util-linux python3 python3-statsd
+  # benchmark peers (make bench)
+  collectd-core libprotobuf-c1 libmicrohttpd12
 )
 
 missing=()
