@@ -176,7 +176,7 @@ def main():
                     per_million.append(cpu / (received / 1e6) if received else float("inf"))
                     losses.append(1 - received / sent)
                 best = 0
-                for rate in (10_000, 25_000, 50_000, 75_000, 100_000, 150_000, 200_000, 300_000):
+                for rate in (25_000, 50_000, 100_000, 200_000, 300_000, 400_000, 500_000, 700_000):
                     ok_runs = 0
                     for _ in range(args.runs):
                         sent, received, _ = measure(make, tools, lines, 3, rate, 20)
