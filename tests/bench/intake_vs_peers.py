@@ -1,19 +1,23 @@
 #!/usr/bin/python3
-"""UDP intake cost: mingus-agent beside a bare recvmmsg receiver (the practical limit) and
-collectd's statsd plugin, on loopback, sender pinned to core 0 and receiver to core 1.
+"""UDP intake cost: mingus-agent beside a bare recvmmsg receiver (the practical limit),
+collectd's statsd plugin and netdata's statsd, on loopback, sender pinned to core 0 and
+receiver to core 1.
 
 (a) receiver CPU-seconds per million lines at a fixed rate of one line per datagram;
 (b) the highest sustained lines per second with under 0.1% loss, 20 lines per datagram.
 Loss is counted from each receiver's own counters against what udp_blast sent. Medians of
---runs runs. collectd takes plain counters only (it refuses DogStatsD tags and JSON).
+--runs runs. collectd takes plain counters only (it refuses DogStatsD tags and JSON); netdata
+takes counters and tagged timers (dropping the tags), not JSON. Neither can raise its own
+receive buffer, so net.core.rmem_default is raised to 8 MiB for the run and restored after.
 
 Usage: /usr/bin/python3 tests/bench/intake_vs_peers.py --agent build/agent/mingus-agent [--runs 3] [--smoke]
+       [--workloads "tagged timers"] [--receivers "bare recvmmsg,mingus-agent,netdata statsd"]
 """
 
 import argparse
+import contextlib
 import json
 import os
-import shutil
 import statistics
 import subprocess
 import sys
@@ -25,6 +29,8 @@ import harness as h  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 COLLECTD = "/usr/sbin/collectd"
+NETDATA = "/usr/sbin/netdata"
+RMEM_DEFAULT = "/proc/sys/net/core/rmem_default"
 WORKLOADS = {
     "counters": [f"bench.counter{i}:1|c" for i in range(100)],
     "tagged timers": [f"bench.timer:{i % 50 + 1}.5|ms|#endpoint:/e{i % 10},method:GET" for i in range(100)],
@@ -126,6 +132,83 @@ LoadPlugin write_prometheus
         return int(lines)
 
 
+class Netdata:
+    name = "netdata statsd"
+
+    def __init__(self, tmp):
+        self.port, self.web = h.free_port(), h.free_port()
+        root = tempfile.mkdtemp(prefix="netdata-", dir=tmp)
+        config = os.path.join(root, "netdata.conf")
+        plugins_off = "\n".join(f"  {p} = no" for p in (
+            "proc", "diskspace", "cgroups", "tc", "idlejitter", "apps", "python.d", "charts.d",
+            "go.d", "node.d", "ebpf", "timex", "perf", "slabinfo", "checks"))
+        h.write_file(config, f"""[global]
+  run as user = root
+  update every = 1
+  memory mode = ram
+  cache directory = {root}
+  lib directory = {root}
+  log directory = {root}
+  debug log = none
+  access log = none
+[web]
+  bind to = 127.0.0.1:{self.web}
+[plugins]
+{plugins_off}
+  statsd = yes
+  enable running new plugins = no
+[statsd]
+  enabled = yes
+  bind to = udp:127.0.0.1:{self.port}
+  update every (flushInterval) = 1
+[health]
+  enabled = no
+[ml]
+  enabled = no
+[registry]
+  enabled = no
+""")
+        self.proc = subprocess.Popen(["taskset", "-c", "1", NETDATA, "-D", "-c", config],
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        h.wait_until(lambda: "statsd_events" in h.http_get(self._url()).text(), what="netdata statsd")
+
+    def _url(self):
+        return f"http://127.0.0.1:{self.web}/api/v1/allmetrics?format=prometheus&source=as-collected"
+
+    def count(self):
+        total = 0.0
+        for line in h.http_get(self._url()).text().splitlines():
+            if line.startswith("netdata_netdata_statsd_events_total"):
+                total += float(line.rsplit(" ", 2)[1])
+        return total
+
+    def finish(self):
+        # netdata publishes its statsd counters once a second, sometimes late: read until
+        # two readings a second apart agree (10 s at most).
+        lines, previous = self.count(), -1
+        for _ in range(10):
+            if lines == previous:
+                break
+            time.sleep(1)
+            previous, lines = lines, self.count()
+        self.proc.terminate()
+        self.proc.wait(timeout=20)
+        return int(lines)
+
+
+@contextlib.contextmanager
+def raised_rmem_default(size=8 << 20):
+    with open(RMEM_DEFAULT) as f:
+        before = f.read().strip()
+    with open(RMEM_DEFAULT, "w") as f:
+        f.write(str(size))
+    try:
+        yield
+    finally:
+        with open(RMEM_DEFAULT, "w") as f:
+            f.write(before)
+
+
 def blast(tools, port, seconds, rate, per_datagram, lines):
     out = subprocess.run(["taskset", "-c", "0", tools["udp_blast"], "127.0.0.1", str(port), str(seconds),
                           str(rate), str(per_datagram), *lines], check=True, capture_output=True, text=True)
@@ -149,12 +232,16 @@ def main():
     parser.add_argument("--agent", required=True)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--smoke", action="store_true")
+    parser.add_argument("--workloads", default=",".join(WORKLOADS), help="comma-separated subset")
+    parser.add_argument("--receivers", default="", help="comma-separated subset (default: all found)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="mingus-bench-") as tmp:
         tools = compile_tools(tmp)
         receivers = {"bare recvmmsg": lambda: Sink(tools), "mingus-agent": lambda: Agent(args.agent, tmp)}
         if os.path.exists(COLLECTD) and not args.smoke:
             receivers["collectd statsd"] = lambda: Collectd(tmp)
+        if os.path.exists(NETDATA) and not args.smoke:
+            receivers["netdata statsd"] = lambda: Netdata(tmp)
         if args.smoke:
             for name, make in receivers.items():
                 sent, received, _ = measure(make, tools, WORKLOADS["counters"], 2, 20_000, 1)
@@ -165,35 +252,47 @@ def main():
             h.log("OK: smoke run without loss")
             return 0
 
-        results = {}
-        for workload, lines in WORKLOADS.items():
-            for name, make in receivers.items():
-                if name == "collectd statsd" and workload != "counters":
-                    continue  # collectd refuses tagged lines and JSON
-                per_million, losses = [], []
-                for _ in range(args.runs):
-                    sent, received, cpu = measure(make, tools, lines, 5, 200_000, 1)
-                    per_million.append(cpu / (received / 1e6) if received else float("inf"))
-                    losses.append(1 - received / sent)
-                best = 0
-                for rate in (25_000, 50_000, 100_000, 200_000, 300_000, 400_000, 500_000, 700_000):
-                    ok_runs = 0
-                    for _ in range(args.runs):
-                        sent, received, _ = measure(make, tools, lines, 3, rate, 20)
-                        ok_runs += (1 - received / sent) < 0.001
-                    if ok_runs * 2 > args.runs:
-                        best = rate * 20
-                    else:
-                        break
-                results[(workload, name)] = (statistics.median(per_million), statistics.median(losses), best)
-                h.log(f"{workload:16} {name:16} cpu/Mlines {results[(workload, name)][0]:.3f}s "
-                      f"loss {results[(workload, name)][1]:.4%} max lines/s {best:,}")
+        if args.receivers:
+            receivers = {name: make for name, make in receivers.items() if name in args.receivers.split(",")}
+        with raised_rmem_default():
+            results = run_all(args, tools, receivers)
         h.log("\nworkload          receiver          CPU s per M lines (1/dgram)  loss   max lines/s <0.1% loss (20/dgram)")
         for (workload, name), (cpu, loss, best) in results.items():
             h.log(f"{workload:17} {name:17} {cpu:>10.3f} {loss:>12.4%} {best:>14,}")
         print(json.dumps({f"{w}/{n}": {"cpu_s_per_million_lines": c, "loss": l, "max_lines_per_s": b}
                           for (w, n), (c, l, b) in results.items()}))
     return 0
+
+
+def run_all(args, tools, receivers):
+    results = {}
+    for workload, lines in WORKLOADS.items():
+        if workload not in args.workloads.split(","):
+            continue
+        for name, make in receivers.items():
+            if name == "collectd statsd" and workload != "counters":
+                continue  # collectd refuses tagged lines and JSON
+            if name == "netdata statsd" and workload == "json api events":
+                continue  # netdata takes StatsD lines only
+            per_million, losses = [], []
+            for _ in range(args.runs):
+                sent, received, cpu = measure(make, tools, lines, 5, 200_000, 1)
+                per_million.append(cpu / (received / 1e6) if received else float("inf"))
+                losses.append(1 - received / sent)
+            best = 0
+            for rate in (25_000, 50_000, 100_000, 200_000, 300_000, 400_000, 500_000, 700_000):
+                ok_runs = 0
+                for _ in range(args.runs):
+                    sent, received, _ = measure(make, tools, lines, 3, rate, 20)
+                    ok_runs += (1 - received / sent) < 0.001
+                if ok_runs * 2 > args.runs:
+                    best = rate * 20
+                else:
+                    break
+            results[(workload, name)] = (statistics.median(per_million), statistics.median(losses), best)
+            h.log(f"{workload:16} {name:16} cpu/Mlines {results[(workload, name)][0]:.3f}s "
+                  f"loss {results[(workload, name)][1]:.4%} max lines/s {best:,}")
+    return results
 
 
 if __name__ == "__main__":
