@@ -29,7 +29,6 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 import harness as h  # noqa: E402
 
 SERVER_CPU, SCRAPER_CPU = 1, 0
-CLK_TCK = os.sysconf("SC_CLK_TCK")
 
 # (key, label, format) of the table rows
 ROWS = [
@@ -42,12 +41,6 @@ ROWS = [
     ("rss_end_mib", "VmRSS after load (MiB)", "{:.1f}"),
     ("hwm_end_mib", "VmHWM after load (MiB)", "{:.1f}"),
 ]
-
-
-def cpu_seconds(pid):
-    with open(f"/proc/{pid}/stat") as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / CLK_TCK  # utime, stime (fields 14, 15)
 
 
 def proc_status(pid):
@@ -71,7 +64,7 @@ def measure(server, scrapes):
     port = int(server.base_url.rsplit(":", 1)[1])
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=h.HTTP_TIMEOUT)
     latencies, body, connections, sock = [], b"", 0, None
-    cpu_before = cpu_seconds(server.pid)
+    cpu_before = h.cpu_seconds(server.pid)
     try:
         for _ in range(scrapes):
             start = time.perf_counter()
@@ -85,7 +78,7 @@ def measure(server, scrapes):
                 connections, sock = connections + 1, conn.sock
     finally:
         conn.close()
-    cpu_used = cpu_seconds(server.pid) - cpu_before
+    cpu_used = h.cpu_seconds(server.pid) - cpu_before
     samples, _ = h.parse_exposition(body.decode("utf-8"))
     status = proc_status(server.pid)
     return {

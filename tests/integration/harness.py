@@ -1,12 +1,15 @@
 """Shared helpers for the agent's integration tests and benchmarks.
 
 Standard library only; run the scripts with Debian's /usr/bin/python3. Every process
-started here listens on 127.0.0.1 only, and every request goes to 127.0.0.1.
+started here listens on loopback only (127.0.0.1, or [::1] where a test asks for it), every
+request goes to 127.0.0.1 and every datagram to a loopback address.
 """
 
 import argparse
 import contextlib
 import http.client
+import ipaddress
+import json
 import os
 import re
 import signal
@@ -21,6 +24,8 @@ import urllib.parse
 NODE_EXPORTER = "/usr/bin/prometheus-node-exporter"
 PROMETHEUS = "/usr/bin/prometheus"
 PROMTOOL = "/usr/bin/promtool"
+COLLECTD = "/usr/sbin/collectd"
+NETDATA = "/usr/sbin/netdata"
 
 # The node_exporter collectors the agent mimics, and node_exporter's flags to run only those.
 AGENT_COLLECTORS = ("cpu", "diskstats", "filesystem", "loadavg", "meminfo",
@@ -33,7 +38,8 @@ POLL_INTERVAL = 0.1
 HTTP_TIMEOUT = 10.0
 
 _AGENT_LISTENING = re.compile(r'listening on http://(127\.0\.0\.1:\d+)')
-_AGENT_UDP = re.compile(r'events on udp://(127\.0\.0\.1:\d+|\[::1\]:\d+)')
+# Any IPv4 address, or an IPv6 one in brackets: udp://127.0.0.1:8125, udp://[::1]:8125.
+_AGENT_UDP = re.compile(r'events on udp://((?:\d{1,3}(?:\.\d{1,3}){3}|\[[0-9A-Fa-f:.]+\]):\d+)')
 
 
 # ---------------------------------------------------------------------------- utilities
@@ -42,9 +48,10 @@ def log(msg):
     print(msg, flush=True)
 
 
-def free_port():
-    """A TCP port free on 127.0.0.1 right now (bind to port 0 and let the kernel choose)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+def free_port(kind=socket.SOCK_STREAM):
+    """A TCP (or, with kind=socket.SOCK_DGRAM, UDP) port free on 127.0.0.1 right now (bind to
+    port 0 and let the kernel choose)."""
+    with socket.socket(socket.AF_INET, kind) as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
 
@@ -96,6 +103,49 @@ def read_proc_meminfo_bytes(field):
                 value = int(parts[0])
                 return value * 1024 if len(parts) > 1 and parts[1] == "kB" else value
     raise KeyError(field)
+
+
+def cpu_seconds(pid):
+    """User plus system CPU seconds a process has used so far (utime+stime of /proc/PID/stat)."""
+    with open(f"/proc/{pid}/stat", encoding="ascii") as f:
+        fields = f.read().rsplit(")", 1)[1].split()  # the command name may hold spaces
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # fields 14, 15
+
+
+# ---------------------------------------------------------------------------- UDP
+
+def split_udp_address(address):
+    """'127.0.0.1:8125' or '[::1]:8125' -> (host, port, socket family). Loopback only."""
+    host, _, port = address.rpartition(":")
+    host = host[1:-1] if host.startswith("[") else host
+    if not ipaddress.ip_address(host).is_loopback:
+        raise ValueError(f"refusing non-loopback UDP address {address}")
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    return host, int(port), family
+
+
+def send_udp(address, datagrams):
+    """Send each datagram (bytes) from one socket, in order, to a loopback address as the
+    agent logs it. Returns how many were sent."""
+    host, port, family = split_udp_address(address)
+    with socket.socket(family, socket.SOCK_DGRAM) as s:
+        for datagram in datagrams:
+            s.sendto(datagram, (host, port))
+    return len(datagrams)
+
+
+def udp_socket_drops(port):
+    """Datagrams the kernel dropped for lack of buffer room on the UDP sockets bound to port
+    (the `drops` column of /proc/net/udp and udp6, summed; live sockets only)."""
+    drops, suffix = 0, f":{port:04X}"
+    for table in ("/proc/net/udp", "/proc/net/udp6"):
+        with open(table, encoding="ascii") as f:
+            next(f)  # header
+            for line in f:
+                fields = line.split()
+                if len(fields) >= 13 and fields[1].endswith(suffix):
+                    drops += int(fields[12])
+    return drops
 
 
 # ---------------------------------------------------------------------------- HTTP
@@ -227,6 +277,13 @@ def format_series(key):
 def find_sample(samples, name, **labels):
     """Value of the series name{labels} (exact label set), or None."""
     return samples.get((name, frozenset(labels.items())))
+
+
+def sample_value(samples, name, default=0, **labels):
+    """Value of the series name{labels}, or default when it is not there (counters that
+    have not moved yet)."""
+    value = find_sample(samples, name, **labels)
+    return default if value is None else value
 
 
 def names_in(samples):
@@ -393,6 +450,54 @@ def start_agent(agent, *args, config=None, storage_dir=None, cpu=None):
     return server
 
 
+def wait_for_sample(server, name, at_least, timeout=WAIT_TIMEOUT, **labels):
+    """Scrape server until the series name{labels} reaches at_least (a counter catching up
+    with what was sent); returns (samples, types) of that scrape."""
+    def reached():
+        samples, types = server.metrics()
+        return (samples, types) if sample_value(samples, name, **labels) >= at_least else None
+    try:
+        return wait_until(reached, timeout=timeout,
+                          what=f"{format_series((name, frozenset(labels.items())))} >= {at_least:g}")
+    except TimeoutError as e:
+        last = sample_value(server.metrics()[0], name, default=None, **labels)
+        raise TimeoutError(f"{e}; it is {last}") from None
+
+
+def start_collector(collector, *args, config=None, storage_dir=None):
+    """Start the collector on 127.0.0.1 port 0 and read the chosen address from its log.
+    storage_dir defaults to a fresh temp dir removed when the context manager exits; pass
+    one to keep the store across restarts."""
+    own_tmp = None
+    if storage_dir is None:
+        own_tmp = tempfile.TemporaryDirectory(prefix="mingus-collector-")
+        storage_dir = own_tmp.name
+    argv = [os.path.abspath(collector), "--web.listen-address=127.0.0.1:0", f"--storage.path={storage_dir}"]
+    if config is not None:
+        argv.append(f"--config.file={os.path.abspath(config)}")
+    argv += list(args)
+    server = Server(argv, name="mingus-collector", cwd=storage_dir)
+    server.tmp = own_tmp
+    try:
+        m = server.wait_for_line(_AGENT_LISTENING.pattern)
+    except Exception:
+        server.__exit__(None, None, None)
+        raise
+    server.base_url = "http://" + m.group(1)
+    return server
+
+
+def query(server, promql, **params):
+    """GET /api/v1/query (or query_range when start is given); returns the JSON data, raising
+    on an error status."""
+    path = "/api/v1/query_range" if "start" in params else "/api/v1/query"
+    response = server.get(path + "?" + urllib.parse.urlencode({"query": promql, **params}))
+    body = json.loads(response.text())
+    if response.status != 200 or body.get("status") != "success":
+        raise AssertionError(f"{promql}: HTTP {response.status}: {body}")
+    return body["data"]
+
+
 def stop_agent(server, expect_rc=0):
     """SIGTERM the agent and check it exits with expect_rc (0: a clean shutdown)."""
     rc = server.stop()
@@ -437,6 +542,82 @@ def start_prometheus(config_path, tsdb_dir):
         "prometheus", "/-/ready", timeout=60, cwd=tsdb_dir)
 
 
+def start_collectd(statsd_port, tmp, cpu=None):
+    """collectd with only its statsd plugin on 127.0.0.1:statsd_port and write_prometheus on a
+    free loopback port (base_url; counters at /metrics, published once a second). See
+    PEERS.md: write_prometheus needs libprotobuf-c1 and libmicrohttpd12."""
+    def argv(web_port):
+        config = write_file(os.path.join(tmp, "collectd.conf"), f"""Interval 1
+LoadPlugin statsd
+LoadPlugin write_prometheus
+<Plugin statsd>
+  Host "127.0.0.1"
+  Port "{statsd_port}"
+  DeleteCounters false
+</Plugin>
+<Plugin write_prometheus>
+  Host "127.0.0.1"
+  Port "{web_port}"
+</Plugin>
+""")
+        return [COLLECTD, "-f", "-C", config]
+    server = _start_on_free_port(argv, "collectd", "/metrics", cwd=tmp, cpu=cpu)
+    try:
+        server.wait_for_line(r"statsd plugin: Listening on")
+    except Exception:
+        server.__exit__(None, None, None)
+        raise
+    return server
+
+
+NETDATA_ALLMETRICS = "/api/v1/allmetrics?format=prometheus&source=as-collected"
+
+
+def start_netdata(statsd_port, tmp, cpu=None):
+    """netdata with only its statsd plugin on udp 127.0.0.1:statsd_port and its web server on
+    a free loopback port (base_url); every other collector, health, ML and the registry off;
+    its files under tmp. Ready once its own statsd charts are served at NETDATA_ALLMETRICS."""
+    plugins_off = "".join(f"  {p} = no\n" for p in (
+        "proc", "diskspace", "cgroups", "tc", "idlejitter", "apps", "python.d", "charts.d",
+        "go.d", "node.d", "ebpf", "timex", "perf", "slabinfo", "checks"))
+
+    def argv(web_port):
+        config = write_file(os.path.join(tmp, "netdata.conf"), f"""[global]
+  run as user = root
+  update every = 1
+  memory mode = ram
+  cache directory = {tmp}
+  lib directory = {tmp}
+  log directory = {tmp}
+  debug log = none
+  access log = none
+[web]
+  bind to = 127.0.0.1:{web_port}
+[plugins]
+{plugins_off}  statsd = yes
+  enable running new plugins = no
+[statsd]
+  enabled = yes
+  bind to = udp:127.0.0.1:{statsd_port}
+  update every (flushInterval) = 1
+[health]
+  enabled = no
+[ml]
+  enabled = no
+[registry]
+  enabled = no
+""")
+        return [NETDATA, "-D", "-c", config]
+    server = _start_on_free_port(argv, "netdata", "/api/v1/info", cwd=tmp, cpu=cpu, timeout=60)
+    try:
+        wait_until(lambda: "statsd_events" in server.get(NETDATA_ALLMETRICS).text(),
+                   what="netdata's statsd charts")
+    except Exception:
+        server.__exit__(None, None, None)
+        raise
+    return server
+
+
 # ---------------------------------------------------------------------------- checks
 
 class Checks:
@@ -471,7 +652,8 @@ class Checks:
 
 
 def agent_arg_parser(description):
-    """The --agent PATH command line every agent test takes."""
+    """The --agent PATH [--collector PATH] command line every integration test takes."""
     parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--agent", required=True, help="path to the mingus-agent binary")
+    parser.add_argument("--collector", help="path to the mingus-collector binary")
     return parser
