@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# `make run`: starts the agent with configs/ defaults (the collector and the demo traffic
-# generator join here as they are built), prints where to look, and stops everything on Ctrl-C.
+# `make run`: starts the agent and the collector with configs/ defaults (the demo traffic
+# generator joins here when it is built), prints where to look, and stops everything on Ctrl-C.
 set -euo pipefail
 build_dir=${1:-build}
 root="$(cd "$(dirname "$0")/.." && pwd)"
@@ -18,27 +18,42 @@ stop() {
 }
 trap stop INT TERM EXIT
 
+# wait_ready NAME URL LOG: until URL/-/ready answers, or the process (the last started) dies.
+wait_ready() {
+  local name=$1 url=$2 log=$3 pid=${pids[-1]}
+  for _ in $(seq 1 100); do
+    curl -fsS "$url/-/ready" >/dev/null 2>&1 && return 0
+    if ! kill -0 "$pid" 2>/dev/null; then
+      echo "$name failed to start:" >&2
+      cat "$log" >&2
+      exit 1
+    fi
+    sleep 0.1
+  done
+  echo "$name did not become ready; see $log" >&2
+  exit 1
+}
+
 "$root/$build_dir/agent/mingus-agent" --config.file="$root/configs/agent.yaml" \
   --storage.path="$data_dir/agent" 2>"$data_dir/agent.log" &
 pids+=($!)
-
 agent_url="http://127.0.0.1:9110"
-for _ in $(seq 1 50); do
-  curl -fsS "$agent_url/-/ready" >/dev/null 2>&1 && break
-  if ! kill -0 "${pids[0]}" 2>/dev/null; then
-    echo "mingus-agent failed to start:" >&2
-    cat "$data_dir/agent.log" >&2
-    exit 1
-  fi
-  sleep 0.1
-done
+wait_ready mingus-agent "$agent_url" "$data_dir/agent.log"
+
+"$root/$build_dir/collector/mingus-collector" --config.file="$root/configs/collector.yaml" \
+  --storage.path="$data_dir/collector" 2>"$data_dir/collector.log" &
+pids+=($!)
+collector_url="http://127.0.0.1:9190"
+wait_ready mingus-collector "$collector_url" "$data_dir/collector.log"
 
 cat <<MSG
 
   Mingus Monitor is running.
-    agent:   $agent_url/        (metrics: $agent_url/metrics)
-    intake:  udp://127.0.0.1:8125  (try: echo "demo.hits:1|c" | nc -u -w0 127.0.0.1 8125)
-    logs:    $data_dir/agent.log
+    collector: $collector_url/   (PromQL: $collector_url/api/v1/query?query=up,
+               or add it to Grafana as a Prometheus data source)
+    agent:     $agent_url/        (metrics: $agent_url/metrics)
+    intake:    udp://127.0.0.1:8125  (try: echo "demo.hits:1|c" | nc -u -w0 127.0.0.1 8125)
+    logs:      $data_dir/agent.log, $data_dir/collector.log
 
   Press Ctrl-C to stop.
 MSG

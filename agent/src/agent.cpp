@@ -243,7 +243,7 @@ void Agent::Reload(AgentConfig config) {
     mapping_ = std::make_shared<intake::MappingConfig>(config.statsd.mapping);
   }
   if (receiver_) receiver_->Refresh();
-  if (const auto level = logging::ParseLevel(config.log_level); level.ok()) spdlog::set_level(*level);
+  if (const auto level = logging::ParseLevel(config.log.level); level.ok()) spdlog::set_level(*level);
   config.web = config_.web;
   config.statsd.listen_udp = config_.statsd.listen_udp;
   config_ = std::move(config);

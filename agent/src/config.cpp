@@ -1,6 +1,5 @@
 #include "mingus/agent/config.h"
 
-#include <cstdlib>
 #include <regex>
 
 #include <fmt/format.h>
@@ -8,7 +7,6 @@
 #include "mingus/agent/host/collectors.h"
 #include "mingus/common/address.h"
 #include "mingus/config/yaml_reader.h"
-#include "mingus/logging/logging.h"
 
 namespace mingus::agent {
 
@@ -37,35 +35,10 @@ Status CheckPattern(const std::string& pattern) {
   return OkStatus();
 }
 
-void ReadSize(MapReader& reader, std::string_view key, size_t& out, int64_t min, int64_t max) {
-  int64_t value = static_cast<int64_t>(out);
-  reader.Read(key, value, min, max);
-  out = static_cast<size_t>(value);
-}
-
 void ReadFile(const YAML::Node& root, const std::string& file, AgentConfig& config) {
   MapReader top(root, file);
-  {
-    MapReader web = top.Map("web");
-    web.Read("listen_address", config.web.listen_address);
-    web.Check("listen_address", ParseHostPort(config.web.listen_address).status());
-    ReadSize(web, "max_connections", config.web.max_connections, 1, 100'000);
-    ReadSize(web, "max_header_bytes", config.web.max_header_bytes, 1024, 1 << 20);
-    web.Read("read_timeout", config.web.read_timeout);
-    web.Read("write_timeout", config.web.write_timeout);
-    int64_t threads = config.web.threads;
-    web.Read("threads", threads, 1, 64);
-    config.web.threads = static_cast<int>(threads);
-    web.Finish();
-  }
-  {
-    MapReader log = top.Map("log");
-    log.Read("level", config.log_level);
-    log.Check("level", logging::ParseLevel(config.log_level).status());
-    log.Read("format", config.log_format);
-    log.Check("format", logging::ParseFormat(config.log_format).status());
-    log.Finish();
-  }
+  config::ReadWebSection(top, config.web);
+  config::ReadLogSection(top, config.log);
   {
     MapReader paths = top.Map("paths");
     paths.Read("procfs", config.paths.procfs);
@@ -122,13 +95,10 @@ void ApplyFlags(const AgentFlags& flags, AgentConfig& config) {
   const auto apply = [](const std::optional<std::string>& flag, std::string& field) {
     if (flag) field = *flag;
   };
-  apply(flags.listen_address, config.web.listen_address);
+  flags.ApplyDaemonFlags(config.web, config.storage_path, config.log);
   apply(flags.procfs, config.paths.procfs);
   apply(flags.sysfs, config.paths.sysfs);
   apply(flags.rootfs, config.paths.rootfs);
-  apply(flags.storage_path, config.storage_path);
-  apply(flags.log_level, config.log_level);
-  apply(flags.log_format, config.log_format);
   apply(flags.statsd_listen_udp, config.statsd.listen_udp);
   apply(flags.mount_points_exclude, config.collectors.filesystem_mount_points_exclude);
   apply(flags.fs_types_exclude, config.collectors.filesystem_fs_types_exclude);
@@ -139,33 +109,15 @@ void ApplyFlags(const AgentFlags& flags, AgentConfig& config) {
   }
 }
 
-std::optional<bool> EnvironmentFlag(const Environment& environment, std::string_view name) {
-  const auto value = environment(name);
-  if (!value) return std::nullopt;
-  std::string lower;
-  for (char c : *value) lower.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
-  if (lower == "true" || lower == "1" || lower == "yes" || lower == "on") return true;
-  if (lower == "false" || lower == "0" || lower == "no" || lower == "off") return false;
-  throw ConfigError(fmt::format("environment variable {}='{}': expected true or false", name, *value));
-}
-
 void Validate(const AgentConfig& config, const std::string& file) {
   const auto fail = [&](std::string_view what, std::string_view reason) {
     throw ConfigError(fmt::format("{}: {}: {}", file, what, reason));
   };
-  if (const auto address = ParseHostPort(config.web.listen_address); !address.ok()) {
-    fail("web.listen_address", address.message());
-  }
+  config::ValidateDaemonConfig(config.web, config.log, file);
   if (!config.statsd.listen_udp.empty()) {
     if (const auto address = ParseHostPort(config.statsd.listen_udp); !address.ok()) {
       fail("statsd.listen_udp", address.message());
     }
-  }
-  if (const auto level = logging::ParseLevel(config.log_level); !level.ok()) {
-    fail("log.level", level.message());
-  }
-  if (const auto format = logging::ParseFormat(config.log_format); !format.ok()) {
-    fail("log.format", format.message());
   }
   const std::pair<std::string_view, const std::string*> patterns[] = {
       {"collectors.filesystem.mount_points_exclude",
@@ -183,7 +135,7 @@ AgentConfig Build(const YAML::Node& root, const std::string& file_name, const Ag
   AgentConfig config = Defaults();
   ReadFile(root, file_name, config);
   ApplyFlags(flags, config);
-  if (EnvironmentFlag(environment, "MONITORING_ENABLED") == false) {
+  if (config::EnvironmentFlag(environment, "MONITORING_ENABLED") == false) {
     for (auto& [name, enabled] : config.collectors.enabled) enabled = false;
   }
   Validate(config, file_name);
@@ -193,20 +145,13 @@ AgentConfig Build(const YAML::Node& root, const std::string& file_name, const Ag
 }  // namespace
 
 void AgentFlags::Register(config::FlagSet& flags) {
-  flags.String("config.file", "Agent configuration file (without one, built-in defaults).",
-               &config_file);
-  flags.String("web.listen-address", "Address to serve /metrics and the API on.", &listen_address,
-               "127.0.0.1:9110");
+  RegisterDaemonFlags(flags, "Agent", "127.0.0.1:9110", "Directory for the event spool.", "data/agent");
   flags.String("path.procfs", "procfs mountpoint.", &procfs, "/proc");
   flags.String("path.sysfs", "sysfs mountpoint.", &sysfs, "/sys");
   flags.String("path.rootfs", "rootfs mountpoint.", &rootfs, "/");
   flags.String("statsd.listen-udp",
                "Address for StatsD lines and JSON events over UDP; empty turns the intake off.",
                &statsd_listen_udp, "127.0.0.1:8125");
-  flags.String("storage.path", "Directory for the event spool.", &storage_path, "data/agent");
-  flags.String("log.level", "Only log messages of this level or above: debug, info, warn, error.",
-               &log_level, "info");
-  flags.String("log.format", "Log format: logfmt or json.", &log_format, "logfmt");
   flags.String("collector.filesystem.mount-points-exclude",
                "Regexp of mount points to exclude for the filesystem collector.",
                &mount_points_exclude);
@@ -221,14 +166,6 @@ void AgentFlags::Register(config::FlagSet& flags) {
     flags.Bool("collector." + name, fmt::format("Enable the {} collector.", name), &collectors[name],
                "enabled");
   }
-}
-
-Environment ProcessEnvironment() {
-  return [](std::string_view name) -> std::optional<std::string> {
-    const char* value = std::getenv(std::string(name).c_str());
-    if (value == nullptr) return std::nullopt;
-    return std::string(value);
-  };
 }
 
 AgentConfig ParseAgentConfig(const std::string& yaml, const std::string& file_name,

@@ -15,8 +15,8 @@ namespace {
 constexpr int kExitBadUsage = 2;
 
 void SetupLogging(const mingus::agent::AgentConfig& config) {
-  mingus::logging::Setup("mingus-agent", *mingus::logging::ParseLevel(config.log_level),
-                         *mingus::logging::ParseFormat(config.log_format));
+  mingus::logging::Setup("mingus-agent", *mingus::logging::ParseLevel(config.log.level),
+                         *mingus::logging::ParseFormat(config.log.format));
 }
 
 }  // namespace
@@ -41,7 +41,7 @@ int main(int argc, char** argv) {
     return 0;
   }
 
-  const auto environment = agent::ProcessEnvironment();
+  const auto environment = config::ProcessEnvironment();
   agent::AgentConfig config;
   try {
     config = agent::LoadAgentConfig(flag_values, environment);

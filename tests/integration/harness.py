@@ -472,6 +472,7 @@ def start_collector(collector, *args, config=None, storage_dir=None):
     if storage_dir is None:
         own_tmp = tempfile.TemporaryDirectory(prefix="mingus-collector-")
         storage_dir = own_tmp.name
+    os.makedirs(storage_dir, exist_ok=True)
     argv = [os.path.abspath(collector), "--web.listen-address=127.0.0.1:0", f"--storage.path={storage_dir}"]
     if config is not None:
         argv.append(f"--config.file={os.path.abspath(config)}")

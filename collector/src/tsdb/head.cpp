@@ -75,6 +75,10 @@ SeriesRef Head::GetOrCreate(const Labels& labels) {
     if (const auto it = by_key_.find(key); it != by_key_.end()) return it->second;
   }
   std::unique_lock lock(mutex_);
+  return GetOrCreateLocked(labels, key);
+}
+
+SeriesRef Head::GetOrCreateLocked(const Labels& labels, const std::string& key) {
   if (const auto it = by_key_.find(key); it != by_key_.end()) return it->second;
   const SeriesRef ref = next_ref_++;
   auto series = std::make_unique<Series>();
@@ -87,6 +91,17 @@ SeriesRef Head::GetOrCreate(const Labels& labels) {
 
 bool Head::Append(SeriesRef ref, int64_t t, double value) {
   std::unique_lock lock(mutex_);
+  return AppendLocked(ref, t, value);
+}
+
+size_t Head::AppendMany(std::span<const PendingSample> samples) {
+  std::unique_lock lock(mutex_);
+  size_t refused = 0;
+  for (const auto& sample : samples) refused += AppendLocked(sample.series, sample.timestamp_ms, sample.value) ? 0 : 1;
+  return refused;
+}
+
+bool Head::AppendLocked(SeriesRef ref, int64_t t, double value) {
   const auto it = series_.find(ref);
   if (it == series_.end()) return false;
   Series& s = *it->second;
@@ -186,6 +201,100 @@ void Head::Truncate(int64_t min_t) {
 size_t Head::series_count() const {
   std::shared_lock lock(mutex_);
   return series_.size();
+}
+
+std::vector<std::string> Head::LabelNames() const {
+  std::shared_lock lock(mutex_);
+  std::vector<std::string> names;
+  for (const auto& [name, values] : postings_) {
+    if (!values.empty()) names.push_back(name);
+  }
+  return names;
+}
+
+std::vector<std::string> Head::LabelValues(const std::string& name) const {
+  std::shared_lock lock(mutex_);
+  std::vector<std::string> values;
+  if (const auto it = postings_.find(name); it != postings_.end()) {
+    for (const auto& [value, refs] : it->second) values.push_back(value);
+  }
+  return values;
+}
+
+size_t Head::chunk_count() const {
+  std::shared_lock lock(mutex_);
+  size_t total = 0;
+  for (const auto& [ref, s] : series_) total += s->closed.size() + (s->head.samples() > 0 ? 1 : 0);
+  return total;
+}
+
+size_t Head::sample_count() const {
+  std::shared_lock lock(mutex_);
+  size_t total = 0;
+  for (const auto& [ref, s] : series_) {
+    for (const auto& c : s->closed) total += XorChunkSampleCount(c.bytes);
+    total += s->head.samples();
+  }
+  return total;
+}
+
+std::vector<Head::UnflushedSeries> Head::UnflushedChunks() const {
+  std::shared_lock lock(mutex_);
+  std::vector<UnflushedSeries> out;
+  for (const auto& [ref, s] : series_) {
+    UnflushedSeries series;
+    for (const Chunk& c : s->closed) {
+      if (c.max_t <= s->closed_flushed_through) continue;
+      series.chunks.push_back({c.min_t, c.max_t, c.bytes});
+      series.closed_through = c.max_t;
+    }
+    if (s->head.samples() > 0 && s->head_max_t > s->open_flushed_through) {
+      series.chunks.push_back({s->head_min_t, s->head_max_t, s->head.Bytes()});
+      series.open_through = s->head_max_t;
+    }
+    if (series.chunks.empty()) continue;
+    series.ref = ref;
+    series.labels = s->labels;
+    out.push_back(std::move(series));
+  }
+  return out;
+}
+
+void Head::MarkFlushed(SeriesRef ref, int64_t closed_through, int64_t open_through) {
+  std::unique_lock lock(mutex_);
+  const auto it = series_.find(ref);
+  if (it == series_.end()) return;
+  Series& s = *it->second;
+  s.closed_flushed_through = std::max(s.closed_flushed_through, closed_through);
+  s.open_flushed_through = std::max(s.open_flushed_through, open_through);
+}
+
+Status Head::RestoreChunk(const Labels& labels, StoredChunk chunk) {
+  XorChunkReader reader(chunk.bytes);
+  Sample sample, first, last;
+  size_t count = 0;
+  while (reader.Next(sample)) {
+    if (count++ == 0) first = sample;
+    last = sample;
+  }
+  if (reader.error() || count == 0 || first.timestamp_ms != chunk.min_t || last.timestamp_ms != chunk.max_t) {
+    return Status::Error(fmt::format("chunk [{}, {}] of {} does not decode", chunk.min_t, chunk.max_t,
+                                     LabelsString(labels)));
+  }
+  std::unique_lock lock(mutex_);
+  Series& s = *series_.at(GetOrCreateLocked(labels, LabelsString(labels)));
+  const auto at = std::lower_bound(s.closed.begin(), s.closed.end(), chunk.min_t,
+                                   [](const Chunk& c, int64_t t) { return c.min_t < t; });
+  const bool overlaps = (at != s.closed.end() && at->min_t <= chunk.max_t) ||
+                        (at != s.closed.begin() && std::prev(at)->max_t >= chunk.min_t) ||
+                        (s.head.samples() > 0 && s.head_min_t <= chunk.max_t);
+  if (overlaps) {
+    return Status::Error(fmt::format("chunk [{}, {}] of {} overlaps another", chunk.min_t, chunk.max_t,
+                                     LabelsString(labels)));
+  }
+  s.closed.insert(at, {chunk.min_t, chunk.max_t, std::move(chunk.bytes)});
+  s.closed_flushed_through = std::max(s.closed_flushed_through, chunk.max_t);
+  return OkStatus();
 }
 
 size_t Head::chunk_bytes() const {

@@ -120,7 +120,7 @@ XorChunkReader::XorChunkReader(std::string_view bytes) {
     error_ = !bytes.empty();
     return;
   }
-  total_ = static_cast<uint16_t>((static_cast<uint8_t>(bytes[0]) << 8) | static_cast<uint8_t>(bytes[1]));
+  total_ = static_cast<uint16_t>(XorChunkSampleCount(bytes));
   stream_ = bytes.substr(2);
 }
 
@@ -227,6 +227,11 @@ std::vector<Sample> DecodeAll(std::string_view bytes) {
   Sample s;
   while (reader.Next(s)) out.push_back(s);
   return out;
+}
+
+size_t XorChunkSampleCount(std::string_view bytes) {
+  if (bytes.size() < 2) return 0;
+  return (static_cast<size_t>(static_cast<uint8_t>(bytes[0])) << 8) | static_cast<uint8_t>(bytes[1]);
 }
 
 }  // namespace mingus::collector::tsdb

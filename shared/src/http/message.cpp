@@ -1,5 +1,7 @@
 #include "mingus/http/message.h"
 
+#include <algorithm>
+
 #include <boost/json.hpp>
 
 #include "mingus/common/text.h"
@@ -48,19 +50,43 @@ std::string_view Request::Header(std::string_view lower_case_name) const {
   return {};
 }
 
-std::optional<std::string> Request::QueryParam(std::string_view key) const {
-  std::string_view rest = query;
-  while (!rest.empty()) {
-    const auto amp = rest.find('&');
-    const std::string_view pair = rest.substr(0, amp);
+namespace {
+
+void CollectFormValues(std::string_view encoded, std::string_view key, std::vector<std::string>& out) {
+  while (!encoded.empty()) {
+    const auto amp = encoded.find('&');
+    const std::string_view pair = encoded.substr(0, amp);
     const auto eq = pair.find('=');
     if (PercentDecode(pair.substr(0, eq)) == key) {
-      return eq == std::string_view::npos ? std::string() : PercentDecode(pair.substr(eq + 1));
+      out.push_back(eq == std::string_view::npos ? std::string() : PercentDecode(pair.substr(eq + 1)));
     }
     if (amp == std::string_view::npos) break;
-    rest.remove_prefix(amp + 1);
+    encoded.remove_prefix(amp + 1);
   }
-  return std::nullopt;
+}
+
+}  // namespace
+
+std::optional<std::string> Request::QueryParam(std::string_view key) const {
+  std::vector<std::string> values;
+  CollectFormValues(query, key, values);
+  if (values.empty()) return std::nullopt;
+  return std::move(values.front());
+}
+
+std::vector<std::string> Request::Params(std::string_view key) const {
+  std::vector<std::string> values;
+  CollectFormValues(query, key, values);
+  if (method == "POST" && Header("content-type").starts_with("application/x-www-form-urlencoded")) {
+    CollectFormValues(body, key, values);
+  }
+  return values;
+}
+
+std::optional<std::string> Request::Param(std::string_view key) const {
+  auto values = Params(key);
+  if (values.empty()) return std::nullopt;
+  return std::move(values.front());
 }
 
 bool Request::AcceptsGzip() const {
@@ -109,18 +135,25 @@ void Router::Handle(std::string method, std::string path, Handler handler) {
   routes_[std::move(path)][std::move(method)] = std::move(handler);
 }
 
+void Router::HandlePrefix(std::string method, std::string prefix, Handler handler) {
+  prefixes_[std::move(prefix)][std::move(method)] = std::move(handler);
+}
+
 Response Router::Route(const Request& request) const {
-  const auto by_path = routes_.find(request.path);
-  if (by_path == routes_.end()) {
-    return Response::JsonError(404, "no such path: " + request.path);
+  const std::map<std::string, Handler>* methods = nullptr;
+  if (const auto exact = routes_.find(request.path); exact != routes_.end()) {
+    methods = &exact->second;
+  } else {
+    const auto prefix = std::find_if(prefixes_.begin(), prefixes_.end(),
+                                     [&](const auto& route) { return request.path.starts_with(route.first); });
+    if (prefix == prefixes_.end()) return Response::JsonError(404, "no such path: " + request.path);
+    methods = &prefix->second;
   }
-  auto by_method = by_path->second.find(request.method);
-  if (by_method == by_path->second.end() && request.method == "HEAD") {
-    by_method = by_path->second.find("GET");
-  }
-  if (by_method == by_path->second.end()) {
+  auto by_method = methods->find(request.method);
+  if (by_method == methods->end() && request.method == "HEAD") by_method = methods->find("GET");
+  if (by_method == methods->end()) {
     std::string allowed;
-    for (const auto& [method, unused] : by_path->second) {
+    for (const auto& [method, unused] : *methods) {
       allowed += allowed.empty() ? method : ", " + method;
     }
     Response response = Response::JsonError(405, "method " + request.method + " not allowed");

@@ -56,8 +56,8 @@ collectors:
   AgentConfig config = ParseAgentConfig(yaml, "agent.yaml", {}, NoEnvironment());
   EXPECT_EQ(config.web.listen_address, "127.0.0.1:9200");
   EXPECT_EQ(config.web.read_timeout, std::chrono::seconds(5));
-  EXPECT_EQ(config.log_level, "debug");
-  EXPECT_EQ(config.log_format, "json");
+  EXPECT_EQ(config.log.level, "debug");
+  EXPECT_EQ(config.log.format, "json");
   EXPECT_EQ(config.paths.procfs, "/host/proc");
   EXPECT_FALSE(config.collectors.enabled.at("cpu"));
   EXPECT_EQ(config.collectors.netdev_device_exclude, "^(lo|veth.*)$");
@@ -126,7 +126,7 @@ TEST(AgentConfig, ShippedConfigLoadsAndMatchesTheDefaults) {
   EXPECT_EQ(shipped.web.read_timeout, defaults.web.read_timeout);
   EXPECT_EQ(shipped.web.write_timeout, defaults.web.write_timeout);
   EXPECT_EQ(shipped.web.threads, defaults.web.threads);
-  EXPECT_EQ(shipped.log_level, defaults.log_level);
+  EXPECT_EQ(shipped.log.level, defaults.log.level);
   EXPECT_EQ(shipped.paths.rootfs, defaults.paths.rootfs);
   EXPECT_EQ(shipped.storage_path, defaults.storage_path);
   EXPECT_EQ(shipped.spool_max_bytes, defaults.spool_max_bytes);

@@ -1,6 +1,5 @@
 #pragma once
 
-#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -9,6 +8,7 @@
 
 #include "mingus/agent/host/system.h"
 #include "mingus/agent/intake/mapping.h"
+#include "mingus/config/daemon.h"
 #include "mingus/config/flags.h"
 #include "mingus/http/server.h"
 
@@ -37,8 +37,7 @@ struct StatsdConfig {
 
 struct AgentConfig {
   http::ServerOptions web;
-  std::string log_level = "info";
-  std::string log_format = "logfmt";
+  config::LogConfig log;
   host::HostPaths paths;
   std::string storage_path = "data/agent";
   int64_t spool_max_bytes = 256ll << 20;
@@ -48,9 +47,8 @@ struct AgentConfig {
 };
 
 // Flags as given on the command line; unset ones leave the file's value.
-struct AgentFlags {
-  std::optional<std::string> config_file, listen_address, procfs, sysfs, rootfs, storage_path,
-      log_level, log_format, statsd_listen_udp, mount_points_exclude, fs_types_exclude, netdev_device_exclude,
+struct AgentFlags : config::DaemonFlags {
+  std::optional<std::string> procfs, sysfs, rootfs, statsd_listen_udp, mount_points_exclude, fs_types_exclude, netdev_device_exclude,
       diskstats_device_exclude;
   std::map<std::string, std::optional<bool>> collectors;
 
@@ -58,8 +56,7 @@ struct AgentFlags {
   void Register(config::FlagSet& flags);
 };
 
-using Environment = std::function<std::optional<std::string>(std::string_view name)>;
-Environment ProcessEnvironment();
+using config::Environment;
 
 // Reads the file (no file: defaults), applies the flags over it and then the environment
 // (MONITORING_ENABLED=false switches every host collector off), and validates the result.

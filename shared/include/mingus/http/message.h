@@ -25,6 +25,10 @@ struct Request {
   std::string_view Header(std::string_view lower_case_name) const;
   // The first value of a query parameter, percent-decoded.
   std::optional<std::string> QueryParam(std::string_view key) const;
+  // Every value of a parameter, from the query string and then, for a form POST
+  // (application/x-www-form-urlencoded, as Grafana sends), from the body; percent-decoded.
+  std::vector<std::string> Params(std::string_view key) const;
+  std::optional<std::string> Param(std::string_view key) const;
   bool AcceptsGzip() const;
 };
 
@@ -43,14 +47,18 @@ struct Response {
 
 using Handler = std::function<Response(const Request&)>;
 
-// Exact-path routing; unknown paths get a JSON 404, known paths with another method a 405.
+// Exact-path routing, then prefix routes (longest first); unknown paths get a JSON 404, known
+// paths with another method a 405.
 class Router {
  public:
   void Handle(std::string method, std::string path, Handler handler);
+  // Every path starting with `prefix` (for paths with a parameter: /api/v1/label/NAME/values).
+  void HandlePrefix(std::string method, std::string prefix, Handler handler);
   Response Route(const Request& request) const;
 
  private:
-  std::map<std::string, std::map<std::string, Handler>, std::less<>> routes_;  // path -> method
+  std::map<std::string, std::map<std::string, Handler>, std::less<>> routes_;    // path -> method
+  std::map<std::string, std::map<std::string, Handler>, std::greater<>> prefixes_;  // longest first
 };
 
 std::string PercentDecode(std::string_view s);

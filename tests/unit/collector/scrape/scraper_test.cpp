@@ -17,11 +17,10 @@ using tsdb::Matcher;
 
 class ScraperTest : public ::testing::Test {
  protected:
-  Target MakeTarget() {
+  static Target MakeTarget(const std::string& address = "10.0.0.1:9110") {
     Target target;
-    target.job = "agent";
-    target.address = "10.0.0.1:9110";
-    target.labels = *tsdb::MakeLabels({{"team", "web"}});
+    target.address = address;
+    target.labels = *tsdb::MakeLabels({{"job", "agent"}, {"instance", address}, {"team", "web"}});
     return target;
   }
   std::vector<tsdb::Sample> Series(const std::string& name, std::vector<std::pair<std::string, std::string>> extra = {}) {
@@ -70,20 +69,57 @@ TEST_F(ScraperTest, VanishedSeriesAndFailedScrapesGetStalenessMarkers) {
   EXPECT_EQ(Series("scrape_samples_scraped").back().value, 0);
 }
 
+TEST_F(ScraperTest, SeriesWithTheirOwnTimestampsGetNoStalenessMarkers) {
+  TargetScraper scraper(MakeTarget(), head_, clock_);
+  scraper.Ingest(std::string("x 1 500\ny 1\n"), 1000, 0.1);
+  EXPECT_EQ(scraper.Ingest(std::string(""), 2000, 0.1).stale, 1u);
+  EXPECT_EQ(Series("x").size(), 1u);
+  EXPECT_TRUE(IsStaleNaN(Series("y").back().value));
+}
+
+TEST_F(ScraperTest, RemovedTargetEndsEverySeries) {
+  TargetScraper scraper(MakeTarget(), head_, clock_);
+  scraper.Ingest(std::string("x 1\n"), 1000, 0.1);
+  scraper.MarkStale(2000);
+  EXPECT_TRUE(IsStaleNaN(Series("x").back().value));
+  EXPECT_TRUE(IsStaleNaN(Series("up").back().value));
+  EXPECT_EQ(Series("up").back().timestamp_ms, 2000);
+}
+
+TEST_F(ScraperTest, CachedSeriesStillGetNewSamples) {
+  TargetScraper scraper(MakeTarget(), head_, clock_);
+  for (int i = 1; i <= 3; ++i) {
+    EXPECT_TRUE(scraper.Ingest(std::string("x{b=\"2\",a=\"1\"} ") + std::to_string(i) + "\n", i * 1000, 0).up);
+  }
+  EXPECT_EQ(Series("x", {{"a", "1"}, {"b", "2"}}),
+            (std::vector<tsdb::Sample>{{1000, 1}, {2000, 2}, {3000, 3}}));
+}
+
 TEST_F(ScraperTest, HonorLabelsAndSampleLimit) {
   Target target = MakeTarget();
   TargetScraper renaming(target, head_, clock_);
-  renaming.Ingest(std::string("m{job=\"app\",instance=\"x\"} 1\n"), 1000, 0);
-  EXPECT_EQ(Series("m", {{"exported_job", "app"}, {"job", "agent"}, {"exported_instance", "x"}}).size(), 1u);
+  renaming.Ingest(std::string("m{job=\"app\",instance=\"x\",team=\"db\"} 1\n"), 1000, 0);
+  EXPECT_EQ(Series("m", {{"exported_job", "app"}, {"job", "agent"}, {"exported_instance", "x"}, {"exported_team", "db"}})
+                .size(),
+            1u);
+  target = MakeTarget("10.0.0.2:9110");
   target.honor_labels = true;
-  target.address = "10.0.0.2:9110";
   TargetScraper honoring(target, head_, clock_);
   honoring.Ingest(std::string("n{job=\"app\"} 1\n"), 1000, 0);
   EXPECT_EQ(Series("n", {{"job", "app"}, {"instance", "10.0.0.2:9110"}}).size(), 1u);
+  target = MakeTarget("10.0.0.3:9110");
   target.sample_limit = 1;
-  target.address = "10.0.0.3:9110";
   TargetScraper limited(target, head_, clock_);
   EXPECT_THAT(limited.Ingest(std::string("o 1\np 2\n"), 1000, 0).error, HasSubstr("sample limit exceeded"));
+  target = MakeTarget("10.0.0.4:9110");
+  target.label_limit = 1;
+  target.label_value_length_limit = 3;
+  TargetScraper capped(target, head_, clock_);
+  EXPECT_THAT(capped.Ingest(std::string("q{a=\"1\",b=\"2\"} 1\n"), 1000, 0).error,
+              HasSubstr("label_limit exceeded: q has 2 labels, limit 1"));
+  EXPECT_THAT(capped.Ingest(std::string("r{a=\"long\"} 1\n"), 2000, 0).error,
+              HasSubstr("label_value_length_limit exceeded: r label a is 4 bytes, limit 3"));
+  EXPECT_TRUE(capped.Ingest(std::string("s{a=\"ok\"} 1\n"), 3000, 0).up);
 }
 
 TEST_F(ScraperTest, ScrapesARealServer) {
@@ -94,9 +130,7 @@ TEST_F(ScraperTest, ScrapesARealServer) {
     return response;
   });
   http::Server server({.listen_address = "127.0.0.1:0"}, router);
-  Target target = MakeTarget();
-  target.address = *server.Start();
-  TargetScraper scraper(target, head_, clock_);
+  TargetScraper scraper(MakeTarget(*server.Start()), head_, clock_);
   const auto report = scraper.ScrapeOnce();
   EXPECT_TRUE(report.up) << report.error;
   EXPECT_EQ(Series("hits_total")[0], (tsdb::Sample{1'800'000'000'000, 42}));

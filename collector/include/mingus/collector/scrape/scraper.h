@@ -2,8 +2,8 @@
 
 #include <chrono>
 #include <cstdint>
-#include <set>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "mingus/collector/tsdb/head.h"
@@ -12,28 +12,35 @@
 
 namespace mingus::collector::scrape {
 
-// Prometheus' staleness marker: a NaN with this exact bit pattern ends a series.
-inline constexpr uint64_t kStaleNaNBits = 0x7ff0000000000002ULL;
-double StaleNaN();
-bool IsStaleNaN(double value);
+using tsdb::IsStaleNaN;
+using tsdb::StaleNaN;
 
 struct Target {
-  std::string job;
-  std::string address;  // host:port, the instance label
+  std::string address;  // host:port scraped
   std::string metrics_path = "/metrics";
-  tsdb::Labels labels;  // from static_configs / file_sd, beside job and instance
+  // job, instance and the target group's labels, attached to every series scraped.
+  tsdb::Labels labels;
   bool honor_labels = false;
+  std::chrono::milliseconds interval{60'000};
   std::chrono::milliseconds timeout{10'000};
   size_t sample_limit = 0;  // 0: no limit; beyond it the scrape fails as Prometheus'
+  // A bigger body, or a sample with more labels or a longer label value, fails the scrape.
+  size_t body_size_limit = 64 << 20;
+  size_t label_limit = 64;
+  size_t label_value_length_limit = 4096;
+
+  std::string Url() const { return "http://" + address + metrics_path; }
+  friend bool operator==(const Target&, const Target&) = default;
 };
 
 struct ScrapeReport {
   bool up = false;
   std::string error;  // why the scrape failed
   double duration_seconds = 0;
-  size_t samples = 0;     // samples scraped (scrape_samples_scraped)
-  size_t stale = 0;       // series that vanished and got a staleness marker
+  size_t samples = 0;  // samples scraped (scrape_samples_scraped)
+  size_t stale = 0;    // series that vanished and got a staleness marker
   size_t out_of_order = 0;
+  int64_t timestamp_ms = 0;
 };
 
 // Scrapes one target, appends its samples to the head with the target's labels, writes
@@ -45,17 +52,34 @@ class TargetScraper {
   TargetScraper(Target target, tsdb::Head& head, const Clock& clock);
   ScrapeReport ScrapeOnce();
   // The same, on a body already fetched (tests, and scrapes that failed before parsing).
-  ScrapeReport Ingest(const StatusOr<std::string>& body, int64_t timestamp_ms, double duration_seconds);
+  ScrapeReport Ingest(const StatusOr<std::string>& body, int64_t timestamp_ms,
+                      double duration_seconds);
+  // The target is gone: every series it had, and its report series, end at timestamp_ms.
+  void MarkStale(int64_t timestamp_ms);
   const Target& target() const { return target_; }
 
  private:
+  // The head series of a scraped sample, from the cache of the last scrape when it was there.
+  tsdb::SeriesRef Resolve(const wire::ExpositionSample& sample);
   void AppendReportSeries(const ScrapeReport& report, int64_t timestamp_ms);
+  tsdb::SeriesRef ReportSeries(const char* name);
 
   Target target_;
   tsdb::Head& head_;
   const Clock& clock_;
   wire::ExpositionParser parser_;
-  std::set<tsdb::SeriesRef> last_series_;
+  struct ScrapedSeries {
+    tsdb::SeriesRef ref;
+    // As in Prometheus, a series exposed with its own timestamps gets no staleness marker.
+    bool explicit_timestamp;
+  };
+  // The series of the last successful scrape, keyed by the exposition's name and labels as
+  // written, so that a steady target costs no label sorting or head lookup per sample.
+  std::unordered_map<std::string, ScrapedSeries> last_series_;
+  std::unordered_map<std::string, ScrapedSeries> seen_;
+  std::string key_;
+  std::vector<tsdb::Head::PendingSample> pending_;  // the scrape being parsed
+  std::string limit_error_;                         // a label cap the scrape broke
 };
 
 }  // namespace mingus::collector::scrape

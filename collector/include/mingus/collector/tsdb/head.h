@@ -5,6 +5,7 @@
 #include <memory>
 #include <optional>
 #include <shared_mutex>
+#include <span>
 #include <string>
 #include <unordered_map>
 #include <utility>
@@ -51,6 +52,13 @@ class Head {
   SeriesRef GetOrCreate(const Labels& labels);
   // False when t is not after the series' last sample (out of order or a duplicate).
   bool Append(SeriesRef series, int64_t timestamp_ms, double value);
+  struct PendingSample {
+    SeriesRef series;
+    int64_t timestamp_ms;
+    double value;
+  };
+  // Appends a whole scrape under one lock; returns how many samples were refused.
+  size_t AppendMany(std::span<const PendingSample> samples);
 
   // Series matching every matcher, in label order.
   std::vector<SeriesRef> Select(const std::vector<Matcher>& matchers) const;
@@ -58,10 +66,35 @@ class Head {
   // Samples of [min_t, max_t], oldest first.
   std::vector<Sample> Samples(SeriesRef series, int64_t min_t, int64_t max_t) const;
 
+  // Label names over all series, and the values of one name, sorted.
+  std::vector<std::string> LabelNames() const;
+  std::vector<std::string> LabelValues(const std::string& name) const;
+
   // Drops closed chunks wholly before `min_t` and series left empty.
   void Truncate(int64_t min_t);
   size_t series_count() const;
-  size_t chunk_bytes() const;
+  size_t chunk_count() const;  // closed and open
+  size_t chunk_bytes() const;  // closed chunks' encoded bytes
+  size_t sample_count() const;
+
+  // Persistence. A flush writes what UnflushedChunks() returns and then MarkFlushed() each
+  // series; at start the stored chunks come back through RestoreChunk().
+  struct StoredChunk {
+    int64_t min_t = 0, max_t = 0;
+    std::string bytes;
+  };
+  struct UnflushedSeries {
+    SeriesRef ref = 0;
+    Labels labels;
+    std::vector<StoredChunk> chunks;  // closed chunks not yet flushed, then the open chunk
+    int64_t closed_through = INT64_MIN;  // max_t of the last closed chunk among them
+    int64_t open_through = INT64_MIN;    // max_t of the open chunk when it is among them
+  };
+  std::vector<UnflushedSeries> UnflushedChunks() const;
+  void MarkFlushed(SeriesRef ref, int64_t closed_through, int64_t open_through);
+  // Adds a stored chunk to the series of `labels` (created if needed) as a closed, flushed
+  // chunk. Refuses a chunk that does not decode or overlaps one the series has.
+  Status RestoreChunk(const Labels& labels, StoredChunk chunk);
 
  private:
   struct Chunk {
@@ -73,7 +106,10 @@ class Head {
     std::vector<Chunk> closed;
     XorChunkWriter head;
     int64_t head_min_t = 0, head_max_t = 0;
+    int64_t closed_flushed_through = INT64_MIN, open_flushed_through = INT64_MIN;
   };
+  SeriesRef GetOrCreateLocked(const Labels& labels, const std::string& key);
+  bool AppendLocked(SeriesRef series, int64_t timestamp_ms, double value);
 
   mutable std::shared_mutex mutex_;
   std::map<std::string, SeriesRef> by_key_;  // LabelsString -> ref

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <bit>
 #include <cstdint>
 #include <span>
 #include <string>
@@ -11,6 +12,11 @@
 // values as the XOR with the previous value, reusing its leading/trailing-zero window. Regular
 // scrapes take about 2 bytes a sample instead of 16 (tests/bench/xor_chunk_bench.cpp).
 namespace mingus::collector::tsdb {
+
+// Prometheus' staleness marker: a NaN with this exact bit pattern ends a series.
+inline constexpr uint64_t kStaleNaNBits = 0x7ff0000000000002ULL;
+inline double StaleNaN() { return std::bit_cast<double>(kStaleNaNBits); }
+inline bool IsStaleNaN(double value) { return std::bit_cast<uint64_t>(value) == kStaleNaNBits; }
 
 struct Sample {
   int64_t timestamp_ms = 0;
@@ -66,5 +72,7 @@ class XorChunkReader {
 };
 
 std::vector<Sample> DecodeAll(std::string_view bytes);
+// The sample count in a chunk's header, without decoding it.
+size_t XorChunkSampleCount(std::string_view bytes);
 
 }  // namespace mingus::collector::tsdb

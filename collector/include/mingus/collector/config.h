@@ -1,0 +1,77 @@
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "mingus/config/daemon.h"
+#include "mingus/config/flags.h"
+#include "mingus/http/server.h"
+
+namespace mingus::collector {
+
+using LabelPairs = std::vector<std::pair<std::string, std::string>>;
+
+// Prometheus' static_configs entry, and the shape of one group in a file_sd file.
+struct TargetGroup {
+  std::vector<std::string> targets;  // host:port
+  LabelPairs labels;
+  std::string source;  // where it came from, for messages: "collector.yaml:12" or a file name
+};
+
+struct FileSdConfig {
+  std::vector<std::string> files;  // glob patterns, relative to the configuration file's folder
+  std::chrono::milliseconds refresh_interval{5 * 60 * 1000};
+};
+
+struct ScrapeConfig {
+  std::string job_name;
+  std::chrono::milliseconds scrape_interval{0};  // 0 until defaults from global are applied
+  std::chrono::milliseconds scrape_timeout{0};
+  std::string metrics_path = "/metrics";
+  bool honor_labels = false;
+  int64_t sample_limit = 0;
+  // Caps against a runaway target (Prometheus has the same keys, unlimited by default).
+  int64_t body_size_limit = 64ll << 20;
+  int64_t label_limit = 64;
+  int64_t label_value_length_limit = 4096;
+  std::vector<TargetGroup> static_configs;
+  std::vector<FileSdConfig> file_sd_configs;
+};
+
+struct CollectorConfig {
+  http::ServerOptions web;
+  config::LogConfig log;
+  // global
+  std::chrono::milliseconds scrape_interval{15'000};
+  std::chrono::milliseconds scrape_timeout{10'000};
+  std::chrono::milliseconds evaluation_interval{15'000};
+  LabelPairs external_labels;
+  std::vector<ScrapeConfig> scrape_configs;
+  int scrape_concurrency = 8;
+  // storage
+  std::string storage_path = "data/collector";
+  std::chrono::milliseconds retention{15ll * 24 * 3600 * 1000};
+  std::chrono::milliseconds flush_interval{60'000};
+  // query
+  std::chrono::milliseconds lookback_delta{5 * 60 * 1000};
+  int64_t query_max_samples = 50'000'000;
+  std::chrono::milliseconds query_timeout{2 * 60 * 1000};
+  // The configuration file's folder: relative file_sd paths are resolved from it.
+  std::string base_directory = ".";
+};
+
+struct CollectorFlags : config::DaemonFlags {
+  void Register(config::FlagSet& flags);
+};
+
+// Reads the file (no file: defaults), applies the flags, validates (unknown keys, bad
+// durations, scrape_timeout above scrape_interval, duplicate job names, bad targets) and
+// throws config::ConfigError naming the file, line and key.
+CollectorConfig LoadCollectorConfig(const CollectorFlags& flags);
+CollectorConfig ParseCollectorConfig(const std::string& yaml, const std::string& file_name,
+                                     const CollectorFlags& flags);
+
+}  // namespace mingus::collector

@@ -1,0 +1,273 @@
+#include "mingus/collector/collector.h"
+
+#include <fmt/format.h>
+#include <prometheus/text_serializer.h>
+#include <signal.h>
+#include <spdlog/spdlog.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <sstream>
+
+#include "mingus/common/file.h"
+#include "mingus/logging/logging.h"
+#include "mingus/metrics/family_builder.h"
+#include "mingus/version.h"
+
+namespace mingus::collector {
+
+namespace {
+
+constexpr std::string_view kExpositionContentType = "text/plain; version=0.0.4; charset=utf-8";
+constexpr std::string_view kStoreFile = "performance_metrics.db";
+
+prometheus::Gauge& AddGauge(prometheus::Registry& registry, const std::string& name,
+                            const std::string& help) {
+  return prometheus::BuildGauge().Name(name).Help(help).Register(registry).Add({});
+}
+
+prometheus::Counter& AddCounter(prometheus::Registry& registry, const std::string& name,
+                                const std::string& help) {
+  return prometheus::BuildCounter().Name(name).Help(help).Register(registry).Add({});
+}
+
+prometheus::Histogram& AddHistogram(prometheus::Registry& registry, const std::string& name,
+                                    const std::string& help) {
+  return prometheus::BuildHistogram().Name(name).Help(help).Register(registry).Add(
+      {}, prometheus::Histogram::BucketBoundaries{0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 10});
+}
+
+std::string IndexPage() {
+  return fmt::format(R"(<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>Mingus Collector</title></head>
+<body><h1>Mingus Collector</h1><p>Version {} ({})</p>
+<ul><li><a href="/metrics">Metrics</a></li><li><a href="/api/v1/targets">Targets</a></li>
+<li><a href="/api/v1/query?query=up">Query: up</a></li><li><a href="/-/healthy">Health</a></li></ul></body></html>
+)",
+                     kVersion, kRevision);
+}
+
+int64_t NowMs(const Clock& clock) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(clock.Now().time_since_epoch())
+      .count();
+}
+
+}  // namespace
+
+Collector::Collector(CollectorConfig config, const Clock& clock)
+    : config_(std::move(config)),
+      clock_(clock),
+      registry_(std::make_shared<prometheus::Registry>()),
+      reload_success_(AddGauge(*registry_, "mingus_collector_config_last_reload_successful",
+                               "Whether the last configuration reload attempt was successful.")),
+      reload_timestamp_(AddGauge(*registry_,
+                                 "mingus_collector_config_last_reload_success_timestamp_seconds",
+                                 "Timestamp of the last successful configuration reload.")),
+      scrapes_(prometheus::BuildCounter()
+                   .Name("mingus_collector_scrapes_total")
+                   .Help("Target scrapes, by job and result (success or failure).")
+                   .Register(*registry_)),
+      scrape_duration_(AddHistogram(*registry_, "mingus_collector_scrape_duration_seconds",
+                                    "Time to scrape and store one target.")),
+      flushes_failed_(AddCounter(*registry_, "mingus_collector_store_flush_failures_total",
+                                 "Flushes of the head to performance_metrics.db that failed.")),
+      flush_duration_(AddHistogram(*registry_, "mingus_collector_store_flush_duration_seconds",
+                                   "Time to flush the head to performance_metrics.db.")),
+      corrupt_chunks_(AddCounter(*registry_, "mingus_collector_store_corrupt_chunks_total",
+                                 "Stored chunks refused at load because they did not decode.")),
+      process_("/proc"),
+      engine_(head_, {.lookback_delta_ms = config_.lookback_delta.count(),
+                      .max_samples = static_cast<size_t>(config_.query_max_samples)}),
+      scrapes_manager_(
+          head_, clock_, config_.scrape_concurrency,
+          [this](const scrape::TargetStatus& status) {
+            scrapes_.Add({{"job", status.job}, {"result", status.last.up ? "success" : "failure"}})
+                .Increment();
+            scrape_duration_.Observe(status.last.duration_seconds);
+          }),
+      api_(head_, engine_, clock_, &scrapes_manager_, *registry_),
+      router_(std::make_shared<http::Router>()) {
+  prometheus::BuildGauge()
+      .Name("mingus_collector_build_info")
+      .Help("A metric with a constant '1' value labeled by version and revision of the collector.")
+      .Register(*registry_)
+      .Add({{"version", kVersion}, {"revision", kRevision}, {"compiler", __VERSION__}})
+      .Set(1);
+  reload_success_.Set(1);
+  reload_timestamp_.SetToCurrentTime();
+  api_.Register(*router_);
+  router_->Handle("GET", "/metrics", [this](const http::Request& r) { return ServeMetrics(r); });
+  router_->Handle("GET", "/-/healthy", [](const http::Request&) {
+    return http::Response::Text(200, "Mingus Collector is Healthy.\n");
+  });
+  router_->Handle("GET", "/-/ready", [](const http::Request&) {
+    return http::Response::Text(200, "Mingus Collector is Ready.\n");
+  });
+  // As Prometheus' --web.enable-lifecycle: the same path as SIGHUP, through main's signal loop.
+  for (const char* method : {"POST", "PUT"}) {
+    router_->Handle(method, "/-/reload", [](const http::Request&) {
+      ::kill(::getpid(), SIGHUP);
+      return http::Response::Text(200, "Reloading configuration.\n");
+    });
+  }
+  router_->Handle("GET", "/", [](const http::Request&) {
+    http::Response response = http::Response::Text(200, IndexPage());
+    response.content_type = "text/html; charset=utf-8";
+    return response;
+  });
+}
+
+Collector::~Collector() { Stop(); }
+
+StatusOr<std::string> Collector::Start() {
+  std::error_code error;
+  std::filesystem::create_directories(config_.storage_path, error);
+  if (error) {
+    return Status::Error(fmt::format("cannot create the data directory {}: {}",
+                                     config_.storage_path, error.message()));
+  }
+  const std::string store_path = JoinPath(config_.storage_path, std::string(kStoreFile));
+  auto store = tsdb::ChunkStore::Open(store_path);
+  if (!store.ok()) return store.status();
+  store_ = std::move(store).value();
+  const auto loaded = store_->Load(head_);
+  if (!loaded.ok()) return loaded.status();
+  if (!loaded->moved_aside.empty()) {
+    spdlog::error("{} was corrupt: moved aside to {}, starting with an empty store", store_path,
+                  loaded->moved_aside);
+  }
+  corrupt_chunks_.Increment(static_cast<double>(loaded->corrupt_chunks));
+  spdlog::info("loaded {} series and {} chunks from {}{}", loaded->series, loaded->chunks,
+               store_path,
+               loaded->corrupt_chunks > 0
+                   ? fmt::format(" ({} corrupt chunks refused)", loaded->corrupt_chunks)
+                   : "");
+  for (const auto& problem :
+       scrapes_manager_.ApplyConfig(config_.scrape_configs, config_.base_directory)) {
+    spdlog::warn("{}", problem);
+  }
+  scrapes_manager_.Start();
+  flusher_ = std::thread([this] { FlushLoop(); });
+  server_ = std::make_unique<http::Server>(config_.web, router_);
+  return server_->Start();
+}
+
+void Collector::Stop() {
+  if (server_) server_->Stop();
+  scrapes_manager_.Stop();
+  {
+    std::lock_guard lock(flusher_mutex_);
+    stopping_ = true;
+  }
+  flusher_wake_.notify_all();
+  if (flusher_.joinable()) {
+    flusher_.join();
+    FlushOnce();
+  }
+}
+
+void Collector::FlushLoop() {
+  std::unique_lock lock(flusher_mutex_);
+  while (!flusher_wake_.wait_for(lock, config_.flush_interval, [this] { return stopping_; })) {
+    lock.unlock();
+    FlushOnce();
+    lock.lock();
+  }
+}
+
+void Collector::FlushOnce() {
+  std::lock_guard lock(store_mutex_);
+  if (!store_) return;
+  const auto start = std::chrono::steady_clock::now();
+  const int64_t keep_from = NowMs(clock_) - config_.retention.count();
+  head_.Truncate(keep_from);
+  const auto flushed = store_->Flush(head_);
+  Status retention = store_->DeleteBefore(keep_from);
+  flush_duration_.Observe(
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+  if (!flushed.ok()) {
+    flushes_failed_.Increment();
+    spdlog::error("flushing the store: {}", flushed.message());
+    return;
+  }
+  if (!retention.ok()) spdlog::warn("applying retention to the store: {}", retention.message());
+  spdlog::debug("flushed {} chunks of {} series ({} bytes)", flushed->chunks, flushed->series,
+                flushed->bytes);
+}
+
+void Collector::Reload(CollectorConfig config) {
+  if (config.web.listen_address != config_.web.listen_address) {
+    spdlog::warn("web.listen_address changed to {}; it takes effect at the next restart",
+                 config.web.listen_address);
+  }
+  if (config.storage_path != config_.storage_path) {
+    spdlog::warn("storage.path changed to {}; it takes effect at the next restart",
+                 config.storage_path);
+  }
+  for (const auto& problem :
+       scrapes_manager_.ApplyConfig(config.scrape_configs, config.base_directory)) {
+    spdlog::warn("{}", problem);
+  }
+  if (const auto level = logging::ParseLevel(config.log.level); level.ok())
+    spdlog::set_level(*level);
+  config.web = config_.web;
+  config.storage_path = config_.storage_path;
+  config_ = std::move(config);
+  reload_success_.Set(1);
+  reload_timestamp_.SetToCurrentTime();
+}
+
+void Collector::RecordFailedReload() { reload_success_.Set(0); }
+
+http::Response Collector::ServeMetrics(const http::Request&) {
+  using prometheus::MetricType;
+  std::vector<prometheus::MetricFamily> families = registry_->Collect();
+  const auto gauge = [&](std::string name, std::string help, double value) {
+    metrics::AddSample(
+        metrics::AddFamily(families, std::move(name), std::move(help), MetricType::Gauge), value);
+  };
+  gauge("mingus_collector_head_series", "Series in the in-memory head.",
+        static_cast<double>(head_.series_count()));
+  gauge("mingus_collector_head_chunks", "Chunks in the in-memory head, closed and open.",
+        static_cast<double>(head_.chunk_count()));
+  gauge("mingus_collector_head_chunk_bytes", "Encoded bytes of the head's closed chunks.",
+        static_cast<double>(head_.chunk_bytes()));
+  size_t up = 0, targets = 0;
+  for (const auto& target : scrapes_manager_.Targets()) {
+    ++targets;
+    up += target.last.up ? 1 : 0;
+  }
+  gauge("mingus_collector_targets", "Scrape targets configured or discovered.",
+        static_cast<double>(targets));
+  gauge("mingus_collector_targets_up", "Targets whose last scrape succeeded.",
+        static_cast<double>(up));
+  {
+    std::lock_guard lock(store_mutex_);
+    if (store_) {
+      gauge("mingus_collector_store_bytes",
+            "Bytes of performance_metrics.db and its write-ahead log.",
+            static_cast<double>(store_->DiskBytes()));
+    }
+  }
+  auto process = process_.Collect();
+  std::move(process.begin(), process.end(), std::back_inserter(families));
+  if (server_) {
+    metrics::AddSample(
+        metrics::AddFamily(families, "mingus_collector_http_connections_refused_total",
+                           "Connections closed at once because too many were open.",
+                           MetricType::Counter),
+        static_cast<double>(server_->refused_connections()));
+    metrics::AddSample(metrics::AddFamily(families, "mingus_collector_http_requests_rejected_total",
+                                          "Requests refused as malformed, too large or too slow.",
+                                          MetricType::Counter),
+                       static_cast<double>(server_->rejected_requests()));
+  }
+  std::ostringstream body;
+  prometheus::TextSerializer().Serialize(body, families);
+  http::Response response = http::Response::Text(200, body.str());
+  response.content_type = kExpositionContentType;
+  response.compressible = true;
+  return response;
+}
+
+}  // namespace mingus::collector

@@ -1,0 +1,229 @@
+#include "mingus/collector/config.h"
+
+#include <fmt/format.h>
+
+#include <filesystem>
+#include <set>
+
+#include "mingus/common/duration.h"
+#include "mingus/common/text.h"
+#include "mingus/config/yaml_reader.h"
+#include "mingus/wire/exposition.h"
+
+namespace mingus::collector {
+
+namespace {
+
+using config::ConfigError;
+using config::MapReader;
+
+std::string Where(const MapReader& reader, const YAML::Node& node) {
+  return fmt::format("{}:{}", reader.file(), node.Mark().line + 1);
+}
+
+LabelPairs ReadLabels(MapReader& parent, std::string_view key) {
+  LabelPairs labels;
+  const YAML::Node node = parent.Node(key);
+  if (!node || node.IsNull()) return labels;
+  if (!node.IsMap()) parent.Fail(node, key, "expected a mapping of label names to values");
+  for (const auto& entry : node) {
+    const std::string name = entry.first.as<std::string>();
+    if (!wire::IsValidLabelName(name))
+      parent.Fail(entry.first, key, fmt::format("invalid label name '{}'", name));
+    if (!entry.second.IsScalar())
+      parent.Fail(entry.second, key, fmt::format("label {}: expected a string", name));
+    labels.emplace_back(name, entry.second.as<std::string>());
+  }
+  return labels;
+}
+
+// host:port, as Prometheus takes targets: no scheme, no path.
+Status CheckTarget(std::string_view target) {
+  if (target.find('/') != std::string_view::npos) {
+    return Status::Error(
+        fmt::format("target '{}' must be host:port, without a scheme or path", target));
+  }
+  const auto colon = target.rfind(':');
+  if (colon == std::string_view::npos || colon == 0) {
+    return Status::Error(fmt::format("target '{}' is not host:port", target));
+  }
+  const auto port = text::ParseUint64(target.substr(colon + 1));
+  if (!port || *port == 0 || *port > 65535) {
+    return Status::Error(fmt::format("target '{}': bad port", target));
+  }
+  return OkStatus();
+}
+
+std::vector<std::string> ReadStrings(MapReader& parent, std::string_view key) {
+  std::vector<std::string> out;
+  const YAML::Node node = parent.Node(key);
+  if (!node || node.IsNull()) return out;
+  if (!node.IsSequence()) parent.Fail(node, key, "expected a list");
+  for (const auto& item : node) {
+    if (!item.IsScalar()) parent.Fail(item, key, "expected a list of strings");
+    out.push_back(item.as<std::string>());
+  }
+  return out;
+}
+
+// Calls read(reader) for each mapping in the list at `key`.
+template <typename Read>
+void ForEachMap(MapReader& parent, std::string_view key, Read read) {
+  const YAML::Node node = parent.Node(key);
+  if (!node || node.IsNull()) return;
+  if (!node.IsSequence()) parent.Fail(node, key, "expected a list");
+  size_t index = 0;
+  for (const auto& item : node) {
+    if (!item.IsMap()) parent.Fail(item, key, "expected a list of mappings");
+    MapReader reader(item, parent.file(), fmt::format("{}[{}]", parent.KeyPath(key), index++));
+    read(reader, item);
+    reader.Finish();
+  }
+}
+
+ScrapeConfig ReadScrapeConfig(MapReader& reader, const YAML::Node& node) {
+  ScrapeConfig scrape;
+  reader.Read("job_name", scrape.job_name);
+  if (scrape.job_name.empty())
+    reader.Fail(node, "job_name", "every scrape config needs a job_name");
+  reader.Read("scrape_interval", scrape.scrape_interval);
+  reader.Read("scrape_timeout", scrape.scrape_timeout);
+  reader.Read("metrics_path", scrape.metrics_path);
+  reader.Check("metrics_path", scrape.metrics_path.starts_with('/') ? OkStatus() : Status::Error("must start with /"));
+  std::string scheme = "http";
+  reader.Read("scheme", scheme);
+  reader.Check("scheme", scheme == "http"
+                            ? OkStatus()
+                            : Status::Error(fmt::format("'{}' is not supported; only http", scheme)));
+  reader.Read("honor_labels", scrape.honor_labels);
+  reader.Read("sample_limit", scrape.sample_limit, 0, int64_t{1} << 40);
+  reader.Read("body_size_limit", scrape.body_size_limit, 1024, int64_t{1} << 34);
+  reader.Read("label_limit", scrape.label_limit, 1, 10'000);
+  reader.Read("label_value_length_limit", scrape.label_value_length_limit, 1, int64_t{1} << 24);
+  ForEachMap(reader, "static_configs", [&](MapReader& group_reader, const YAML::Node& group_node) {
+    TargetGroup group;
+    group.source = Where(group_reader, group_node);
+    group.targets = ReadStrings(group_reader, "targets");
+    for (const auto& target : group.targets) group_reader.Check("targets", CheckTarget(target));
+    group.labels = ReadLabels(group_reader, "labels");
+    scrape.static_configs.push_back(std::move(group));
+  });
+  ForEachMap(reader, "file_sd_configs", [&](MapReader& sd_reader, const YAML::Node& sd_node) {
+    FileSdConfig sd;
+    sd.files = ReadStrings(sd_reader, "files");
+    if (sd.files.empty())
+      sd_reader.Fail(sd_node, "files", "file_sd_configs needs at least one file");
+    sd_reader.Read("refresh_interval", sd.refresh_interval);
+    scrape.file_sd_configs.push_back(std::move(sd));
+  });
+  return scrape;
+}
+
+void ReadFile(const YAML::Node& root, const std::string& file, CollectorConfig& config) {
+  MapReader top(root, file);
+  config::ReadWebSection(top, config.web);
+  config::ReadLogSection(top, config.log);
+  {
+    MapReader global = top.Map("global");
+    global.Read("scrape_interval", config.scrape_interval);
+    global.Read("scrape_timeout", config.scrape_timeout);
+    global.Read("evaluation_interval", config.evaluation_interval);
+    config.external_labels = ReadLabels(global, "external_labels");
+    int64_t concurrency = config.scrape_concurrency;
+    global.Read("scrape_concurrency", concurrency, 1, 256);
+    config.scrape_concurrency = static_cast<int>(concurrency);
+    global.Finish();
+  }
+  {
+    MapReader storage = top.Map("storage");
+    storage.Read("path", config.storage_path);
+    storage.Read("retention", config.retention);
+    storage.Read("flush_interval", config.flush_interval);
+    storage.Finish();
+  }
+  {
+    MapReader query = top.Map("query");
+    query.Read("lookback_delta", config.lookback_delta);
+    query.Read("max_samples", config.query_max_samples, 1, int64_t{1} << 40);
+    query.Read("timeout", config.query_timeout);
+    query.Finish();
+  }
+  std::set<std::string> jobs;
+  ForEachMap(top, "scrape_configs", [&](MapReader& reader, const YAML::Node& node) {
+    ScrapeConfig scrape = ReadScrapeConfig(reader, node);
+    if (!jobs.insert(scrape.job_name).second) {
+      reader.Fail(node, "job_name", fmt::format("job '{}' is configured twice", scrape.job_name));
+    }
+    config.scrape_configs.push_back(std::move(scrape));
+  });
+  top.Finish();
+}
+
+void Validate(CollectorConfig& config, const std::string& file) {
+  const auto fail = [&](std::string_view what, std::string_view reason) {
+    throw ConfigError(fmt::format("{}: {}: {}", file, what, reason));
+  };
+  config::ValidateDaemonConfig(config.web, config.log, file);
+  using std::chrono::milliseconds;
+  const auto positive = [&](std::string_view what, milliseconds value) {
+    if (value <= milliseconds::zero()) fail(what, "must be above zero");
+  };
+  positive("global.scrape_interval", config.scrape_interval);
+  positive("global.scrape_timeout", config.scrape_timeout);
+  positive("global.evaluation_interval", config.evaluation_interval);
+  positive("storage.retention", config.retention);
+  positive("storage.flush_interval", config.flush_interval);
+  positive("query.lookback_delta", config.lookback_delta);
+  positive("query.timeout", config.query_timeout);
+  if (config.scrape_timeout > config.scrape_interval) {
+    // As Prometheus, a global timeout above the interval is lowered rather than refused.
+    config.scrape_timeout = config.scrape_interval;
+  }
+  for (auto& scrape : config.scrape_configs) {
+    if (scrape.scrape_interval == milliseconds::zero())
+      scrape.scrape_interval = config.scrape_interval;
+    if (scrape.scrape_timeout == milliseconds::zero()) {
+      scrape.scrape_timeout = std::min(config.scrape_timeout, scrape.scrape_interval);
+    }
+    const std::string job = fmt::format("scrape_configs job '{}'", scrape.job_name);
+    if (scrape.scrape_timeout > scrape.scrape_interval) {
+      fail(job, fmt::format("scrape_timeout {} is greater than scrape_interval {}",
+                            FormatDuration(scrape.scrape_timeout),
+                            FormatDuration(scrape.scrape_interval)));
+    }
+  }
+}
+
+CollectorConfig Build(const YAML::Node& root, const std::string& file_name,
+                      const CollectorFlags& flags) {
+  CollectorConfig config;
+  config.web.listen_address = "127.0.0.1:9190";
+  ReadFile(root, file_name, config);
+  flags.ApplyDaemonFlags(config.web, config.storage_path, config.log);
+  Validate(config, file_name);
+  if (flags.config_file) {
+    config.base_directory = std::filesystem::path(*flags.config_file).parent_path().string();
+    if (config.base_directory.empty()) config.base_directory = ".";
+  }
+  return config;
+}
+
+}  // namespace
+
+void CollectorFlags::Register(config::FlagSet& flags) {
+  RegisterDaemonFlags(flags, "Collector", "127.0.0.1:9190",
+                      "Data directory: performance_metrics.db and the other stores.",
+                      "data/collector");
+}
+
+CollectorConfig ParseCollectorConfig(const std::string& yaml, const std::string& file_name,
+                                     const CollectorFlags& flags) {
+  return Build(config::LoadString(yaml, file_name), file_name, flags);
+}
+
+CollectorConfig LoadCollectorConfig(const CollectorFlags& flags) {
+  if (!flags.config_file) return ParseCollectorConfig("", "(defaults)", flags);
+  return Build(config::LoadFile(*flags.config_file), *flags.config_file, flags);
+}
+
+}  // namespace mingus::collector

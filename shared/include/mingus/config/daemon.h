@@ -1,0 +1,46 @@
+#pragma once
+
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "mingus/config/flags.h"
+#include "mingus/config/yaml_reader.h"
+#include "mingus/http/server.h"
+
+// The configuration both daemons share: the web server, logging and the environment.
+namespace mingus::config {
+
+// Reads the `web` section (listen_address, max_connections, max_header_bytes, read_timeout,
+// write_timeout, threads) into `web`, keeping defaults for absent keys.
+void ReadWebSection(MapReader& top, http::ServerOptions& web);
+
+struct LogConfig {
+  std::string level = "info";
+  std::string format = "logfmt";
+};
+// Reads the `log` section (level, format), refusing unknown levels and formats.
+void ReadLogSection(MapReader& top, LogConfig& log);
+// Refuses a bad listen address or log setting that came from a flag, naming the key.
+void ValidateDaemonConfig(const http::ServerOptions& web, const LogConfig& log,
+                          const std::string& file);
+
+// The flags both daemons take; unset ones leave the file's value.
+struct DaemonFlags {
+  std::optional<std::string> config_file, listen_address, storage_path, log_level, log_format;
+
+  // Registers --config.file, --web.listen-address, --storage.path, --log.level, --log.format.
+  void RegisterDaemonFlags(FlagSet& flags, std::string_view program,
+                           std::string_view default_listen_address, std::string_view storage_help,
+                           std::string_view default_storage_path);
+  void ApplyDaemonFlags(http::ServerOptions& web, std::string& storage_path, LogConfig& log) const;
+};
+
+using Environment = std::function<std::optional<std::string>(std::string_view name)>;
+Environment ProcessEnvironment();
+// A boolean environment variable (true/false, 1/0, yes/no, on/off); unset gives nullopt.
+// Throws ConfigError for any other value.
+std::optional<bool> EnvironmentFlag(const Environment& environment, std::string_view name);
+
+}  // namespace mingus::config

@@ -1,0 +1,165 @@
+#!/usr/bin/python3
+"""mingus-collector beside Prometheus on the same work: TARGETS synthetic targets of SERIES
+series each (tests/bench/synthetic_targets.py, one process), scraped every INTERVAL for
+DURATION by each in turn (Prometheus first, then the collector, so they never compete for
+the CPU; the targets run on core 0, the scraper on core 1).
+
+Figures per system, medians of --runs runs:
+  CPU seconds (utime+stime of /proc/PID/stat) over the scraping window;
+  resident memory (VmRSS) at the end, and per head series;
+  samples ingested (Prometheus: prometheus_tsdb_head_samples_appended_total; the collector:
+    the sum of scrape_samples_scraped over the window, by a query);
+  bytes on disk per sample after the window (Prometheus: its data directory, WAL included;
+    the collector: performance_metrics.db and its WAL after a flush);
+  query latency: the median of QUERY_REPEATS runs of each query of QUERIES as a range query
+    over the window.
+
+Usage: /usr/bin/python3 tests/bench/collector_vs_prometheus.py --agent A --collector C
+           [--targets 200] [--series 1000] [--interval 5] [--duration 120] [--runs 3] [--smoke]
+"""
+
+import json
+import os
+import statistics
+import sys
+import time
+import urllib.parse
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "integration"))
+import harness as h  # noqa: E402
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+TARGETS_CPU, SCRAPER_CPU = 0, 1
+QUERY_REPEATS = 5
+QUERIES = (
+    "sum(rate(synthetic_requests_total[1m]))",
+    "sum by (instance) (rate(synthetic_requests_total[1m]))",
+    "topk(5, synthetic_gauge)",
+    'histogram_quantile(0.95, sum by (le) (rate(synthetic_latency_seconds_bucket[1m])))',
+    'avg_over_time(synthetic_gauge{shard="3"}[2m])',
+    "count(up == 1)",
+)
+
+
+def directory_bytes(path):
+    total = 0
+    for root, _, files in os.walk(path):
+        for name in files:
+            try:
+                total += os.path.getsize(os.path.join(root, name))
+            except OSError:
+                pass
+    return total
+
+
+def rss_bytes(pid):
+    with open(f"/proc/{pid}/status", encoding="ascii") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024
+    return 0
+
+
+def instant(server, query):
+    data = h.query(server, query)
+    return float(data["result"][0]["value"][1]) if data["result"] else 0.0
+
+
+def query_latencies(server, start, end):
+    out = {}
+    for query in QUERIES:
+        times = []
+        for _ in range(QUERY_REPEATS):
+            began = time.perf_counter()
+            h.query(server, query, start=start, end=end, step=15)
+            times.append(time.perf_counter() - began)
+        out[query] = statistics.median(times) * 1000
+    return out
+
+
+def scrape_config(ports, interval):
+    targets = ", ".join(f'"127.0.0.1:{p}"' for p in ports)
+    return (f"global: {{scrape_interval: {interval}s, scrape_timeout: {min(interval, 10)}s}}\n"
+            f"scrape_configs:\n  - job_name: synthetic\n    static_configs: [{{targets: [{targets}]}}]\n")
+
+
+def run_one(kind, args, ports, tmp):
+    data_dir = os.path.join(tmp, f"{kind}-data")
+    os.makedirs(data_dir, exist_ok=True)
+    if kind == "prometheus":
+        config = h.write_file(os.path.join(tmp, "prometheus.yml"), scrape_config(ports, args.interval))
+        server = h.start_prometheus(config, data_dir)
+    else:
+        config = h.write_file(os.path.join(tmp, "collector.yaml"),
+                              scrape_config(ports, args.interval) + "storage: {flush_interval: 15s}\n")
+        server = h.start_collector(args.collector, config=config, storage_dir=data_dir)
+    with server:
+        os.sched_setaffinity(server.pid, {SCRAPER_CPU})
+        start = time.time()
+        cpu_before = h.cpu_seconds(server.pid)
+        time.sleep(args.duration)
+        cpu = h.cpu_seconds(server.pid) - cpu_before
+        end = time.time()
+        rss = rss_bytes(server.pid)
+        if kind == "prometheus":
+            samples = instant(server, "prometheus_tsdb_head_samples_appended_total")
+            series = instant(server, "prometheus_tsdb_head_series")
+        else:
+            samples = instant(server, f"sum(sum_over_time(scrape_samples_scraped[{args.duration + 60}s]))")
+            series = instant(server, "count({__name__=~\".+\"})")
+        latencies = query_latencies(server, start, end)
+        rc = server.stop(timeout=60)  # the collector flushes at shutdown
+        if rc != 0:
+            raise RuntimeError(f"{kind} exited with {rc}:\n{server.output()[-2000:]}")
+    disk = directory_bytes(data_dir)
+    return {"cpu_seconds": cpu, "rss_mib": rss / 2**20, "series": series, "samples": samples,
+            "rss_bytes_per_series": rss / max(series, 1), "disk_bytes_per_sample": disk / max(samples, 1),
+            "query_ms": latencies}
+
+
+def main():
+    parser = h.agent_arg_parser(__doc__)
+    parser.add_argument("--targets", type=int, default=200)
+    parser.add_argument("--series", type=int, default=1000)
+    parser.add_argument("--interval", type=int, default=5)
+    parser.add_argument("--duration", type=int, default=120)
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--smoke", action="store_true")
+    parser.add_argument("--json-out")
+    args = parser.parse_args()
+    if args.smoke:
+        args.targets, args.series, args.interval, args.duration, args.runs = 5, 100, 1, 8, 1
+    results = {"prometheus": [], "collector": []}
+    with h.temp_dir() as tmp, h.Process(
+            [sys.executable, os.path.join(HERE, "synthetic_targets.py"), str(args.targets), str(args.series)],
+            name="synthetic_targets", cpu=TARGETS_CPU) as targets:
+        ports = [int(p) for p in targets.wait_for_line(r"^ready (.*)$", timeout=120).group(1).split()]
+        for run in range(args.runs):
+            for kind in ("prometheus", "collector"):
+                run_dir = os.path.join(tmp, f"run{run}")
+                os.makedirs(run_dir, exist_ok=True)
+                result = run_one(kind, args, ports, run_dir)
+                h.log(f"run {run + 1} {kind}: {json.dumps(result)}")
+                results[kind].append(result)
+    summary = {}
+    for kind, runs in results.items():
+        summary[kind] = {key: statistics.median(r[key] for r in runs) for key in runs[0] if key != "query_ms"}
+        summary[kind]["query_ms"] = {q: statistics.median(r["query_ms"][q] for r in runs) for q in QUERIES}
+    ratio = {key: summary["collector"][key] / summary["prometheus"][key]
+             for key in summary["collector"] if key != "query_ms" and summary["prometheus"][key]}
+    ratio["query_ms"] = {q: summary["collector"]["query_ms"][q] / summary["prometheus"]["query_ms"][q]
+                         for q in QUERIES if summary["prometheus"]["query_ms"][q]}
+    report = {"bench": "collector_vs_prometheus", "targets": args.targets, "series_per_target": args.series,
+              "interval_s": args.interval, "duration_s": args.duration, "runs": args.runs,
+              "summary": summary, "ratio_collector_to_prometheus": ratio}
+    print(json.dumps(report, indent=1))
+    if args.json_out:
+        h.write_file(args.json_out, json.dumps(report, indent=1))
+    if args.smoke:
+        ok = summary["collector"]["samples"] > 0 and summary["collector"]["series"] >= args.targets * args.series
+        h.log("OK: the collector ingested and answered" if ok else "FAIL: the collector stored nothing")
+        sys.exit(0 if ok else 1)
+
+
+if __name__ == "__main__":
+    main()

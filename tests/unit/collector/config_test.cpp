@@ -1,0 +1,117 @@
+#include "mingus/collector/config.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "mingus/config/yaml_reader.h"
+
+namespace mingus::collector {
+namespace {
+
+using std::chrono::milliseconds;
+using ::testing::HasSubstr;
+
+std::string ErrorOf(const std::string& yaml, const CollectorFlags& flags = {}) {
+  try {
+    ParseCollectorConfig(yaml, "collector.yaml", flags);
+  } catch (const config::ConfigError& e) {
+    return e.what();
+  }
+  return "no error";
+}
+
+TEST(CollectorConfig, DefaultsAreLoopbackAndPrometheusLike) {
+  const CollectorConfig config = ParseCollectorConfig("", "collector.yaml", {});
+  EXPECT_EQ(config.web.listen_address, "127.0.0.1:9190");
+  EXPECT_EQ(config.scrape_interval, milliseconds(15'000));
+  EXPECT_EQ(config.lookback_delta, milliseconds(300'000));
+  EXPECT_EQ(config.flush_interval, milliseconds(60'000));
+  EXPECT_TRUE(config.scrape_configs.empty());
+}
+
+TEST(CollectorConfig, ScrapeConfigsInheritGlobalsAndFlagsWin) {
+  const std::string yaml = R"(
+global: {scrape_interval: 30s, scrape_timeout: 20s, external_labels: {site: eu}}
+storage: {path: /tmp/x, retention: 2d, flush_interval: 10s}
+scrape_configs:
+  - job_name: agents
+    static_configs:
+      - targets: ["127.0.0.1:9110", "10.0.0.2:9110"]
+        labels: {team: web}
+  - job_name: fast
+    scrape_interval: 5s
+    metrics_path: /m
+    honor_labels: true
+    sample_limit: 100
+    file_sd_configs: [{files: ["sd/*.json"], refresh_interval: 1m}]
+)";
+  CollectorFlags flags;
+  flags.storage_path = "/var/lib/mingus";
+  flags.config_file = "/etc/mingus/collector.yaml";
+  const CollectorConfig config = ParseCollectorConfig(yaml, "collector.yaml", flags);
+  EXPECT_EQ(config.storage_path, "/var/lib/mingus");
+  EXPECT_EQ(config.retention, milliseconds(2 * 86'400'000));
+  EXPECT_EQ(config.external_labels, (LabelPairs{{"site", "eu"}}));
+  ASSERT_EQ(config.scrape_configs.size(), 2u);
+  const auto& agents = config.scrape_configs[0];
+  EXPECT_EQ(agents.scrape_interval, milliseconds(30'000));
+  EXPECT_EQ(agents.scrape_timeout, milliseconds(20'000));
+  EXPECT_EQ(agents.static_configs[0].targets.size(), 2u);
+  EXPECT_EQ(agents.static_configs[0].labels, (LabelPairs{{"team", "web"}}));
+  const auto& fast = config.scrape_configs[1];
+  EXPECT_EQ(fast.scrape_interval, milliseconds(5'000));
+  EXPECT_EQ(fast.scrape_timeout, milliseconds(5'000));  // lowered to the interval, as Prometheus
+  EXPECT_EQ(fast.metrics_path, "/m");
+  EXPECT_TRUE(fast.honor_labels);
+  EXPECT_EQ(fast.sample_limit, 100);
+  EXPECT_EQ(fast.file_sd_configs[0].files, std::vector<std::string>{"sd/*.json"});
+  EXPECT_EQ(fast.file_sd_configs[0].refresh_interval, milliseconds(60'000));
+  EXPECT_EQ(config.base_directory, "/etc/mingus");
+}
+
+TEST(CollectorConfig, BadFilesAreRefusedWithFileLineAndKey) {
+  EXPECT_THAT(ErrorOf("globl: {}\n"), HasSubstr("collector.yaml:1:1: globl: unknown key"));
+  EXPECT_THAT(ErrorOf("global: {scrape_interval: soon}\n"), HasSubstr("global.scrape_interval"));
+  EXPECT_THAT(ErrorOf("scrape_configs: [{static_configs: []}]\n"), HasSubstr("needs a job_name"));
+  EXPECT_THAT(ErrorOf("scrape_configs: [{job_name: a}, {job_name: a}]\n"),
+              HasSubstr("job 'a' is configured twice"));
+  EXPECT_THAT(
+      ErrorOf("scrape_configs: [{job_name: a, static_configs: [{targets: ['http://x:1/m']}]}]\n"),
+      HasSubstr("without a scheme or path"));
+  EXPECT_THAT(ErrorOf("scrape_configs: [{job_name: a, static_configs: [{targets: ['x']}]}]\n"),
+              HasSubstr("'x' is not host:port"));
+  EXPECT_THAT(ErrorOf("scrape_configs: [{job_name: a, static_configs: [{labels: {1bad: x}}]}]\n"),
+              HasSubstr("invalid label name '1bad'"));
+  EXPECT_THAT(ErrorOf("scrape_configs: [{job_name: a, scheme: https}]\n"), HasSubstr("only http"));
+  EXPECT_THAT(
+      ErrorOf("scrape_configs: [{job_name: a, scrape_interval: 5s, scrape_timeout: 10s}]\n"),
+      HasSubstr("scrape_timeout 10s is greater than scrape_interval 5s"));
+  EXPECT_THAT(ErrorOf("scrape_configs: [{job_name: a, file_sd_configs: [{}]}]\n"),
+              HasSubstr("at least one file"));
+  CollectorFlags flags;
+  flags.listen_address = "nowhere";
+  EXPECT_THAT(ErrorOf("", flags), HasSubstr("web.listen_address"));
+}
+
+TEST(CollectorConfig, ShippedFileLoadsAndDocumentsTheDefaults) {
+  CollectorFlags flags;
+  flags.config_file = MINGUS_SOURCE_DIR "/configs/collector.yaml";
+  const CollectorConfig shipped = LoadCollectorConfig(flags);
+  const CollectorConfig defaults = ParseCollectorConfig("", "defaults", {});
+  EXPECT_EQ(shipped.web.listen_address, defaults.web.listen_address);
+  EXPECT_EQ(shipped.scrape_interval, defaults.scrape_interval);
+  EXPECT_EQ(shipped.scrape_timeout, defaults.scrape_timeout);
+  EXPECT_EQ(shipped.evaluation_interval, defaults.evaluation_interval);
+  EXPECT_EQ(shipped.retention, defaults.retention);
+  EXPECT_EQ(shipped.flush_interval, defaults.flush_interval);
+  EXPECT_EQ(shipped.lookback_delta, defaults.lookback_delta);
+  EXPECT_EQ(shipped.query_max_samples, defaults.query_max_samples);
+  EXPECT_EQ(shipped.scrape_concurrency, defaults.scrape_concurrency);
+  EXPECT_EQ(shipped.storage_path, defaults.storage_path);
+  ASSERT_EQ(shipped.scrape_configs.size(), 2u);
+  EXPECT_EQ(shipped.scrape_configs[0].static_configs[0].targets,
+            std::vector<std::string>{"127.0.0.1:9110"});
+}
+
+}  // namespace
+}  // namespace mingus::collector

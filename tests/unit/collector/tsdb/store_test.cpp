@@ -1,0 +1,129 @@
+#include "mingus/collector/tsdb/store.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "mingus/sqlite/database.h"
+
+namespace mingus::collector::tsdb {
+namespace {
+
+using ::testing::HasSubstr;
+
+class ChunkStoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = std::filesystem::temp_directory_path() /
+           ("mingus-store-" + std::to_string(::getpid()) + "-" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    std::filesystem::remove_all(dir_);
+    std::filesystem::create_directories(dir_);
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+  std::string Path() const { return (dir_ / "performance_metrics.db").string(); }
+  static Labels L(const std::string& name, const std::string& value) {
+    return *MakeLabels({{"__name__", name}, {"v", value}});
+  }
+  static std::vector<Sample> All(const Head& head, const Labels& labels) {
+    for (const auto ref :
+         head.Select({*Matcher::Make(Matcher::Op::kEqual, "__name__", labels[0].second)})) {
+      if (head.LabelsOf(ref) == labels) return head.Samples(ref, INT64_MIN, INT64_MAX);
+    }
+    return {};
+  }
+  std::filesystem::path dir_;
+};
+
+TEST_F(ChunkStoreTest, FlushedChunksComeBackAfterReopen) {
+  const Labels a = L("a", "x\"y\\z\nw"), b = L("b", "1");
+  Head head;
+  const auto ra = head.GetOrCreate(a), rb = head.GetOrCreate(b);
+  for (int64_t t = 1; t <= 300; ++t)
+    head.Append(ra, t * 1000, static_cast<double>(t));  // 2 closed + open
+  head.Append(rb, 5000, 1.5);
+  {
+    auto store = ChunkStore::Open(Path());
+    ASSERT_TRUE(store.ok()) << store.message();
+    auto flushed = (*store)->Flush(head);
+    ASSERT_TRUE(flushed.ok()) << flushed.message();
+    EXPECT_EQ(flushed->chunks, 4u);
+    EXPECT_EQ(flushed->series, 2u);
+    // Nothing new: nothing written. A grown open chunk is written again.
+    EXPECT_EQ((*store)->Flush(head)->chunks, 0u);
+    head.Append(ra, 301'000, 301);
+    EXPECT_EQ((*store)->Flush(head)->chunks, 1u);
+    head.Append(ra, 302'000, 302);  // after the last flush: lost by a crash
+  }
+  Head restored;
+  auto store = ChunkStore::Open(Path());
+  ASSERT_TRUE(store.ok());
+  const auto loaded = (*store)->Load(restored);
+  ASSERT_TRUE(loaded.ok()) << loaded.message();
+  EXPECT_EQ(loaded->series, 2u);
+  EXPECT_EQ(loaded->chunks, 4u);
+  const auto samples = All(restored, a);
+  ASSERT_EQ(samples.size(), 301u);
+  EXPECT_EQ(samples.back(), (Sample{301'000, 301}));
+  EXPECT_EQ(All(restored, b), (std::vector<Sample>{{5000, 1.5}}));
+  // The restored series goes on where it stopped; older samples are refused.
+  const auto ref = restored.GetOrCreate(a);
+  EXPECT_FALSE(restored.Append(ref, 301'000, 0));
+  EXPECT_TRUE(restored.Append(ref, 303'000, 303));
+  // Nothing of the restored chunks is written again.
+  EXPECT_EQ((*store)->Flush(restored)->chunks, 1u);
+}
+
+TEST_F(ChunkStoreTest, RetentionDeletesOldChunks) {
+  Head head;
+  const auto ref = head.GetOrCreate(L("a", "1"));
+  for (int64_t t = 1; t <= 240; ++t) head.Append(ref, t, 1);  // chunks [1,120], [121,240]
+  auto store = ChunkStore::Open(Path());
+  ASSERT_TRUE((*store)->Flush(head).ok());
+  ASSERT_TRUE((*store)->DeleteBefore(121).ok());
+  Head restored;
+  EXPECT_EQ((*store)->Load(restored)->chunks, 1u);
+  EXPECT_EQ(All(restored, L("a", "1")).front().timestamp_ms, 121);
+  ASSERT_TRUE((*store)->DeleteBefore(1000).ok());
+  Head empty;
+  EXPECT_EQ((*store)->Load(empty)->series, 0u);
+}
+
+TEST_F(ChunkStoreTest, ACorruptFileIsMovedAsideNotDropped) {
+  std::ofstream(Path()) << std::string(8192, 'x');
+  auto store = ChunkStore::Open(Path());
+  ASSERT_TRUE(store.ok()) << store.message();
+  Head head;
+  const auto loaded = (*store)->Load(head);
+  ASSERT_TRUE(loaded.ok());
+  EXPECT_THAT(loaded->moved_aside, HasSubstr("performance_metrics.db.corrupt-"));
+  EXPECT_TRUE(std::filesystem::exists(loaded->moved_aside));
+  EXPECT_EQ(std::filesystem::file_size(loaded->moved_aside), 8192u);
+}
+
+TEST_F(ChunkStoreTest, ACorruptChunkIsCountedAndTheRestLoads) {
+  Head head;
+  head.Append(head.GetOrCreate(L("a", "1")), 1000, 1);
+  head.Append(head.GetOrCreate(L("b", "1")), 1000, 1);
+  {
+    auto store = ChunkStore::Open(Path());
+    ASSERT_TRUE((*store)->Flush(head).ok());
+  }
+  {
+    auto db = sqlite::Database::Open(Path());
+    ASSERT_TRUE(db.ok());
+    ASSERT_TRUE((*db)->Exec("UPDATE chunks SET data = x'0005ff' WHERE series_id = 1").ok());
+  }
+  auto store = ChunkStore::Open(Path());
+  Head restored;
+  const auto loaded = (*store)->Load(restored);
+  ASSERT_TRUE(loaded.ok());
+  EXPECT_EQ(loaded->chunks, 1u);
+  EXPECT_EQ(loaded->corrupt_chunks, 1u);
+}
+
+}  // namespace
+}  // namespace mingus::collector::tsdb
