@@ -1,13 +1,11 @@
 #include "mingus/agent/agent.h"
 
-#include <sstream>
-
 #include <fmt/format.h>
-#include <prometheus/text_serializer.h>
 #include <spdlog/spdlog.h>
 
 #include "mingus/common/file.h"
 #include "mingus/common/text.h"
+#include "mingus/http/daemon_routes.h"
 #include "mingus/logging/logging.h"
 #include "mingus/metrics/family_builder.h"
 #include "mingus/version.h"
@@ -15,23 +13,6 @@
 namespace mingus::agent {
 
 namespace {
-
-constexpr std::string_view kExpositionContentType = "text/plain; version=0.0.4; charset=utf-8";
-
-std::string IndexPage() {
-  return fmt::format(R"(<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8"><title>Mingus Agent</title></head>
-<body><h1>Mingus Agent</h1><p>Version {} ({})</p>
-<ul><li><a href="/metrics">Metrics</a></li><li><a href="/-/healthy">Health</a></li>
-<li><a href="/-/ready">Readiness</a></li></ul></body></html>
-)",
-                     kVersion, kRevision);
-}
-
-prometheus::Gauge& AddGauge(prometheus::Registry& registry, const std::string& name,
-                            const std::string& help) {
-  return prometheus::BuildGauge().Name(name).Help(help).Register(registry).Add({});
-}
 
 }  // namespace
 
@@ -62,9 +43,9 @@ Agent::Agent(AgentConfig config, std::unique_ptr<host::SystemCalls> system, cons
                             .Name("mingus_agent_collector_errors_total")
                             .Help("Host collector runs that failed, by collector.")
                             .Register(*registry_)),
-      reload_success_(AddGauge(*registry_, "mingus_agent_config_last_reload_successful",
+      reload_success_(metrics::AddGauge(*registry_, "mingus_agent_config_last_reload_successful",
                                "Whether the last configuration reload attempt was successful.")),
-      reload_timestamp_(AddGauge(*registry_, "mingus_agent_config_last_reload_success_timestamp_seconds",
+      reload_timestamp_(metrics::AddGauge(*registry_, "mingus_agent_config_last_reload_success_timestamp_seconds",
                                  "Timestamp of the last successful configuration reload.")),
       process_(config_.paths.procfs),
       mapping_(std::make_shared<intake::MappingConfig>(config_.statsd.mapping)),
@@ -84,17 +65,7 @@ Agent::Agent(AgentConfig config, std::unique_ptr<host::SystemCalls> system, cons
 
   router_->Handle("GET", "/metrics", [this](const http::Request& r) { return ServeMetrics(r); });
   router_->Handle("GET", "/api/v1/events", [this](const http::Request& r) { return ServeEvents(r); });
-  router_->Handle("GET", "/-/healthy", [](const http::Request&) {
-    return http::Response::Text(200, "Mingus Agent is Healthy.\n");
-  });
-  router_->Handle("GET", "/-/ready", [](const http::Request&) {
-    return http::Response::Text(200, "Mingus Agent is Ready.\n");
-  });
-  router_->Handle("GET", "/", [](const http::Request&) {
-    http::Response response = http::Response::Text(200, IndexPage());
-    response.content_type = "text/html; charset=utf-8";
-    return response;
-  });
+  http::AddDaemonRoutes(*router_, "Mingus Agent", {{"/metrics", "Metrics"}, {"/-/healthy", "Health"}, {"/-/ready", "Readiness"}});
 }
 
 Agent::~Agent() { Stop(); }
@@ -260,24 +231,8 @@ http::Response Agent::ServeMetrics(const http::Request&) {
   AppendIntakeFamilies(families);
   auto process = process_.Collect();
   std::move(process.begin(), process.end(), std::back_inserter(families));
-  if (server_) {
-    std::vector<prometheus::MetricFamily> http;
-    metrics::AddSample(metrics::AddFamily(http, "mingus_agent_http_connections_refused_total",
-                                          "Connections closed at once because too many were open.",
-                                          prometheus::MetricType::Counter),
-                       static_cast<double>(server_->refused_connections()));
-    metrics::AddSample(metrics::AddFamily(http, "mingus_agent_http_requests_rejected_total",
-                                          "Requests refused as malformed, too large or too slow.",
-                                          prometheus::MetricType::Counter),
-                       static_cast<double>(server_->rejected_requests()));
-    std::move(http.begin(), http.end(), std::back_inserter(families));
-  }
-  std::ostringstream body;
-  prometheus::TextSerializer().Serialize(body, families);
-  http::Response response = http::Response::Text(200, body.str());
-  response.content_type = kExpositionContentType;
-  response.compressible = true;
-  return response;
+  if (server_) http::AppendServerFamilies(families, "mingus_agent", *server_);
+  return http::ExpositionResponse(families);
 }
 
 }  // namespace mingus::agent

@@ -1,18 +1,16 @@
 // mingus-agent: host metrics and application events for one app instance, on /metrics.
-#include <csignal>
 #include <cstdio>
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
 #include "mingus/agent/agent.h"
+#include "mingus/config/daemon.h"
 #include "mingus/config/yaml_reader.h"
 #include "mingus/logging/logging.h"
 #include "mingus/version.h"
 
 namespace {
-
-constexpr int kExitBadUsage = 2;
 
 void SetupLogging(const mingus::agent::AgentConfig& config) {
   mingus::logging::Setup("mingus-agent", *mingus::logging::ParseLevel(config.log.level),
@@ -27,19 +25,7 @@ int main(int argc, char** argv) {
   config::FlagSet flags("mingus-agent",
                         "Mingus Monitor agent: host metrics and application events on /metrics.");
   flag_values.Register(flags);
-  const auto outcome = flags.Parse(argc, argv, nullptr);
-  if (!outcome.ok()) {
-    fmt::print(stderr, "mingus-agent: {}; try --help\n", outcome.message());
-    return kExitBadUsage;
-  }
-  if (*outcome == config::FlagSet::Outcome::kHelp) {
-    fmt::print("{}", flags.Usage());
-    return 0;
-  }
-  if (*outcome == config::FlagSet::Outcome::kVersion) {
-    fmt::print("mingus-agent, version {} (revision: {})\n", kVersion, kRevision);
-    return 0;
-  }
+  if (const auto exit_status = config::HandleCommandLine(flags, "mingus-agent", argc, argv)) return *exit_status;
 
   const auto environment = config::ProcessEnvironment();
   agent::AgentConfig config;
@@ -47,17 +33,11 @@ int main(int argc, char** argv) {
     config = agent::LoadAgentConfig(flag_values, environment);
   } catch (const config::ConfigError& e) {
     fmt::print(stderr, "mingus-agent: bad configuration: {}\n", e.what());
-    return kExitBadUsage;
+    return config::kExitBadUsage;
   }
   SetupLogging(config);
 
-  // Signals are taken synchronously by this thread; the server threads inherit the mask.
-  sigset_t signals;
-  sigemptyset(&signals);
-  for (int signal : {SIGINT, SIGTERM, SIGHUP}) sigaddset(&signals, signal);
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
-  std::signal(SIGPIPE, SIG_IGN);
-
+  config::BlockDaemonSignals();
   const SystemClock clock;
   agent::Agent agent(config, agent::host::MakeRealSystemCalls(), clock);
   const auto addresses = agent.Start();
@@ -68,21 +48,8 @@ int main(int argc, char** argv) {
   if (!addresses->udp.empty()) spdlog::info("receiving StatsD and JSON events on udp://{}", addresses->udp);
   spdlog::info("mingus-agent {} listening on http://{}", kVersion, addresses->http);
 
-  for (;;) {
-    int signal = 0;
-    if (sigwait(&signals, &signal) != 0) continue;
-    if (signal != SIGHUP) {
-      spdlog::info("received {}, shutting down", signal == SIGINT ? "SIGINT" : "SIGTERM");
-      break;
-    }
-    try {
-      agent.Reload(agent::LoadAgentConfig(flag_values, environment));
-      spdlog::info("configuration reloaded");
-    } catch (const config::ConfigError& e) {
-      agent.RecordFailedReload();
-      spdlog::error("reload refused, keeping the running configuration: {}", e.what());
-    }
-  }
+  config::WaitForShutdown([&] { agent.Reload(agent::LoadAgentConfig(flag_values, environment)); },
+                          [&] { agent.RecordFailedReload(); });
   agent.Stop();
   spdlog::info("stopped");
   return 0;

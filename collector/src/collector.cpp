@@ -1,15 +1,15 @@
 #include "mingus/collector/collector.h"
 
-#include <fmt/format.h>
-#include <prometheus/text_serializer.h>
 #include <signal.h>
-#include <spdlog/spdlog.h>
 #include <unistd.h>
 
 #include <filesystem>
-#include <sstream>
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
 
 #include "mingus/common/file.h"
+#include "mingus/http/daemon_routes.h"
 #include "mingus/logging/logging.h"
 #include "mingus/metrics/family_builder.h"
 #include "mingus/version.h"
@@ -18,13 +18,7 @@ namespace mingus::collector {
 
 namespace {
 
-constexpr std::string_view kExpositionContentType = "text/plain; version=0.0.4; charset=utf-8";
 constexpr std::string_view kStoreFile = "performance_metrics.db";
-
-prometheus::Gauge& AddGauge(prometheus::Registry& registry, const std::string& name,
-                            const std::string& help) {
-  return prometheus::BuildGauge().Name(name).Help(help).Register(registry).Add({});
-}
 
 prometheus::Counter& AddCounter(prometheus::Registry& registry, const std::string& name,
                                 const std::string& help) {
@@ -35,16 +29,6 @@ prometheus::Histogram& AddHistogram(prometheus::Registry& registry, const std::s
                                     const std::string& help) {
   return prometheus::BuildHistogram().Name(name).Help(help).Register(registry).Add(
       {}, prometheus::Histogram::BucketBoundaries{0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 10});
-}
-
-std::string IndexPage() {
-  return fmt::format(R"(<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8"><title>Mingus Collector</title></head>
-<body><h1>Mingus Collector</h1><p>Version {} ({})</p>
-<ul><li><a href="/metrics">Metrics</a></li><li><a href="/api/v1/targets">Targets</a></li>
-<li><a href="/api/v1/query?query=up">Query: up</a></li><li><a href="/-/healthy">Health</a></li></ul></body></html>
-)",
-                     kVersion, kRevision);
 }
 
 int64_t NowMs(const Clock& clock) {
@@ -58,9 +42,9 @@ Collector::Collector(CollectorConfig config, const Clock& clock)
     : config_(std::move(config)),
       clock_(clock),
       registry_(std::make_shared<prometheus::Registry>()),
-      reload_success_(AddGauge(*registry_, "mingus_collector_config_last_reload_successful",
+      reload_success_(metrics::AddGauge(*registry_, "mingus_collector_config_last_reload_successful",
                                "Whether the last configuration reload attempt was successful.")),
-      reload_timestamp_(AddGauge(*registry_,
+      reload_timestamp_(metrics::AddGauge(*registry_,
                                  "mingus_collector_config_last_reload_success_timestamp_seconds",
                                  "Timestamp of the last successful configuration reload.")),
       scrapes_(prometheus::BuildCounter()
@@ -97,12 +81,7 @@ Collector::Collector(CollectorConfig config, const Clock& clock)
   reload_timestamp_.SetToCurrentTime();
   api_.Register(*router_);
   router_->Handle("GET", "/metrics", [this](const http::Request& r) { return ServeMetrics(r); });
-  router_->Handle("GET", "/-/healthy", [](const http::Request&) {
-    return http::Response::Text(200, "Mingus Collector is Healthy.\n");
-  });
-  router_->Handle("GET", "/-/ready", [](const http::Request&) {
-    return http::Response::Text(200, "Mingus Collector is Ready.\n");
-  });
+  http::AddDaemonRoutes(*router_, "Mingus Collector", {{"/metrics", "Metrics"}, {"/api/v1/targets", "Targets"}, {"/api/v1/query?query=up", "Query: up"}, {"/-/healthy", "Health"}});
   // As Prometheus' --web.enable-lifecycle: the same path as SIGHUP, through main's signal loop.
   for (const char* method : {"POST", "PUT"}) {
     router_->Handle(method, "/-/reload", [](const http::Request&) {
@@ -110,11 +89,6 @@ Collector::Collector(CollectorConfig config, const Clock& clock)
       return http::Response::Text(200, "Reloading configuration.\n");
     });
   }
-  router_->Handle("GET", "/", [](const http::Request&) {
-    http::Response response = http::Response::Text(200, IndexPage());
-    response.content_type = "text/html; charset=utf-8";
-    return response;
-  });
 }
 
 Collector::~Collector() { Stop(); }
@@ -228,6 +202,9 @@ http::Response Collector::ServeMetrics(const http::Request&) {
   };
   gauge("mingus_collector_head_series", "Series in the in-memory head.",
         static_cast<double>(head_.series_count()));
+  metrics::AddSample(metrics::AddFamily(families, "mingus_collector_head_samples_appended_total",
+                                        "Samples appended to the head.", MetricType::Counter),
+                     static_cast<double>(head_.samples_appended()));
   gauge("mingus_collector_head_chunks", "Chunks in the in-memory head, closed and open.",
         static_cast<double>(head_.chunk_count()));
   gauge("mingus_collector_head_chunk_bytes", "Encoded bytes of the head's closed chunks.",
@@ -251,23 +228,8 @@ http::Response Collector::ServeMetrics(const http::Request&) {
   }
   auto process = process_.Collect();
   std::move(process.begin(), process.end(), std::back_inserter(families));
-  if (server_) {
-    metrics::AddSample(
-        metrics::AddFamily(families, "mingus_collector_http_connections_refused_total",
-                           "Connections closed at once because too many were open.",
-                           MetricType::Counter),
-        static_cast<double>(server_->refused_connections()));
-    metrics::AddSample(metrics::AddFamily(families, "mingus_collector_http_requests_rejected_total",
-                                          "Requests refused as malformed, too large or too slow.",
-                                          MetricType::Counter),
-                       static_cast<double>(server_->rejected_requests()));
-  }
-  std::ostringstream body;
-  prometheus::TextSerializer().Serialize(body, families);
-  http::Response response = http::Response::Text(200, body.str());
-  response.content_type = kExpositionContentType;
-  response.compressible = true;
-  return response;
+  if (server_) http::AppendServerFamilies(families, "mingus_collector", *server_);
+  return http::ExpositionResponse(families);
 }
 
 }  // namespace mingus::collector

@@ -7,10 +7,10 @@ the CPU; the targets run on core 0, the scraper on core 1).
 Figures per system, medians of --runs runs:
   CPU seconds (utime+stime of /proc/PID/stat) over the scraping window;
   resident memory (VmRSS) at the end, and per head series;
-  samples ingested (Prometheus: prometheus_tsdb_head_samples_appended_total; the collector:
-    the sum of scrape_samples_scraped over the window, by a query);
-  bytes on disk per sample after the window (Prometheus: its data directory, WAL included;
-    the collector: performance_metrics.db and its WAL after a flush);
+  samples ingested over the window and head series at its end, from each one's own /metrics
+    (prometheus_tsdb_head_samples_appended_total and _series; mingus_collector_head_...);
+  bytes on disk per sample held, after a clean stop (Prometheus: its data directory, WAL
+    included; the collector: performance_metrics.db and its WAL, flushed at shutdown);
   query latency: the median of QUERY_REPEATS runs of each query of QUERIES as a range query
     over the window.
 
@@ -60,11 +60,6 @@ def rss_bytes(pid):
     return 0
 
 
-def instant(server, query):
-    data = h.query(server, query)
-    return float(data["result"][0]["value"][1]) if data["result"] else 0.0
-
-
 def query_latencies(server, start, end):
     out = {}
     for query in QUERIES:
@@ -95,25 +90,32 @@ def run_one(kind, args, ports, tmp):
         server = h.start_collector(args.collector, config=config, storage_dir=data_dir)
     with server:
         os.sched_setaffinity(server.pid, {SCRAPER_CPU})
+        prefix = "prometheus_tsdb_head" if kind == "prometheus" else "mingus_collector_head"
+
+        def own(suffix):
+            """A figure from its own /metrics: what it appended and holds."""
+            samples, _ = server.metrics()
+            return sum(v for (name, _), v in samples.items() if name == prefix + suffix)
+        # The first scrapes (and Prometheus' start-up) fall before the window.
+        time.sleep(2 * args.interval)
         start = time.time()
+        appended_before = own("_samples_appended_total")
         cpu_before = h.cpu_seconds(server.pid)
         time.sleep(args.duration)
         cpu = h.cpu_seconds(server.pid) - cpu_before
         end = time.time()
         rss = rss_bytes(server.pid)
-        if kind == "prometheus":
-            samples = instant(server, "prometheus_tsdb_head_samples_appended_total")
-            series = instant(server, "prometheus_tsdb_head_series")
-        else:
-            samples = instant(server, f"sum(sum_over_time(scrape_samples_scraped[{args.duration + 60}s]))")
-            series = instant(server, "count({__name__=~\".+\"})")
+        held = own("_samples_appended_total")
+        samples = held - appended_before
+        series = own("_series")
         latencies = query_latencies(server, start, end)
         rc = server.stop(timeout=60)  # the collector flushes at shutdown
         if rc != 0:
             raise RuntimeError(f"{kind} exited with {rc}:\n{server.output()[-2000:]}")
     disk = directory_bytes(data_dir)
-    return {"cpu_seconds": cpu, "rss_mib": rss / 2**20, "series": series, "samples": samples,
-            "rss_bytes_per_series": rss / max(series, 1), "disk_bytes_per_sample": disk / max(samples, 1),
+    return {"cpu_seconds": cpu, "cpu_seconds_per_million_samples": cpu / max(samples, 1) * 1e6,
+            "rss_mib": rss / 2**20, "series": series, "samples": samples,
+            "rss_bytes_per_series": rss / max(series, 1), "disk_bytes_per_sample": disk / max(held, 1),
             "query_ms": latencies}
 
 

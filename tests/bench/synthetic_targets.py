@@ -7,11 +7,13 @@ next to the scrapers being measured.
 Usage: synthetic_targets.py TARGETS SERIES    prints "ready PORT...", serves until killed.
 """
 
-import http.server
+import os
 import random
 import sys
-import threading
 import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "integration"))
+import harness as h  # noqa: E402
 
 VARIANTS = 8
 BUCKETS = ("0.005", "0.01", "0.05", "0.1", "0.5", "1", "+Inf")
@@ -46,24 +48,7 @@ def bodies(target, series):
 
 def serve(target, series):
     rendered = bodies(target, series)
-
-    class Handler(http.server.BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-
-        def do_GET(self):  # noqa: N802
-            body = rendered[int(time.time()) % VARIANTS]
-            self.send_response(200)
-            self.send_header("Content-Type", "text/plain; version=0.0.4")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *args):
-            pass
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    return server.server_address[1]
+    return h.serve_metrics(lambda: rendered[int(time.time()) % VARIANTS]).server_address[1]
 
 
 def main():

@@ -6,14 +6,12 @@ keeps its store across kill -9, and moves a corrupt store aside.
 Usage: /usr/bin/python3 tests/integration/collector_test.py --agent PATH --collector PATH
 """
 
-import http.server
 import json
 import os
 import signal
 import sqlite3
 import subprocess
 import sys
-import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -21,24 +19,11 @@ import harness as h  # noqa: E402
 
 
 class BrokenTarget:
-    """An HTTP server on 127.0.0.1 whose /metrics is malformed on line 2."""
+    """A scrape target on 127.0.0.1 whose /metrics is malformed on line 2."""
 
     def __init__(self):
-        class Handler(http.server.BaseHTTPRequestHandler):
-            def do_GET(self):  # noqa: N802
-                body = b"good 1\nbad{ 2\n"
-                self.send_response(200)
-                self.send_header("Content-Type", "text/plain")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, *args):
-                pass
-
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server = h.serve_metrics(lambda: b"good 1\nbad{ 2\n")
         self.address = f"127.0.0.1:{self.server.server_address[1]}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
     def close(self):
         self.server.shutdown()

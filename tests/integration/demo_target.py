@@ -15,12 +15,14 @@ Usage: demo_target.py [--instances 3]   prints "ready PORT PORT PORT", serves un
 """
 
 import argparse
-import http.server
 import math
+import os
 import signal
 import sys
-import threading
 import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import harness as h  # noqa: E402
 
 STEP = 5  # seconds between distinct sample timestamps
 MEMORY_TYPES = ("free", "used", "buffers", "cached")
@@ -91,26 +93,11 @@ def on_start(*_):
 
 
 def serve(instance):
-    class Handler(http.server.BaseHTTPRequestHandler):
-        def do_GET(self):  # noqa: N802
-            if self.path != "/metrics":
-                self.send_error(404)
-                return
-            now = int(time.time())
-            t = now - now % STEP
-            body = exposition(instance, t) if start_at is not None and t >= start_at else b""
-            self.send_response(200)
-            self.send_header("Content-Type", "text/plain; version=0.0.4")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *args):
-            pass
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    return server.server_address[1]
+    def render():
+        now = int(time.time())
+        t = now - now % STEP
+        return exposition(instance, t) if start_at is not None and t >= start_at else b""
+    return h.serve_metrics(render).server_address[1]
 
 
 def main():

@@ -8,6 +8,7 @@ request goes to 127.0.0.1 and every datagram to a loopback address.
 import argparse
 import contextlib
 import http.client
+import http.server
 import ipaddress
 import json
 import os
@@ -37,7 +38,7 @@ WAIT_TIMEOUT = 30.0   # seconds, for anything that should be quick
 POLL_INTERVAL = 0.1
 HTTP_TIMEOUT = 10.0
 
-_AGENT_LISTENING = re.compile(r'listening on http://(127\.0\.0\.1:\d+)')
+_LISTENING = re.compile(r'listening on http://(127\.0\.0\.1:\d+)')
 # Any IPv4 address, or an IPv6 one in brackets: udp://127.0.0.1:8125, udp://[::1]:8125.
 _AGENT_UDP = re.compile(r'events on udp://((?:\d{1,3}(?:\.\d{1,3}){3}|\[[0-9A-Fa-f:.]+\]):\d+)')
 
@@ -149,6 +150,31 @@ def udp_socket_drops(port):
 
 
 # ---------------------------------------------------------------------------- HTTP
+
+def serve_metrics(render):
+    """A scrape target on 127.0.0.1 (a free port) whose GET /metrics answers render() (bytes),
+    served from a daemon thread; returns the server (port: server.server_address[1])."""
+    class Handler(http.server.BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def do_GET(self):  # noqa: N802
+            if self.path != "/metrics":
+                self.send_error(404)
+                return
+            body = render()
+            self.send_response(200)
+            self.send_header("Content-Type", "text/plain; version=0.0.4")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server
+
 
 class Response:
     def __init__(self, status, headers, body):
@@ -426,27 +452,34 @@ def start_agent(agent, *args, config=None, storage_dir=None, cpu=None):
     storage_dir defaults to a fresh temp dir (removed when the context manager exits), so
     no test writes into the working directory. Use the result in a `with` block.
     """
+    # A later --statsd.listen-udp in args wins (the flag parser keeps the last value).
+    server = _start_daemon(agent, "mingus-agent", ["--statsd.listen-udp=127.0.0.1:0"], args, config, storage_dir, cpu)
+    udp = _AGENT_UDP.search(server.output())  # logged before the HTTP line, when enabled
+    server.udp_address = udp.group(1) if udp else None
+    return server
+
+
+def _start_daemon(binary, name, flags, args, config, storage_dir, cpu):
+    """One of our daemons on 127.0.0.1 port 0, its address read from its log. It runs in
+    storage_dir (a fresh temp dir, removed on exit, unless given), so relative paths are
+    resolved against ours first."""
     own_tmp = None
     if storage_dir is None:
-        own_tmp = tempfile.TemporaryDirectory(prefix="mingus-agent-")
+        own_tmp = tempfile.TemporaryDirectory(prefix=name + "-")
         storage_dir = own_tmp.name
-    # It runs in storage_dir, so relative paths are resolved against ours first.
-    argv = [os.path.abspath(agent), "--web.listen-address=127.0.0.1:0",
-            "--statsd.listen-udp=127.0.0.1:0", f"--storage.path={storage_dir}"]
-    # A later --statsd.listen-udp in args wins (the flag parser keeps the last value).
+    os.makedirs(storage_dir, exist_ok=True)
+    argv = [os.path.abspath(binary), "--web.listen-address=127.0.0.1:0", f"--storage.path={storage_dir}"] + flags
     if config is not None:
         argv.append(f"--config.file={os.path.abspath(config)}")
     argv += list(args)
-    server = Server(argv, name="mingus-agent", cwd=storage_dir, cpu=cpu)
+    server = Server(argv, name=name, cwd=storage_dir, cpu=cpu)
     server.tmp = own_tmp
     try:
-        m = server.wait_for_line(_AGENT_LISTENING.pattern)
+        m = server.wait_for_line(_LISTENING.pattern)
     except Exception:
         server.__exit__(None, None, None)
         raise
     server.base_url = "http://" + m.group(1)
-    udp = _AGENT_UDP.search(server.output())  # logged before the HTTP line, when enabled
-    server.udp_address = udp.group(1) if udp else None
     return server
 
 
@@ -464,28 +497,11 @@ def wait_for_sample(server, name, at_least, timeout=WAIT_TIMEOUT, **labels):
         raise TimeoutError(f"{e}; it is {last}") from None
 
 
-def start_collector(collector, *args, config=None, storage_dir=None):
+def start_collector(collector, *args, config=None, storage_dir=None, cpu=None):
     """Start the collector on 127.0.0.1 port 0 and read the chosen address from its log.
     storage_dir defaults to a fresh temp dir removed when the context manager exits; pass
     one to keep the store across restarts."""
-    own_tmp = None
-    if storage_dir is None:
-        own_tmp = tempfile.TemporaryDirectory(prefix="mingus-collector-")
-        storage_dir = own_tmp.name
-    os.makedirs(storage_dir, exist_ok=True)
-    argv = [os.path.abspath(collector), "--web.listen-address=127.0.0.1:0", f"--storage.path={storage_dir}"]
-    if config is not None:
-        argv.append(f"--config.file={os.path.abspath(config)}")
-    argv += list(args)
-    server = Server(argv, name="mingus-collector", cwd=storage_dir)
-    server.tmp = own_tmp
-    try:
-        m = server.wait_for_line(_AGENT_LISTENING.pattern)
-    except Exception:
-        server.__exit__(None, None, None)
-        raise
-    server.base_url = "http://" + m.group(1)
-    return server
+    return _start_daemon(collector, "mingus-collector", [], args, config, storage_dir, cpu)
 
 
 def query(server, promql, **params):

@@ -112,6 +112,7 @@ bool Head::AppendLocked(SeriesRef ref, int64_t t, double value) {
     s.head = XorChunkWriter();
   }
   if (!s.head.Append(t, value)) return false;
+  samples_appended_.fetch_add(1, std::memory_order_relaxed);
   if (s.head.samples() == 1) s.head_min_t = t;
   s.head_max_t = t;
   return true;

@@ -1,12 +1,17 @@
 #include "mingus/config/daemon.h"
 
 #include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include <pthread.h>
 
 #include <cctype>
+#include <csignal>
 #include <cstdlib>
 
 #include "mingus/common/address.h"
 #include "mingus/logging/logging.h"
+#include "mingus/version.h"
 
 namespace mingus::config {
 
@@ -75,6 +80,57 @@ void DaemonFlags::ApplyDaemonFlags(http::ServerOptions& web, std::string& storag
   if (storage_path) storage_path_out = *storage_path;
   if (log_level) log.level = *log_level;
   if (log_format) log.format = *log_format;
+}
+
+std::optional<int> HandleCommandLine(FlagSet& flags, std::string_view program, int argc, const char* const* argv) {
+  const auto outcome = flags.Parse(argc, argv, nullptr);
+  if (!outcome.ok()) {
+    fmt::print(stderr, "{}: {}; try --help\n", program, outcome.message());
+    return kExitBadUsage;
+  }
+  if (*outcome == FlagSet::Outcome::kHelp) {
+    fmt::print("{}", flags.Usage());
+    return 0;
+  }
+  if (*outcome == FlagSet::Outcome::kVersion) {
+    fmt::print("{}, version {} (revision: {})\n", program, kVersion, kRevision);
+    return 0;
+  }
+  return std::nullopt;
+}
+
+namespace {
+sigset_t DaemonSignals() {
+  sigset_t signals;
+  sigemptyset(&signals);
+  for (int signal : {SIGINT, SIGTERM, SIGHUP}) sigaddset(&signals, signal);
+  return signals;
+}
+}  // namespace
+
+void BlockDaemonSignals() {
+  const sigset_t signals = DaemonSignals();
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  std::signal(SIGPIPE, SIG_IGN);
+}
+
+void WaitForShutdown(const std::function<void()>& reload, const std::function<void()>& refused) {
+  const sigset_t signals = DaemonSignals();
+  for (;;) {
+    int signal = 0;
+    if (sigwait(&signals, &signal) != 0) continue;
+    if (signal != SIGHUP) {
+      spdlog::info("received {}, shutting down", signal == SIGINT ? "SIGINT" : "SIGTERM");
+      return;
+    }
+    try {
+      reload();
+      spdlog::info("configuration reloaded");
+    } catch (const ConfigError& e) {
+      refused();
+      spdlog::error("reload refused, keeping the running configuration: {}", e.what());
+    }
+  }
 }
 
 Environment ProcessEnvironment() {

@@ -30,4 +30,8 @@ void AddSample(prometheus::MetricFamily& family, double value, LabelPairs labels
   }
 }
 
+prometheus::Gauge& AddGauge(prometheus::Registry& registry, const std::string& name, const std::string& help) {
+  return prometheus::BuildGauge().Name(name).Help(help).Register(registry).Add({});
+}
+
 }  // namespace mingus::metrics

@@ -37,6 +37,21 @@ struct DaemonFlags {
   void ApplyDaemonFlags(http::ServerOptions& web, std::string& storage_path, LogConfig& log) const;
 };
 
+// Exit status for a bad flag or configuration, as Prometheus' daemons.
+inline constexpr int kExitBadUsage = 2;
+
+// main()'s handling of the command line: nullopt to run on, or the exit status after printing
+// the usage (--help), the version (--version) or a bad flag's message.
+std::optional<int> HandleCommandLine(FlagSet& flags, std::string_view program, int argc, const char* const* argv);
+
+// Daemon signals: BlockDaemonSignals() (before any thread starts, so all inherit the mask)
+// blocks SIGINT, SIGTERM and SIGHUP and ignores SIGPIPE; WaitForShutdown() then takes them on
+// the calling thread, returning on SIGINT or SIGTERM. On SIGHUP it calls `reload`, which
+// loads and applies the configuration or throws ConfigError; then the error is logged, the
+// running configuration kept and `refused` called.
+void BlockDaemonSignals();
+void WaitForShutdown(const std::function<void()>& reload, const std::function<void()>& refused);
+
 using Environment = std::function<std::optional<std::string>(std::string_view name)>;
 Environment ProcessEnvironment();
 // A boolean environment variable (true/false, 1/0, yes/no, on/off); unset gives nullopt.

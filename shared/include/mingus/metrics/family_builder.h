@@ -6,7 +6,9 @@
 #include <utility>
 #include <vector>
 
+#include <prometheus/gauge.h>
 #include <prometheus/metric_family.h>
+#include <prometheus/registry.h>
 
 // Building blocks for collectors that read their values at scrape time (host and process
 // metrics), where the registry's long-lived Counter/Gauge handles do not fit.
@@ -20,5 +22,8 @@ prometheus::MetricFamily& AddFamily(std::vector<prometheus::MetricFamily>& out, 
 
 // Adds one sample to a counter, gauge or untyped family.
 void AddSample(prometheus::MetricFamily& family, double value, LabelPairs labels = {});
+
+// Registers an unlabelled gauge and returns its handle.
+prometheus::Gauge& AddGauge(prometheus::Registry& registry, const std::string& name, const std::string& help);
 
 }  // namespace mingus::metrics

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -76,6 +77,7 @@ class Head {
   size_t chunk_count() const;  // closed and open
   size_t chunk_bytes() const;  // closed chunks' encoded bytes
   size_t sample_count() const;
+  uint64_t samples_appended() const { return samples_appended_.load(std::memory_order_relaxed); }
 
   // Persistence. A flush writes what UnflushedChunks() returns and then MarkFlushed() each
   // series; at start the stored chunks come back through RestoreChunk().
@@ -117,6 +119,7 @@ class Head {
   // label name -> value -> series, for the matchers
   std::map<std::string, std::map<std::string, std::vector<SeriesRef>>, std::less<>> postings_;
   SeriesRef next_ref_ = 1;
+  std::atomic<uint64_t> samples_appended_{0};
 };
 
 }  // namespace mingus::collector::tsdb
