@@ -86,7 +86,7 @@ def run_one(kind, args, ports, tmp):
         server = h.start_prometheus(config, data_dir)
     else:
         config = h.write_file(os.path.join(tmp, "collector.yaml"),
-                              scrape_config(ports, args.interval) + "storage: {flush_interval: 15s}\n")
+                              scrape_config(ports, args.interval))
         server = h.start_collector(args.collector, config=config, storage_dir=data_dir)
     with server:
         os.sched_setaffinity(server.pid, {SCRAPER_CPU})

@@ -39,7 +39,7 @@ ScrapeReport TargetScraper::Ingest(const StatusOr<std::string>& body, int64_t ti
   ScrapeReport report;
   report.duration_seconds = duration_seconds;
   report.timestamp_ms = timestamp_ms;
-  seen_.clear();
+  ++scrape_number_;
   if (body.ok()) {
     // Parse everything first: a malformed body fails the whole scrape, as in Prometheus.
     pending_.clear();
@@ -66,13 +66,17 @@ ScrapeReport TargetScraper::Ingest(const StatusOr<std::string>& body, int64_t ti
   } else {
     report.error = body.message();
   }
-  if (!report.up) seen_.clear();
   // Series of the last scrape missing from this one (all of them when it failed) end here.
-  for (const auto& [key, series] : last_series_) {
-    if (series.explicit_timestamp || seen_.contains(key)) continue;
-    if (head_.Append(series.ref, timestamp_ms, StaleNaN())) ++report.stale;
+  for (auto it = series_.begin(); it != series_.end();) {
+    ScrapedSeries& series = it->second;
+    const bool seen = report.up && series.seen_in == scrape_number_;
+    if (series.in_last_scrape && !seen && !series.explicit_timestamp &&
+        head_.Append(series.ref, timestamp_ms, StaleNaN())) {
+      ++report.stale;
+    }
+    series.in_last_scrape = seen;
+    it = seen ? std::next(it) : series_.erase(it);
   }
-  std::swap(last_series_, seen_);
   AppendReportSeries(report, timestamp_ms);
   return report;
 }
@@ -97,8 +101,9 @@ tsdb::SeriesRef TargetScraper::Resolve(const wire::ExpositionSample& sample) {
     }
   }
   if (!limit_error_.empty()) return 0;
-  if (const auto cached = last_series_.find(key_); cached != last_series_.end()) {
-    seen_.emplace(key_, ScrapedSeries{cached->second.ref, explicit_timestamp});
+  if (const auto cached = series_.find(key_); cached != series_.end()) {
+    cached->second.explicit_timestamp = explicit_timestamp;
+    cached->second.seen_in = scrape_number_;
     return cached->second.ref;
   }
   std::vector<std::pair<std::string, std::string>> pairs;
@@ -125,15 +130,15 @@ tsdb::SeriesRef TargetScraper::Resolve(const wire::ExpositionSample& sample) {
   auto labels = tsdb::MakeLabels(std::move(pairs));
   if (!labels.ok()) return 0;
   const tsdb::SeriesRef ref = head_.GetOrCreate(*labels);
-  seen_.emplace(key_, ScrapedSeries{ref, explicit_timestamp});
+  series_.emplace(key_, ScrapedSeries{ref, explicit_timestamp, false, scrape_number_});
   return ref;
 }
 
 void TargetScraper::MarkStale(int64_t timestamp_ms) {
-  for (const auto& [key, series] : last_series_) {
-    if (!series.explicit_timestamp) head_.Append(series.ref, timestamp_ms, StaleNaN());
+  for (const auto& [key, series] : series_) {
+    if (series.in_last_scrape && !series.explicit_timestamp) head_.Append(series.ref, timestamp_ms, StaleNaN());
   }
-  last_series_.clear();
+  series_.clear();
   for (const char* name : {"up", "scrape_duration_seconds", "scrape_samples_scraped"}) {
     head_.Append(ReportSeries(name), timestamp_ms, StaleNaN());
   }

@@ -95,8 +95,8 @@ TEST(PromqlParser, ErrorsGivePositionAndReason) {
 // every one that must fail is refused (or, where Prometheus refuses it only at evaluation,
 // left to the engine: listed here).
 TEST(PromqlParser, ComplianceQueries) {
-  std::ifstream in(MINGUS_SOURCE_DIR "/../shared/conformance/promql-compliance-queries.tsv");
-  if (!in) GTEST_SKIP() << "../shared/conformance is not beside this checkout";
+  std::ifstream in(MINGUS_FIXTURES_DIR "/promql-compliance-queries.tsv");
+  ASSERT_TRUE(in) << "tests/fixtures/promql-compliance-queries.tsv is missing";
   const std::set<std::string> refused_by_design = {
       R"(max_over_time((time() - max(demo_batch_last_success_timestamp_seconds) < 1000)[5m:10s] offset 5m))",
       R"(avg_over_time(rate(demo_cpu_usage_seconds_total[1m])[2m:10s]))"};

@@ -72,11 +72,14 @@ class TargetScraper {
     tsdb::SeriesRef ref;
     // As in Prometheus, a series exposed with its own timestamps gets no staleness marker.
     bool explicit_timestamp;
+    bool in_last_scrape;   // part of the last successful scrape
+    uint64_t seen_in = 0;  // the number of the scrape that last had it
   };
-  // The series of the last successful scrape, keyed by the exposition's name and labels as
-  // written, so that a steady target costs no label sorting or head lookup per sample.
-  std::unordered_map<std::string, ScrapedSeries> last_series_;
-  std::unordered_map<std::string, ScrapedSeries> seen_;
+  // The series of the last successful scrape (and of the one being parsed), keyed by the
+  // exposition's name and labels as written, so that a steady target costs no label sorting,
+  // head lookup or allocation per sample.
+  std::unordered_map<std::string, ScrapedSeries> series_;
+  uint64_t scrape_number_ = 0;
   std::string key_;
   std::vector<tsdb::Head::PendingSample> pending_;  // the scrape being parsed
   std::string limit_error_;                         // a label cap the scrape broke
