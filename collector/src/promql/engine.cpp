@@ -15,6 +15,7 @@
 #include <charconv>
 #include <cmath>
 #include <functional>
+#include <limits>
 #include <map>
 #include <optional>
 #include <unordered_map>
@@ -51,6 +52,21 @@ struct LoadedSeries {
   std::vector<Sample> samples;
 };
 
+// t - duration, held at the ends of int64: offsets and ranges may be as long as the parser
+// reads, far beyond any sample.
+int64_t Before(int64_t t, int64_t duration) {
+  int64_t out = 0;
+  if (!__builtin_sub_overflow(t, duration, &out)) return out;
+  return duration > 0 ? std::numeric_limits<int64_t>::min() : std::numeric_limits<int64_t>::max();
+}
+
+// start, start + step, ... <= end (end >= start, step > 0), without overflow.
+size_t StepCount(int64_t start_ms, int64_t end_ms, int64_t step_ms) {
+  return static_cast<size_t>((static_cast<uint64_t>(end_ms) - static_cast<uint64_t>(start_ms)) /
+                             static_cast<uint64_t>(step_ms)) +
+         1;
+}
+
 // Vectors per step for each argument of a rangeEval-style call.
 using StepFunction =
     std::function<StatusOr<Vector>(int64_t time_ms, std::vector<detail::StepArg>& args)>;
@@ -63,14 +79,18 @@ class Evaluator {
         options_(options),
         start_ms_(start_ms),
         step_ms_(step_ms),
-        steps_(static_cast<size_t>((end_ms - start_ms) / step_ms) + 1) {}
+        steps_(StepCount(start_ms, end_ms, step_ms)) {}
 
   StatusOr<Value> Eval(const Expr& expr) {
     return std::visit([&](const auto& node) { return EvalNode(node, expr); }, expr.node);
   }
 
   size_t steps() const { return steps_; }
-  int64_t StepTime(size_t step) const { return start_ms_ + static_cast<int64_t>(step) * step_ms_; }
+  // In unsigned arithmetic: the product may pass int64's range when the sum does not.
+  int64_t StepTime(size_t step) const {
+    return static_cast<int64_t>(static_cast<uint64_t>(start_ms_) +
+                                step * static_cast<uint64_t>(step_ms_));
+  }
 
  private:
   int64_t end_ms() const { return StepTime(steps_ - 1); }
@@ -85,8 +105,8 @@ class Evaluator {
   // The samples of every series the selector matches in [first step - offset - before_ms,
   // last step - offset], read once for all steps.
   StatusOr<std::vector<LoadedSeries>> Load(const VectorSelector& selector, int64_t before_ms) {
-    const int64_t min_t = start_ms_ - selector.offset_ms - before_ms;
-    const int64_t max_t = end_ms() - selector.offset_ms;
+    const int64_t min_t = Before(Before(start_ms_, selector.offset_ms), before_ms);
+    const int64_t max_t = Before(end_ms(), selector.offset_ms);
     // In series creation order, as Prometheus' head returns them: sums add up in the same
     // order, and equal values rank the same in topk.
     std::vector<tsdb::SeriesRef> refs = head_.Select(selector.matchers);
@@ -124,11 +144,11 @@ class Evaluator {
       ResultSeries result{*series.labels, {}};
       size_t next = 0;  // the first sample after the current step
       for (size_t step = 0; step < steps_; ++step) {
-        const int64_t at = StepTime(step) - selector.offset_ms;
+        const int64_t at = Before(StepTime(step), selector.offset_ms);
         while (next < series.samples.size() && series.samples[next].timestamp_ms <= at) ++next;
         if (next == 0) continue;
         const Sample& sample = series.samples[next - 1];
-        if (sample.timestamp_ms < at - options_.lookback_delta_ms ||
+        if (sample.timestamp_ms < Before(at, options_.lookback_delta_ms) ||
             tsdb::IsStaleNaN(sample.value)) {
           continue;
         }
@@ -150,7 +170,7 @@ class Evaluator {
     // [end - range, end]; `end` must not decrease between calls.
     std::span<const Sample> At(int64_t end) {
       while (last_ < samples_.size() && samples_[last_].timestamp_ms <= end) ++last_;
-      while (first_ < last_ && samples_[first_].timestamp_ms < end - range_ms_) ++first_;
+      while (first_ < last_ && samples_[first_].timestamp_ms < Before(end, range_ms_)) ++first_;
       return std::span<const Sample>(samples_).subspan(first_, last_ - first_);
     }
 
@@ -177,7 +197,7 @@ class Evaluator {
     Value out{ValueType::kRangeVector, {}, {}, {}};
     for (const auto& series : *loaded) {
       const auto window =
-          Windows(series.samples, matrix.range_ms).At(start_ms_ - matrix.vector.offset_ms);
+          Windows(series.samples, matrix.range_ms).At(Before(start_ms_, matrix.vector.offset_ms));
       if (!window.empty()) out.matrix.push_back({*series.labels, {window.begin(), window.end()}});
     }
     return out;
@@ -316,11 +336,12 @@ class Evaluator {
       if (!function.keeps_metric_name) detail::DropMetricName(result.labels);
       Windows windows(series.samples, matrix.range_ms);
       for (size_t step = 0; step < steps_; ++step) {
-        const int64_t end = StepTime(step) - matrix.vector.offset_ms;
+        const int64_t end = Before(StepTime(step), matrix.vector.offset_ms);
         const auto samples = windows.At(end);
         if (samples.empty()) continue;
-        const detail::RangeWindow window{samples,         end - matrix.range_ms, end,
-                                         matrix.range_ms, StepTime(step),        scalar[step]};
+        const detail::RangeWindow window{
+            samples,     Before(end, matrix.range_ms), end, matrix.range_ms, StepTime(step),
+            scalar[step]};
         if (const auto value = function.range(window))
           result.points.push_back({StepTime(step), *value});
       }
@@ -452,6 +473,10 @@ StatusOr<QueryResult> Engine::Range(const Expr& expr, int64_t start_ms, int64_t 
         "zero or negative query resolution step widths are not accepted. Try a positive integer");
   }
   if (end_ms < start_ms) return Status::Error("end timestamp must not be before start time");
+  // Every step holds at least one value of every node: refuse before allocating them.
+  if (StepCount(start_ms, end_ms, step_ms) > options_.max_samples) {
+    return Status::Error(std::string(kTooManySamples));
+  }
   if (expr.type != ValueType::kScalar && expr.type != ValueType::kInstantVector) {
     return Status::Error(fmt::format(
         "invalid expression type \"{}\" for range query, must be Scalar or instant Vector",

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <limits>
 #include <map>
 #include <sstream>
 
@@ -620,6 +621,22 @@ TEST_F(EngineTest, TooManySamplesFailsTheQuery) {
   EXPECT_EQ(Error("sum_over_time(c[100m])", 100 * kMinute),
             "query processing would load too many samples into memory in query execution");
   EXPECT_EQ(Value("sum_over_time(c[40m])", 100 * kMinute), 3280);  // 60 + 61 + ... + 100
+}
+
+TEST_F(EngineTest, OffsetsAndRangesBeyondAnySampleFindNothing) {
+  Load("g", "1 1 1");
+  EXPECT_TRUE(Vector("g offset 250000000y", kMinute).empty());
+  EXPECT_TRUE(Vector("g offset -250000000y", kMinute).empty());
+  EXPECT_TRUE(Vector("count_over_time(g[250000000y] offset 250000000y)", kMinute).empty());
+  // The window then ends that far ahead and starts at the evaluation time.
+  EXPECT_EQ(Value("count_over_time(g[250000000y] offset -250000000y)", 0), 3);
+  const auto extremes =
+      Range("g", std::numeric_limits<int64_t>::min(), std::numeric_limits<int64_t>::max(),
+            std::numeric_limits<int64_t>::max());
+  ASSERT_TRUE(extremes.ok()) << extremes.message();
+  EXPECT_TRUE(extremes->series.empty());
+  EXPECT_EQ(Range("g", 0, 1'000'000'000, 1).message(),
+            "query processing would load too many samples into memory in query execution");
 }
 
 TEST_F(EngineTest, RangeQueriesEvaluateEveryStep) {
