@@ -31,7 +31,8 @@ struct QueryResult {
 
 struct EngineOptions {
   int64_t lookback_delta_ms = 5 * 60 * 1000;
-  // A query touching more samples than this fails (Prometheus' query.max-samples).
+  // A query that reads and computes more samples than this in all fails (Prometheus'
+  // query.max-samples, which bounds the peak instead, so this trips somewhat sooner).
   size_t max_samples = 50'000'000;
 };
 
