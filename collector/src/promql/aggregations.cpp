@@ -1,11 +1,11 @@
 // Aggregation operators at one step, following Prometheus 2.42's aggregation(): groups in the
 // order of their first element, Welford's method for stddev/stdvar, and Go's container/heap for
 // topk/bottomk, whose sift order decides which of equal values are kept.
-#include <fmt/format.h>
-
 #include <algorithm>
 #include <cmath>
 #include <unordered_map>
+
+#include <fmt/format.h>
 
 #include "detail/eval.h"
 #include "mingus/collector/promql/engine.h"

@@ -9,8 +9,6 @@
 // selector takes the samples in [t - range, t] without staleness markers.
 #include "mingus/collector/promql/engine.h"
 
-#include <fmt/format.h>
-
 #include <algorithm>
 #include <charconv>
 #include <cmath>
@@ -20,6 +18,8 @@
 #include <optional>
 #include <unordered_map>
 #include <unordered_set>
+
+#include <fmt/format.h>
 
 #include "detail/eval.h"
 

@@ -1,11 +1,8 @@
 // PromQL's functions at one step, as Prometheus 2.42 computes them (the Debian 12 version the
 // compliance test compares against). Where Go's library differs from C++'s (math.Max/Min with
 // NaN, float-to-int conversion, time.Time for any int64, Log2/Log10) we follow Go.
-#include <fmt/format.h>
-#include <re2/re2.h>
-
 #include <algorithm>
-#include <bit>
+#include <cctype>
 #include <charconv>
 #include <cmath>
 #include <limits>
@@ -13,6 +10,9 @@
 #include <memory>
 #include <numbers>
 #include <unordered_map>
+
+#include <fmt/format.h>
+#include <re2/re2.h>
 
 #include "detail/eval.h"
 #include "mingus/wire/exposition.h"

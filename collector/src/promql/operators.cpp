@@ -1,11 +1,11 @@
 // Binary operators at one step, with Prometheus 2.x's label rules: arithmetic drops
 // __name__, comparisons without bool keep it (and filter), atan2 keeps it too.
-#include <fmt/format.h>
-
 #include <algorithm>
 #include <cmath>
 #include <unordered_map>
 #include <unordered_set>
+
+#include <fmt/format.h>
 
 #include "detail/eval.h"
 

@@ -1,12 +1,12 @@
 #include "mingus/collector/promql/engine.h"
 
-#include <gmock/gmock.h>
-#include <gtest/gtest.h>
-
 #include <cmath>
 #include <limits>
 #include <map>
 #include <sstream>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
 
 #include "mingus/collector/promql/parser.h"
 
