@@ -83,6 +83,7 @@ def main():
                 h.wait_until(lambda: target_health(collector, "broken") == ["down"], what="the broken target down")
                 error = [t["lastError"] for t in targets(collector) if t["scrapePool"] == "broken"][0]
                 assert "line 2" in error, error
+                collector.wait_for_line(r"level=warn .*scrape of http://%s/metrics \(job broken\) failed: line 2" % broken.address)
                 assert vector(collector, 'up{job="broken"}') == {
                     (("__name__", "up"), ("instance", broken.address), ("job", "broken")): 0.0}
                 assert target_health(collector, "agent") == ["up"]  # the rest unaffected

@@ -167,11 +167,15 @@ void ScrapeManager::Work() {
     due_.pop_front();
     lock.unlock();
     TargetStatus status{loop->job, loop->scraper.target(), loop->scraper.ScrapeOnce()};
-    if (!status.last.up) {
-      spdlog::debug("scrape of {} failed: {}", status.target.Url(), status.last.error);
-    }
     if (on_report_) on_report_(status);
     lock.lock();
+    // Logged when a target's state or error changes, not at every failed scrape.
+    const ScrapeReport& before = loop->last;
+    if (!status.last.up && (before.timestamp_ms == 0 || before.up || before.error != status.last.error)) {
+      spdlog::warn("scrape of {} (job {}) failed: {}", status.target.Url(), status.job, status.last.error);
+    } else if (status.last.up && before.timestamp_ms != 0 && !before.up) {
+      spdlog::info("scrape of {} (job {}) succeeds again", status.target.Url(), status.job);
+    }
     loop->last = std::move(status.last);
     loop->running = false;
     if (loop->removed) loop->scraper.MarkStale(NowMs(clock_));
