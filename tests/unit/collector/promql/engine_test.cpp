@@ -677,7 +677,7 @@ TEST_F(EngineTest, RangeQueriesEvaluateEveryStep) {
   EXPECT_FALSE(Range("c", 0, kMinute, 0).ok());
 }
 
-TEST(PromqlFormatValue, WritesTheShortestExactDecimalWithoutExponent) {
+TEST(EngineFormatValue, WritesTheShortestExactDecimalWithoutExponent) {
   EXPECT_EQ(FormatValue(1), "1");
   EXPECT_EQ(FormatValue(-0.5), "-0.5");
   EXPECT_EQ(FormatValue(0.1), "0.1");
