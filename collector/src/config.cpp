@@ -145,7 +145,6 @@ void ReadFile(const YAML::Node& root, const std::string& file, CollectorConfig& 
     MapReader query = top.Map("query");
     query.Read("lookback_delta", config.lookback_delta);
     query.Read("max_samples", config.query_max_samples, 1, int64_t{1} << 40);
-    query.Read("timeout", config.query_timeout);
     query.Finish();
   }
   std::set<std::string> jobs;
@@ -174,7 +173,6 @@ void Validate(CollectorConfig& config, const std::string& file) {
   positive("storage.retention", config.retention);
   positive("storage.flush_interval", config.flush_interval);
   positive("query.lookback_delta", config.lookback_delta);
-  positive("query.timeout", config.query_timeout);
   if (config.scrape_timeout > config.scrape_interval) {
     // As Prometheus, a global timeout above the interval is lowered rather than refused.
     config.scrape_timeout = config.scrape_interval;

@@ -58,7 +58,6 @@ struct CollectorConfig {
   // query
   std::chrono::milliseconds lookback_delta{5 * 60 * 1000};
   int64_t query_max_samples = 50'000'000;
-  std::chrono::milliseconds query_timeout{2 * 60 * 1000};
   // The configuration file's folder: relative file_sd paths are resolved from it.
   std::string base_directory = ".";
 };
