@@ -122,10 +122,10 @@ tsdb::SeriesRef TargetScraper::Resolve(const wire::ExpositionSample& sample) {
       pairs.emplace_back(std::string(label.name), std::string(label.value));
     }
   }
-  for (const auto& [name, value] : target_.labels) {
+  for (const auto& label : target_.labels) {
     const bool scraped =
-        std::any_of(pairs.begin(), pairs.end(), [&](const auto& p) { return p.first == name; });
-    if (!scraped) pairs.emplace_back(name, value);
+        std::any_of(pairs.begin(), pairs.end(), [&](const auto& p) { return p.first == label.first; });
+    if (!scraped) pairs.push_back(label);
   }
   auto labels = tsdb::MakeLabels(std::move(pairs));
   if (!labels.ok()) return 0;
