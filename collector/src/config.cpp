@@ -27,7 +27,7 @@ LabelPairs ReadLabels(MapReader& parent, std::string_view key) {
   if (!node || node.IsNull()) return labels;
   if (!node.IsMap()) parent.Fail(node, key, "expected a mapping of label names to values");
   for (const auto& entry : node) {
-    const std::string name = entry.first.as<std::string>();
+    const std::string name = config::ScalarText(entry.first);
     if (!wire::IsValidLabelName(name))
       parent.Fail(entry.first, key, fmt::format("invalid label name '{}'", name));
     if (!entry.second.IsScalar())

@@ -40,7 +40,7 @@ StatusOr<std::vector<TargetGroup>> ParseFileSd(std::string_view content,
     TargetGroup group;
     group.source = fmt::format("{}:{}", file_name, item.Mark().line + 1);
     for (const auto& entry : item) {
-      const std::string key = entry.first.as<std::string>();
+      const std::string key = config::ScalarText(entry.first);
       const YAML::Node& value = entry.second;
       if (key == "targets") {
         if (!value.IsSequence())
@@ -61,7 +61,7 @@ StatusOr<std::vector<TargetGroup>> ParseFileSd(std::string_view content,
           return Status::Error(
               fmt::format("{}: labels: expected a mapping", Where(file_name, value)));
         for (const auto& label : value) {
-          const std::string name = label.first.as<std::string>();
+          const std::string name = config::ScalarText(label.first);
           if (!wire::IsValidLabelName(name) || !label.second.IsScalar()) {
             return Status::Error(
                 fmt::format("{}: bad label '{}'", Where(file_name, label.first), name));

@@ -83,6 +83,7 @@ TEST(CollectorConfig, BadFilesAreRefusedWithFileLineAndKey) {
   EXPECT_THAT(ErrorOf("scrape_configs: [{job_name: a, static_configs: [{labels: {1bad: x}}]}]\n"),
               HasSubstr("invalid label name '1bad'"));
   EXPECT_THAT(ErrorOf("scrape_configs: [{job_name: a, scheme: https}]\n"), HasSubstr("only http"));
+  EXPECT_THAT(ErrorOf("global: {external_labels: {[a]: b}}\n"), HasSubstr("invalid label name ''"));
   EXPECT_THAT(
       ErrorOf("scrape_configs: [{job_name: a, scrape_interval: 5s, scrape_timeout: 10s}]\n"),
       HasSubstr("scrape_timeout 10s is greater than scrape_interval 5s"));

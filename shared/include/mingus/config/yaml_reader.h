@@ -25,6 +25,10 @@ class ConfigError : public std::runtime_error {
 YAML::Node LoadFile(const std::string& path);
 YAML::Node LoadString(const std::string& content, const std::string& name);
 
+// The text of a scalar node, or "" for anything else: in YAML a mapping's key may itself be a
+// mapping or a list, and as<std::string>() would throw on it.
+inline std::string ScalarText(const YAML::Node& node) { return node.IsScalar() ? node.as<std::string>() : ""; }
+
 // A view of one mapping. Each key must be read through it; Finish() refuses the others.
 class MapReader {
  public:

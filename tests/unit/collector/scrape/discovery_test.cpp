@@ -37,6 +37,9 @@ TEST(ParseFileSd, RefusesMalformedFilesNamingFileAndLine) {
   EXPECT_THAT(ParseFileSd("- labels: {'a-b': x}\n", "a.yml").message(),
               HasSubstr("bad label 'a-b'"));
   EXPECT_THAT(ParseFileSd("[{", "a.json").message(), HasSubstr("a.json:"));
+  // Keys that are lists or mappings (found by fuzzing) are refused, not thrown.
+  EXPECT_THAT(ParseFileSd("[{[targets]: 1}]", "a.json").message(), HasSubstr("unknown key ''"));
+  EXPECT_THAT(ParseFileSd("[{labels: {[a]: b}}]", "a.json").message(), HasSubstr("bad label ''"));
 }
 
 TEST(BuildTargets, SetsJobAndInstanceAndDeduplicates) {
