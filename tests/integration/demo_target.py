@@ -9,7 +9,9 @@ STEP store exactly the same samples, so their query results can be compared exac
 
 Until it gets SIGUSR1 it serves an empty body; then it prints "started T" and serves samples
 from the first STEP boundary T after that, so that scrapers started one after the other hold
-the same history from the first sample on.
+the same history from the first sample on. On SIGUSR2 it prints "stopped T" and keeps serving
+the samples of T, so that queries that look ahead (negative offsets) see the same data on
+both, whenever each is asked.
 
 Usage: demo_target.py [--instances 3]   prints "ready PORT PORT PORT", serves until killed.
 """
@@ -84,6 +86,7 @@ def exposition(instance, t):
 
 
 start_at = None  # the first sample timestamp served, set by SIGUSR1
+stop_at = None   # the last one, set by SIGUSR2: from then on that sample is served again
 
 
 def on_start(*_):
@@ -92,10 +95,19 @@ def on_start(*_):
     print(f"started {start_at}", flush=True)
 
 
+def on_stop(*_):
+    global stop_at
+    now = int(time.time())
+    stop_at = now - now % STEP
+    print(f"stopped {stop_at}", flush=True)
+
+
 def serve(instance):
     def render():
         now = int(time.time())
         t = now - now % STEP
+        if stop_at is not None:
+            t = min(t, stop_at)
         return exposition(instance, t) if start_at is not None and t >= start_at else b""
     return h.serve_metrics(render).server_address[1]
 
@@ -105,6 +117,7 @@ def main():
     parser.add_argument("--instances", type=int, default=3)
     args = parser.parse_args()
     signal.signal(signal.SIGUSR1, on_start)
+    signal.signal(signal.SIGUSR2, on_stop)
     ports = [serve(i) for i in range(args.instances)]
     print("ready " + " ".join(map(str, ports)), flush=True)
     try:

@@ -7,8 +7,8 @@ Prometheus' compliance tester does: the same series sets, the same timestamps, v
 within a relative tolerance of 1e-6, and should_fail queries refused by both.
 
 The fixture stamps each sample with its own timestamp (rounded to 5 s) and a value that is a
-function of it, starts its history only once both scrapers run, and both scrape every
-second, so both hold exactly the same samples.
+function of it, starts its history only once both scrapers run and stops it before the
+queries, and both scrape every second, so both hold exactly the same samples.
 
 Exit status: 1 if any query that uses only the PromQL subset of DESIGN.md disagrees, or
 fewer than --min-pass queries agree overall. The pass counts are printed (and written as
@@ -142,8 +142,11 @@ def main():
             first = int(target.wait_for_line(r"^started (\d+)$").group(1))
             h.log(f"scraping {len(ports)} demo targets for {args.collect_seconds} s")
             time.sleep(max(0.0, first + args.collect_seconds - time.time()))
-            # Query times from a step after the first sample to a step before now.
-            end = math.floor(time.time() / STEP) * STEP - STEP
+            target.signal(signal.SIGUSR2)
+            last = int(target.wait_for_line(r"^stopped (\d+)$").group(1))
+            time.sleep(3)  # both scrape the last samples (every second)
+            # Query times from a step after the first sample to a step before the last.
+            end = math.floor(last / STEP) * STEP - STEP
             start = math.ceil(first / STEP) * STEP + STEP
             h.log(f"comparing {len(queries)} range queries over [{start}, {end}] step {STEP}s")
             passed, failures, subset_total, subset_passed = 0, [], 0, 0
