@@ -243,10 +243,20 @@ PrometheusApi::PrometheusApi(const tsdb::Head& head, const promql::Engine& engin
                           .Register(registry)) {}
 
 void PrometheusApi::Register(http::Router& router) {
+  // The query endpoints, each timed into mingus_collector_query_duration_seconds{endpoint}.
+  const auto timed = [this](const char* endpoint, http::Response (PrometheusApi::*serve)(const http::Request&) const) {
+    prometheus::Histogram& histogram = query_duration_.Add(
+        {{"endpoint", endpoint}}, prometheus::Histogram::BucketBoundaries{0.001, 0.01, 0.1, 1, 10});
+    return [this, &histogram, serve](const http::Request& request) {
+      const auto start = std::chrono::steady_clock::now();
+      http::Response response = (this->*serve)(request);
+      histogram.Observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+      return response;
+    };
+  };
   for (const char* method : {"GET", "POST"}) {
-    router.Handle(method, "/api/v1/query", [this](const http::Request& r) { return Query(r); });
-    router.Handle(method, "/api/v1/query_range",
-                  [this](const http::Request& r) { return QueryRange(r); });
+    router.Handle(method, "/api/v1/query", timed("query", &PrometheusApi::Query));
+    router.Handle(method, "/api/v1/query_range", timed("query_range", &PrometheusApi::QueryRange));
     router.Handle(method, "/api/v1/series", [this](const http::Request& r) { return Series(r); });
     router.Handle(method, "/api/v1/labels", [this](const http::Request& r) { return Labels(r); });
   }
@@ -266,7 +276,6 @@ void PrometheusApi::Register(http::Router& router) {
 }
 
 http::Response PrometheusApi::Query(const http::Request& request) const {
-  const auto start = std::chrono::steady_clock::now();
   const auto query = Required(request, "query");
   if (!query.ok()) return BadData(query.message());
   const auto time = TimeParam(request, "time", NowMs(clock_));
@@ -275,16 +284,10 @@ http::Response PrometheusApi::Query(const http::Request& request) const {
   if (!expr.ok()) return BadData(expr.message());
   const auto result = engine_.Instant(**expr, *time);
   if (!result.ok()) return ApiError(422, "execution", result.message());
-  http::Response response = Success(ResultJson(*result, *time));
-  query_duration_
-      .Add({{"endpoint", "query"}},
-           prometheus::Histogram::BucketBoundaries{0.001, 0.01, 0.1, 1, 10})
-      .Observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
-  return response;
+  return Success(ResultJson(*result, *time));
 }
 
 http::Response PrometheusApi::QueryRange(const http::Request& request) const {
-  const auto started = std::chrono::steady_clock::now();
   const auto query = Required(request, "query");
   if (!query.ok()) return BadData(query.message());
   for (const char* key : {"start", "end", "step"}) {
@@ -320,12 +323,7 @@ http::Response PrometheusApi::QueryRange(const http::Request& request) const {
   }
   const auto result = engine_.Range(**expr, *start, *end, *step);
   if (!result.ok()) return ApiError(422, "execution", result.message());
-  http::Response response = Success(ResultJson(*result, *start));
-  query_duration_
-      .Add({{"endpoint", "query_range"}},
-           prometheus::Histogram::BucketBoundaries{0.001, 0.01, 0.1, 1, 10})
-      .Observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
-  return response;
+  return Success(ResultJson(*result, *start));
 }
 
 http::Response PrometheusApi::Series(const http::Request& request) const {
