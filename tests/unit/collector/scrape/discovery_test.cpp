@@ -1,11 +1,12 @@
 #include "mingus/collector/scrape/discovery.h"
 
-#include <gmock/gmock.h>
-#include <gtest/gtest.h>
-#include <unistd.h>
-
 #include <filesystem>
 #include <fstream>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "temp_dir.h"
 
 namespace mingus::collector::scrape {
 namespace {
@@ -63,21 +64,15 @@ TEST(BuildTargets, SetsJobAndInstanceAndDeduplicates) {
 
 class FileDiscoveryTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    dir_ = std::filesystem::temp_directory_path() /
-           ("mingus-sd-" + std::to_string(::getpid()) + "-" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    std::filesystem::remove_all(dir_);
-    std::filesystem::create_directories(dir_ / "sd");
-  }
-  void TearDown() override { std::filesystem::remove_all(dir_); }
+  void SetUp() override { std::filesystem::create_directories(dir_ / "sd"); }
   void Write(const std::string& name, const std::string& content) {
     std::ofstream(dir_ / name) << content;
     // Distinct modification times even on coarse file systems.
     std::filesystem::last_write_time(
         dir_ / name, std::filesystem::file_time_type::clock::now() + std::chrono::seconds(++tick_));
   }
-  std::filesystem::path dir_;
+  mingus::testing::TempDir temp_{"mingus-sd"};
+  const std::filesystem::path& dir_ = temp_.path();
   int tick_ = 0;
 };
 

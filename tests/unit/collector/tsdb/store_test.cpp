@@ -1,13 +1,13 @@
 #include "mingus/collector/tsdb/store.h"
 
-#include <gmock/gmock.h>
-#include <gtest/gtest.h>
-#include <unistd.h>
-
 #include <filesystem>
 #include <fstream>
 
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
 #include "mingus/sqlite/database.h"
+#include "temp_dir.h"
 
 namespace mingus::collector::tsdb {
 namespace {
@@ -16,14 +16,6 @@ using ::testing::HasSubstr;
 
 class ChunkStoreTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    dir_ = std::filesystem::temp_directory_path() /
-           ("mingus-store-" + std::to_string(::getpid()) + "-" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    std::filesystem::remove_all(dir_);
-    std::filesystem::create_directories(dir_);
-  }
-  void TearDown() override { std::filesystem::remove_all(dir_); }
   std::string Path() const { return (dir_ / "performance_metrics.db").string(); }
   static Labels L(const std::string& name, const std::string& value) {
     return *MakeLabels({{"__name__", name}, {"v", value}});
@@ -35,7 +27,8 @@ class ChunkStoreTest : public ::testing::Test {
     }
     return {};
   }
-  std::filesystem::path dir_;
+  mingus::testing::TempDir temp_{"mingus-store"};
+  const std::filesystem::path& dir_ = temp_.path();
 };
 
 TEST_F(ChunkStoreTest, FlushedChunksComeBackAfterReopen) {
