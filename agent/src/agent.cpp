@@ -8,7 +8,6 @@
 #include "mingus/http/daemon_routes.h"
 #include "mingus/logging/logging.h"
 #include "mingus/metrics/family_builder.h"
-#include "mingus/version.h"
 
 namespace mingus::agent {
 
@@ -52,12 +51,7 @@ Agent::Agent(AgentConfig config, std::unique_ptr<host::SystemCalls> system, cons
       store_(clock, static_cast<size_t>(config_.statsd.max_series_per_metric)),
       aggregates_(clock, kMaxTrackedFeatures, kTopFingerprints),
       router_(std::make_shared<http::Router>()) {
-  prometheus::BuildGauge()
-      .Name("mingus_agent_build_info")
-      .Help("A metric with a constant '1' value labeled by version and revision of the agent.")
-      .Register(*registry_)
-      .Add({{"version", kVersion}, {"revision", kRevision}, {"compiler", __VERSION__}})
-      .Set(1);
+  metrics::AddBuildInfo(*registry_, "agent");
   reload_success_.Set(1);
   reload_timestamp_.SetToCurrentTime();
   host_metrics_ = std::make_shared<host::HostMetrics>(

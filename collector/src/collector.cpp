@@ -12,7 +12,6 @@
 #include "mingus/http/daemon_routes.h"
 #include "mingus/logging/logging.h"
 #include "mingus/metrics/family_builder.h"
-#include "mingus/version.h"
 
 namespace mingus::collector {
 
@@ -71,12 +70,7 @@ Collector::Collector(CollectorConfig config, const Clock& clock)
           }),
       api_(head_, engine_, clock_, &scrapes_manager_, *registry_),
       router_(std::make_shared<http::Router>()) {
-  prometheus::BuildGauge()
-      .Name("mingus_collector_build_info")
-      .Help("A metric with a constant '1' value labeled by version and revision of the collector.")
-      .Register(*registry_)
-      .Add({{"version", kVersion}, {"revision", kRevision}, {"compiler", __VERSION__}})
-      .Set(1);
+  metrics::AddBuildInfo(*registry_, "collector");
   reload_success_.Set(1);
   reload_timestamp_.SetToCurrentTime();
   api_.Register(*router_);

@@ -1,5 +1,7 @@
 #include "mingus/metrics/family_builder.h"
 
+#include "mingus/version.h"
+
 namespace mingus::metrics {
 
 prometheus::MetricFamily& AddFamily(std::vector<prometheus::MetricFamily>& out, std::string name,
@@ -32,6 +34,15 @@ void AddSample(prometheus::MetricFamily& family, double value, LabelPairs labels
 
 prometheus::Gauge& AddGauge(prometheus::Registry& registry, const std::string& name, const std::string& help) {
   return prometheus::BuildGauge().Name(name).Help(help).Register(registry).Add({});
+}
+
+void AddBuildInfo(prometheus::Registry& registry, const std::string& daemon) {
+  prometheus::BuildGauge()
+      .Name("mingus_" + daemon + "_build_info")
+      .Help("A metric with a constant '1' value labeled by version and revision of the " + daemon + ".")
+      .Register(registry)
+      .Add({{"version", kVersion}, {"revision", kRevision}, {"compiler", __VERSION__}})
+      .Set(1);
 }
 
 }  // namespace mingus::metrics

@@ -23,6 +23,9 @@ prometheus::MetricFamily& AddFamily(std::vector<prometheus::MetricFamily>& out, 
 // Adds one sample to a counter, gauge or untyped family.
 void AddSample(prometheus::MetricFamily& family, double value, LabelPairs labels = {});
 
+// Registers mingus_<daemon>_build_info{version,revision,compiler} = 1, as Prometheus' own.
+void AddBuildInfo(prometheus::Registry& registry, const std::string& daemon);
+
 // Registers an unlabelled gauge and returns its handle.
 prometheus::Gauge& AddGauge(prometheus::Registry& registry, const std::string& name, const std::string& help);
 
