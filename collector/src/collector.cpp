@@ -1,12 +1,11 @@
 #include "mingus/collector/collector.h"
 
+#include <fmt/format.h>
 #include <signal.h>
+#include <spdlog/spdlog.h>
 #include <unistd.h>
 
 #include <filesystem>
-
-#include <fmt/format.h>
-#include <spdlog/spdlog.h>
 
 #include "mingus/common/file.h"
 #include "mingus/http/daemon_routes.h"
@@ -30,22 +29,18 @@ prometheus::Histogram& AddHistogram(prometheus::Registry& registry, const std::s
       {}, prometheus::Histogram::BucketBoundaries{0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 10});
 }
 
-int64_t NowMs(const Clock& clock) {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(clock.Now().time_since_epoch())
-      .count();
-}
-
 }  // namespace
 
 Collector::Collector(CollectorConfig config, const Clock& clock)
     : config_(std::move(config)),
       clock_(clock),
       registry_(std::make_shared<prometheus::Registry>()),
-      reload_success_(metrics::AddGauge(*registry_, "mingus_collector_config_last_reload_successful",
-                               "Whether the last configuration reload attempt was successful.")),
-      reload_timestamp_(metrics::AddGauge(*registry_,
-                                 "mingus_collector_config_last_reload_success_timestamp_seconds",
-                                 "Timestamp of the last successful configuration reload.")),
+      reload_success_(
+          metrics::AddGauge(*registry_, "mingus_collector_config_last_reload_successful",
+                            "Whether the last configuration reload attempt was successful.")),
+      reload_timestamp_(metrics::AddGauge(
+          *registry_, "mingus_collector_config_last_reload_success_timestamp_seconds",
+          "Timestamp of the last successful configuration reload.")),
       scrapes_(prometheus::BuildCounter()
                    .Name("mingus_collector_scrapes_total")
                    .Help("Target scrapes, by job and result (success or failure).")
@@ -75,7 +70,11 @@ Collector::Collector(CollectorConfig config, const Clock& clock)
   reload_timestamp_.SetToCurrentTime();
   api_.Register(*router_);
   router_->Handle("GET", "/metrics", [this](const http::Request& r) { return ServeMetrics(r); });
-  http::AddDaemonRoutes(*router_, "Mingus Collector", {{"/metrics", "Metrics"}, {"/api/v1/targets", "Targets"}, {"/api/v1/query?query=up", "Query: up"}, {"/-/healthy", "Health"}});
+  http::AddDaemonRoutes(*router_, "Mingus Collector",
+                        {{"/metrics", "Metrics"},
+                         {"/api/v1/targets", "Targets"},
+                         {"/api/v1/query?query=up", "Query: up"},
+                         {"/-/healthy", "Health"}});
   // As Prometheus' --web.enable-lifecycle: the same path as SIGHUP, through main's signal loop.
   for (const char* method : {"POST", "PUT"}) {
     router_->Handle(method, "/-/reload", [](const http::Request&) {
@@ -147,7 +146,7 @@ void Collector::FlushOnce() {
   std::lock_guard lock(store_mutex_);
   if (!store_) return;
   const auto start = std::chrono::steady_clock::now();
-  const int64_t keep_from = NowMs(clock_) - config_.retention.count();
+  const int64_t keep_from = UnixMillis(clock_) - config_.retention.count();
   head_.Truncate(keep_from);
   const auto flushed = store_->Flush(head_);
   Status retention = store_->DeleteBefore(keep_from);

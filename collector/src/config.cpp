@@ -21,22 +21,6 @@ std::string Where(const MapReader& reader, const YAML::Node& node) {
   return fmt::format("{}:{}", reader.file(), node.Mark().line + 1);
 }
 
-LabelPairs ReadLabels(MapReader& parent, std::string_view key) {
-  LabelPairs labels;
-  const YAML::Node node = parent.Node(key);
-  if (!node || node.IsNull()) return labels;
-  if (!node.IsMap()) parent.Fail(node, key, "expected a mapping of label names to values");
-  for (const auto& entry : node) {
-    const std::string name = config::ScalarText(entry.first);
-    if (!wire::IsValidLabelName(name))
-      parent.Fail(entry.first, key, fmt::format("invalid label name '{}'", name));
-    if (!entry.second.IsScalar())
-      parent.Fail(entry.second, key, fmt::format("label {}: expected a string", name));
-    labels.emplace_back(name, entry.second.as<std::string>());
-  }
-  return labels;
-}
-
 // host:port, as Prometheus takes targets: no scheme, no path.
 Status CheckTarget(std::string_view target) {
   if (target.find('/') != std::string_view::npos) {
@@ -54,33 +38,6 @@ Status CheckTarget(std::string_view target) {
   return OkStatus();
 }
 
-std::vector<std::string> ReadStrings(MapReader& parent, std::string_view key) {
-  std::vector<std::string> out;
-  const YAML::Node node = parent.Node(key);
-  if (!node || node.IsNull()) return out;
-  if (!node.IsSequence()) parent.Fail(node, key, "expected a list");
-  for (const auto& item : node) {
-    if (!item.IsScalar()) parent.Fail(item, key, "expected a list of strings");
-    out.push_back(item.as<std::string>());
-  }
-  return out;
-}
-
-// Calls read(reader) for each mapping in the list at `key`.
-template <typename Read>
-void ForEachMap(MapReader& parent, std::string_view key, Read read) {
-  const YAML::Node node = parent.Node(key);
-  if (!node || node.IsNull()) return;
-  if (!node.IsSequence()) parent.Fail(node, key, "expected a list");
-  size_t index = 0;
-  for (const auto& item : node) {
-    if (!item.IsMap()) parent.Fail(item, key, "expected a list of mappings");
-    MapReader reader(item, parent.file(), fmt::format("{}[{}]", parent.KeyPath(key), index++));
-    read(reader, item);
-    reader.Finish();
-  }
-}
-
 ScrapeConfig ReadScrapeConfig(MapReader& reader, const YAML::Node& node) {
   ScrapeConfig scrape;
   reader.Read("job_name", scrape.job_name);
@@ -89,28 +46,30 @@ ScrapeConfig ReadScrapeConfig(MapReader& reader, const YAML::Node& node) {
   reader.Read("scrape_interval", scrape.scrape_interval);
   reader.Read("scrape_timeout", scrape.scrape_timeout);
   reader.Read("metrics_path", scrape.metrics_path);
-  reader.Check("metrics_path", scrape.metrics_path.starts_with('/') ? OkStatus() : Status::Error("must start with /"));
+  reader.Check("metrics_path", scrape.metrics_path.starts_with('/')
+                                   ? OkStatus()
+                                   : Status::Error("must start with /"));
   std::string scheme = "http";
   reader.Read("scheme", scheme);
-  reader.Check("scheme", scheme == "http"
-                            ? OkStatus()
-                            : Status::Error(fmt::format("'{}' is not supported; only http", scheme)));
+  reader.Check("scheme", scheme == "http" ? OkStatus()
+                                          : Status::Error(fmt::format(
+                                                "'{}' is not supported; only http", scheme)));
   reader.Read("honor_labels", scrape.honor_labels);
   reader.Read("sample_limit", scrape.sample_limit, 0, int64_t{1} << 40);
   reader.Read("body_size_limit", scrape.body_size_limit, 1024, int64_t{1} << 34);
   reader.Read("label_limit", scrape.label_limit, 1, 10'000);
   reader.Read("label_value_length_limit", scrape.label_value_length_limit, 1, int64_t{1} << 24);
-  ForEachMap(reader, "static_configs", [&](MapReader& group_reader, const YAML::Node& group_node) {
+  reader.ForEachMap("static_configs", [&](MapReader& group_reader, const YAML::Node& group_node) {
     TargetGroup group;
     group.source = Where(group_reader, group_node);
-    group.targets = ReadStrings(group_reader, "targets");
+    group.targets = group_reader.Strings("targets");
     for (const auto& target : group.targets) group_reader.Check("targets", CheckTarget(target));
-    group.labels = ReadLabels(group_reader, "labels");
+    group.labels = group_reader.Labels("labels");
     scrape.static_configs.push_back(std::move(group));
   });
-  ForEachMap(reader, "file_sd_configs", [&](MapReader& sd_reader, const YAML::Node& sd_node) {
+  reader.ForEachMap("file_sd_configs", [&](MapReader& sd_reader, const YAML::Node& sd_node) {
     FileSdConfig sd;
-    sd.files = ReadStrings(sd_reader, "files");
+    sd.files = sd_reader.Strings("files");
     if (sd.files.empty())
       sd_reader.Fail(sd_node, "files", "file_sd_configs needs at least one file");
     sd_reader.Read("refresh_interval", sd.refresh_interval);
@@ -128,7 +87,7 @@ void ReadFile(const YAML::Node& root, const std::string& file, CollectorConfig& 
     global.Read("scrape_interval", config.scrape_interval);
     global.Read("scrape_timeout", config.scrape_timeout);
     global.Read("evaluation_interval", config.evaluation_interval);
-    config.external_labels = ReadLabels(global, "external_labels");
+    config.external_labels = global.Labels("external_labels");
     int64_t concurrency = config.scrape_concurrency;
     global.Read("scrape_concurrency", concurrency, 1, 256);
     config.scrape_concurrency = static_cast<int>(concurrency);
@@ -148,7 +107,7 @@ void ReadFile(const YAML::Node& root, const std::string& file, CollectorConfig& 
     query.Finish();
   }
   std::set<std::string> jobs;
-  ForEachMap(top, "scrape_configs", [&](MapReader& reader, const YAML::Node& node) {
+  top.ForEachMap("scrape_configs", [&](MapReader& reader, const YAML::Node& node) {
     ScrapeConfig scrape = ReadScrapeConfig(reader, node);
     if (!jobs.insert(scrape.job_name).second) {
       reader.Fail(node, "job_name", fmt::format("job '{}' is configured twice", scrape.job_name));

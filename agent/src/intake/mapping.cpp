@@ -1,10 +1,9 @@
 #include "mingus/agent/intake/mapping.h"
 
-#include <algorithm>
-#include <cctype>
-
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <cctype>
 
 namespace mingus::agent::intake {
 
@@ -28,7 +27,8 @@ std::string GlobToRegex(std::string_view glob) {
 }
 
 // "$1", "${1}" and "$$" in a template, filled from the match.
-std::string Expand(std::string_view tmpl, const std::match_results<std::string_view::const_iterator>& m) {
+std::string Expand(std::string_view tmpl,
+                   const std::match_results<std::string_view::const_iterator>& m) {
   std::string out;
   for (size_t i = 0; i < tmpl.size(); ++i) {
     if (tmpl[i] != '$' || i + 1 >= tmpl.size()) {
@@ -61,7 +61,8 @@ std::vector<double> ReadNumbers(MapReader& reader, std::string_view key, const Y
     if (!value || !value.IsScalar() || !YAML::convert<double>::decode(value, number)) {
       reader.Fail(item, key, "expected numbers");
     }
-    if (quantile_objects && !(number > 0 && number < 1)) reader.Fail(item, key, "quantiles lie in (0, 1)");
+    if (quantile_objects && !(number > 0 && number < 1))
+      reader.Fail(item, key, "quantiles lie in (0, 1)");
     out.push_back(number);
   }
   if (!std::is_sorted(out.begin(), out.end())) reader.Fail(node, key, "must be in ascending order");
@@ -71,7 +72,8 @@ std::vector<double> ReadNumbers(MapReader& reader, std::string_view key, const Y
 MetricKind ReadObserverType(MapReader& reader, const std::string& text) {
   if (text == "histogram") return MetricKind::kHistogram;
   if (text == "summary") return MetricKind::kSummary;
-  reader.Fail(reader.Node("observer_type"), "observer_type", fmt::format("'{}' is not histogram or summary", text));
+  reader.Fail(reader.Node("observer_type"), "observer_type",
+              fmt::format("'{}' is not histogram or summary", text));
 }
 
 // Reads the keys rules and defaults share: observer_type, histogram_options, summary_options, ttl.
@@ -128,7 +130,8 @@ MappingConfig ReadMappingConfig(MapReader& statsd) {
     std::string match_type;
     defaults.Read("match_type", match_type);
     if (!match_type.empty() && match_type != "glob") {
-      defaults.Fail(defaults.Node("match_type"), "match_type", "only glob is supported as a default");
+      defaults.Fail(defaults.Node("match_type"), "match_type",
+                    "only glob is supported as a default");
     }
     defaults.Node("glob_disable_ordering");  // rules always apply in file order
     defaults.Finish();
@@ -137,66 +140,67 @@ MappingConfig ReadMappingConfig(MapReader& statsd) {
     if (quantiles) config.defaults.quantiles = *quantiles;
     if (ttl) config.defaults.ttl = *ttl;
   }
-  const YAML::Node mappings = statsd.Node("mappings");
-  if (mappings && !mappings.IsNull()) {
-    if (!mappings.IsSequence()) statsd.Fail(mappings, "mappings", "expected a list of rules");
-    size_t index = 0;
-    for (const auto& node : mappings) {
-      MapReader reader(node, statsd.file(), statsd.KeyPath(fmt::format("mappings[{}]", index++)));
-      MappingRule rule;
-      reader.Read("match", rule.match);
-      if (rule.match.empty()) reader.Fail(node, "match", "every rule needs a match");
-      std::string match_type = "glob", action = "map", metric_type;
-      reader.Read("match_type", match_type);
-      reader.Read("action", action);
-      reader.Read("match_metric_type", metric_type);
-      reader.Read("name", rule.name);
-      reader.Read("help", rule.help);
-      try {
-        if (match_type == "glob") {
-          rule.pattern = std::regex(GlobToRegex(rule.match));
-        } else if (match_type == "regex") {
-          rule.pattern = std::regex("^(?:" + rule.match + ")$");
-        } else {
-          reader.Fail(reader.Node("match_type"), "match_type", "must be glob or regex");
-        }
-      } catch (const std::regex_error& e) {
-        reader.Fail(reader.Node("match"), "match", fmt::format("bad regular expression: {}", e.what()));
+  statsd.ForEachMap("mappings", [&](MapReader& reader, const YAML::Node& node) {
+    MappingRule rule;
+    reader.Read("match", rule.match);
+    if (rule.match.empty()) reader.Fail(node, "match", "every rule needs a match");
+    std::string match_type = "glob", action = "map", metric_type;
+    reader.Read("match_type", match_type);
+    reader.Read("action", action);
+    reader.Read("match_metric_type", metric_type);
+    reader.Read("name", rule.name);
+    reader.Read("help", rule.help);
+    try {
+      if (match_type == "glob") {
+        rule.pattern = std::regex(GlobToRegex(rule.match));
+      } else if (match_type == "regex") {
+        rule.pattern = std::regex("^(?:" + rule.match + ")$");
+      } else {
+        reader.Fail(reader.Node("match_type"), "match_type", "must be glob or regex");
       }
-      if (action == "drop") {
-        rule.drop = true;
-      } else if (action != "map") {
-        reader.Fail(reader.Node("action"), "action", "must be map or drop");
-      }
-      if (metric_type == "counter") rule.match_metric_type = MatchMetricType::kCounter;
-      else if (metric_type == "gauge") rule.match_metric_type = MatchMetricType::kGauge;
-      else if (metric_type == "observer" || metric_type == "timer") rule.match_metric_type = MatchMetricType::kObserver;
-      else if (!metric_type.empty()) {
-        reader.Fail(reader.Node("match_metric_type"), "match_metric_type", "must be counter, gauge or observer");
-      }
-      if (!rule.drop && rule.name.empty()) reader.Fail(node, "name", "a rule that maps needs a name");
-      const YAML::Node labels = reader.Node("labels");
-      if (labels && !labels.IsNull()) {
-        if (!labels.IsMap()) reader.Fail(labels, "labels", "expected a mapping of label names to templates");
-        for (const auto& label : labels) {
-          const std::string label_name = label.first.Scalar();
-          if (label_name.empty() || SanitizeLabelName(label_name) != label_name) {
-            reader.Fail(label.first, "labels", fmt::format("'{}' is not a valid label name", label_name));
-          }
-          rule.labels.emplace_back(label_name, label.second.Scalar());
-        }
-        std::sort(rule.labels.begin(), rule.labels.end());
-      }
-      ReadObserverOptions(reader, rule.observer_type, rule.buckets, rule.quantiles, rule.ttl);
-      reader.Node("timer_type");  // statsd_exporter's old name for observer_type
-      reader.Finish();
-      config.rules.push_back(std::move(rule));
+    } catch (const std::regex_error& e) {
+      reader.Fail(reader.Node("match"), "match",
+                  fmt::format("bad regular expression: {}", e.what()));
     }
-  }
+    if (action == "drop") {
+      rule.drop = true;
+    } else if (action != "map") {
+      reader.Fail(reader.Node("action"), "action", "must be map or drop");
+    }
+    if (metric_type == "counter")
+      rule.match_metric_type = MatchMetricType::kCounter;
+    else if (metric_type == "gauge")
+      rule.match_metric_type = MatchMetricType::kGauge;
+    else if (metric_type == "observer" || metric_type == "timer")
+      rule.match_metric_type = MatchMetricType::kObserver;
+    else if (!metric_type.empty()) {
+      reader.Fail(reader.Node("match_metric_type"), "match_metric_type",
+                  "must be counter, gauge or observer");
+    }
+    if (!rule.drop && rule.name.empty()) reader.Fail(node, "name", "a rule that maps needs a name");
+    const YAML::Node labels = reader.Node("labels");
+    if (labels && !labels.IsNull()) {
+      if (!labels.IsMap())
+        reader.Fail(labels, "labels", "expected a mapping of label names to templates");
+      for (const auto& label : labels) {
+        const std::string label_name = label.first.Scalar();
+        if (label_name.empty() || SanitizeLabelName(label_name) != label_name) {
+          reader.Fail(label.first, "labels",
+                      fmt::format("'{}' is not a valid label name", label_name));
+        }
+        rule.labels.emplace_back(label_name, label.second.Scalar());
+      }
+      std::sort(rule.labels.begin(), rule.labels.end());
+    }
+    ReadObserverOptions(reader, rule.observer_type, rule.buckets, rule.quantiles, rule.ttl);
+    reader.Node("timer_type");  // statsd_exporter's old name for observer_type
+    config.rules.push_back(std::move(rule));
+  });
   return config;
 }
 
-MappedMetric MapStatsdName(const MappingConfig& config, std::string_view name, wire::StatsdType type) {
+MappedMetric MapStatsdName(const MappingConfig& config, std::string_view name,
+                           wire::StatsdType type) {
   using wire::StatsdType;
   const bool observer = type == StatsdType::kTimer || type == StatsdType::kHistogram ||
                         type == StatsdType::kDistribution;
@@ -221,7 +225,8 @@ MappedMetric MapStatsdName(const MappingConfig& config, std::string_view name, w
   }
   out.name = SanitizeMetricName(rule != nullptr ? Expand(rule->name, match) : std::string(name));
   if (rule != nullptr) {
-    for (const auto& [label, tmpl] : rule->labels) out.labels.emplace_back(label, Expand(tmpl, match));
+    for (const auto& [label, tmpl] : rule->labels)
+      out.labels.emplace_back(label, Expand(tmpl, match));
   }
   FamilyOptions& family = out.family;
   family.help = rule != nullptr && !rule->help.empty()
@@ -240,9 +245,11 @@ MappedMetric MapStatsdName(const MappingConfig& config, std::string_view name, w
     case StatsdType::kTimer:
     case StatsdType::kHistogram:
     case StatsdType::kDistribution:
-      family.kind = rule != nullptr && rule->observer_type ? *rule->observer_type : config.defaults.observer_type;
+      family.kind = rule != nullptr && rule->observer_type ? *rule->observer_type
+                                                           : config.defaults.observer_type;
       family.buckets = rule != nullptr && rule->buckets ? *rule->buckets : config.defaults.buckets;
-      family.quantiles = rule != nullptr && rule->quantiles ? *rule->quantiles : config.defaults.quantiles;
+      family.quantiles =
+          rule != nullptr && rule->quantiles ? *rule->quantiles : config.defaults.quantiles;
       if (type == StatsdType::kTimer) out.scale = 0.001;
       break;
   }

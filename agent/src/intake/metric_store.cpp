@@ -35,10 +35,6 @@ std::string_view SeriesKey(std::span<const Label> labels) {
   return buffer;
 }
 
-int64_t Millis(std::chrono::system_clock::time_point t) {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
-}
-
 struct Series {
   std::vector<prometheus::ClientMetric::Label> labels;
   double value = 0;               // counter, gauge
@@ -97,7 +93,8 @@ class StoreFamily {
     for (const Label& label : labels) {
       series.labels.push_back({std::string(label.name), std::string(label.value)});
     }
-    if (options.kind == MetricKind::kHistogram) series.buckets.assign(options.buckets.size() + 1, 0);
+    if (options.kind == MetricKind::kHistogram)
+      series.buckets.assign(options.buckets.size() + 1, 0);
     if (options.kind == MetricKind::kSummary) series.window.reserve(64);
     return series;
   }
@@ -125,23 +122,25 @@ StoreFamily* MetricStore::Family(const FamilyOptions& options) {
     if (normalized.kind == MetricKind::kSummary && normalized.quantiles.empty()) {
       normalized.quantiles = DefaultQuantiles();
     }
-    it = families_.emplace(options.name, std::make_unique<StoreFamily>(std::move(normalized), max_series_))
+    it = families_
+             .emplace(options.name,
+                      std::make_unique<StoreFamily>(std::move(normalized), max_series_))
              .first;
   }
   return it->second->options.kind == options.kind ? it->second.get() : nullptr;
 }
 
 bool MetricStore::Add(StoreFamily* family, std::span<const Label> labels, double delta) {
-  return family->WithSeries(labels, Millis(clock_.Now()), [&](Series& s) { s.value += delta; });
+  return family->WithSeries(labels, UnixMillis(clock_), [&](Series& s) { s.value += delta; });
 }
 
 bool MetricStore::Set(StoreFamily* family, std::span<const Label> labels, double value) {
-  return family->WithSeries(labels, Millis(clock_.Now()), [&](Series& s) { s.value = value; });
+  return family->WithSeries(labels, UnixMillis(clock_), [&](Series& s) { s.value = value; });
 }
 
 bool MetricStore::Observe(StoreFamily* family, std::span<const Label> labels, double value,
                           double weight) {
-  const int64_t now = Millis(clock_.Now());
+  const int64_t now = UnixMillis(clock_);
   const auto& options = family->options;
   return family->WithSeries(labels, now, [&](Series& s) {
     if (options.kind == MetricKind::kHistogram) {
@@ -152,7 +151,8 @@ bool MetricStore::Observe(StoreFamily* family, std::span<const Label> labels, do
       const double whole = std::floor(s.bucket_weight_rest + 1e-9);
       s.bucket_weight_rest -= whole;
       const auto bucket = std::lower_bound(options.buckets.begin(), options.buckets.end(), value);
-      s.buckets[static_cast<size_t>(bucket - options.buckets.begin())] += static_cast<uint64_t>(whole);
+      s.buckets[static_cast<size_t>(bucket - options.buckets.begin())] +=
+          static_cast<uint64_t>(whole);
       s.count += whole;
       s.sum += value * whole;
       return;
@@ -168,8 +168,9 @@ bool MetricStore::Observe(StoreFamily* family, std::span<const Label> labels, do
   });
 }
 
-bool MetricStore::AddMember(StoreFamily* family, std::span<const Label> labels, std::string_view member) {
-  return family->WithSeries(labels, Millis(clock_.Now()), [&](Series& s) {
+bool MetricStore::AddMember(StoreFamily* family, std::span<const Label> labels,
+                            std::string_view member) {
+  return family->WithSeries(labels, UnixMillis(clock_), [&](Series& s) {
     if (!s.members) s.members = std::make_unique<HyperLogLog>(10);
     s.members->Add(member);
     s.value = std::round(s.members->Estimate());
@@ -182,7 +183,7 @@ std::vector<prometheus::MetricFamily> MetricStore::Collect() {
     std::lock_guard lock(families_mutex_);
     for (auto& [name, family] : families_) families.push_back(family.get());
   }
-  const int64_t now = Millis(clock_.Now());
+  const int64_t now = UnixMillis(clock_);
   std::vector<prometheus::MetricFamily> out;
   out.reserve(families.size());
   std::vector<double> recent;
@@ -192,10 +193,18 @@ std::vector<prometheus::MetricFamily> MetricStore::Collect() {
     exposed.name = options.name;
     exposed.help = options.help;
     switch (options.kind) {
-      case MetricKind::kCounter: exposed.type = prometheus::MetricType::Counter; break;
-      case MetricKind::kGauge: exposed.type = prometheus::MetricType::Gauge; break;
-      case MetricKind::kHistogram: exposed.type = prometheus::MetricType::Histogram; break;
-      case MetricKind::kSummary: exposed.type = prometheus::MetricType::Summary; break;
+      case MetricKind::kCounter:
+        exposed.type = prometheus::MetricType::Counter;
+        break;
+      case MetricKind::kGauge:
+        exposed.type = prometheus::MetricType::Gauge;
+        break;
+      case MetricKind::kHistogram:
+        exposed.type = prometheus::MetricType::Histogram;
+        break;
+      case MetricKind::kSummary:
+        exposed.type = prometheus::MetricType::Summary;
+        break;
     }
     const int64_t ttl = options.ttl.count();
     for (auto& stripe : family->stripes) {
@@ -210,16 +219,21 @@ std::vector<prometheus::MetricFamily> MetricStore::Collect() {
         auto& metric = exposed.metric.emplace_back();
         metric.label = s.labels;
         switch (options.kind) {
-          case MetricKind::kCounter: metric.counter.value = s.value; break;
-          case MetricKind::kGauge: metric.gauge.value = s.value; break;
+          case MetricKind::kCounter:
+            metric.counter.value = s.value;
+            break;
+          case MetricKind::kGauge:
+            metric.gauge.value = s.value;
+            break;
           case MetricKind::kHistogram: {
             metric.histogram.sample_count = static_cast<uint64_t>(std::llround(s.count));
             metric.histogram.sample_sum = s.sum;
             uint64_t cumulative = 0;
             for (size_t i = 0; i < s.buckets.size(); ++i) {
               cumulative += s.buckets[i];
-              const double bound = i < options.buckets.size() ? options.buckets[i]
-                                                              : std::numeric_limits<double>::infinity();
+              const double bound = i < options.buckets.size()
+                                       ? options.buckets[i]
+                                       : std::numeric_limits<double>::infinity();
               metric.histogram.bucket.push_back({cumulative, bound});
             }
             break;
@@ -233,10 +247,12 @@ std::vector<prometheus::MetricFamily> MetricStore::Collect() {
             }
             std::sort(recent.begin(), recent.end());
             for (double q : options.quantiles) {
-              const double v = recent.empty()
-                                   ? std::numeric_limits<double>::quiet_NaN()
-                                   : recent[std::min(recent.size() - 1,
-                                                     static_cast<size_t>(q * static_cast<double>(recent.size())))];
+              const double v =
+                  recent.empty()
+                      ? std::numeric_limits<double>::quiet_NaN()
+                      : recent[std::min(
+                            recent.size() - 1,
+                            static_cast<size_t>(q * static_cast<double>(recent.size())))];
               metric.summary.quantile.push_back({q, v});
             }
             break;

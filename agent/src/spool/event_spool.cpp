@@ -1,14 +1,13 @@
 #include "mingus/agent/spool/event_spool.h"
 
 #include <fcntl.h>
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
-
-#include <fmt/format.h>
-#include <spdlog/spdlog.h>
 
 #include "mingus/common/file.h"
 #include "mingus/common/text.h"
@@ -67,7 +66,8 @@ EventSpool::~EventSpool() {
 StatusOr<std::unique_ptr<EventSpool>> EventSpool::Open(SpoolOptions options, const Clock& clock) {
   std::error_code ec;
   fs::create_directories(options.directory, ec);
-  if (ec) return Status::Error(fmt::format("spool directory {}: {}", options.directory, ec.message()));
+  if (ec)
+    return Status::Error(fmt::format("spool directory {}: {}", options.directory, ec.message()));
   std::unique_ptr<EventSpool> spool(new EventSpool(std::move(options), clock));
   if (Status status = spool->Recover(); !status.ok()) return status;
   return spool;
@@ -82,11 +82,13 @@ Status EventSpool::Recover() {
   for (const auto& entry : fs::directory_iterator(options_.directory, ec)) {
     const std::string name = entry.path().filename().string();
     if (!name.ends_with(kSuffix)) continue;
-    const auto first = text::ParseUint64(std::string_view(name).substr(0, name.size() - kSuffix.size()));
+    const auto first =
+        text::ParseUint64(std::string_view(name).substr(0, name.size() - kSuffix.size()));
     if (!first) continue;
     segments_[*first] = entry.file_size(ec);
   }
-  if (ec) return Status::Error(fmt::format("spool directory {}: {}", options_.directory, ec.message()));
+  if (ec)
+    return Status::Error(fmt::format("spool directory {}: {}", options_.directory, ec.message()));
   if (segments_.empty()) return RotateLocked();
 
   // The last segment may end in a record cut short by a crash: keep whole records only.
@@ -105,7 +107,8 @@ Status EventSpool::Recover() {
     }
   });
   if (keep < content->size()) {
-    spdlog::warn("event spool: dropping {} bytes of a record cut short in {}", content->size() - keep, path);
+    spdlog::warn("event spool: dropping {} bytes of a record cut short in {}",
+                 content->size() - keep, path);
     if (::truncate(path.c_str(), static_cast<off_t>(keep)) != 0) {
       return Status::Error(fmt::format("truncate {}: {}", path, std::strerror(errno)));
     }
@@ -157,8 +160,7 @@ Status EventSpool::FlushLocked() {
 }
 
 void EventSpool::Append(std::string_view json_line, const wire::JsonEvent&) {
-  const auto received = std::chrono::duration_cast<std::chrono::milliseconds>(
-      clock_.Now().time_since_epoch()).count();
+  const int64_t received = UnixMillis(clock_);
   std::lock_guard lock(mutex_);
   fmt::format_to(std::back_inserter(buffer_), "{}\t{}\t", next_cursor_++, received);
   buffer_.append(json_line);
@@ -205,8 +207,8 @@ StatusOr<EventSpool::Batch> EventSpool::Read(uint64_t after, size_t limit) {
       Record record;
       if (batch.records.size() >= limit || line.empty() || !ParseRecord(line, record)) return;
       if (record.cursor <= after) return;
-      batch.records.push_back(fmt::format(R"({{"cursor":{},"received":{},"event":{}}})", record.cursor,
-                                          record.received_ms, record.json));
+      batch.records.push_back(fmt::format(R"({{"cursor":{},"received":{},"event":{}}})",
+                                          record.cursor, record.received_ms, record.json));
       batch.last_cursor = record.cursor;
     });
   }

@@ -107,11 +107,6 @@ std::string ResultJson(const promql::QueryResult& result, int64_t time_ms) {
   return out + "]}";
 }
 
-int64_t NowMs(const Clock& clock) {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(clock.Now().time_since_epoch())
-      .count();
-}
-
 // A parameter that must be there.
 StatusOr<std::string> Required(const http::Request& request, std::string_view key) {
   auto value = request.Param(key);
@@ -244,13 +239,15 @@ PrometheusApi::PrometheusApi(const tsdb::Head& head, const promql::Engine& engin
 
 void PrometheusApi::Register(http::Router& router) {
   // The query endpoints, each timed into mingus_collector_query_duration_seconds{endpoint}.
-  const auto timed = [this](const char* endpoint, http::Response (PrometheusApi::*serve)(const http::Request&) const) {
+  const auto timed = [this](const char* endpoint,
+                            http::Response (PrometheusApi::*serve)(const http::Request&) const) {
     prometheus::Histogram& histogram = query_duration_.Add(
         {{"endpoint", endpoint}}, prometheus::Histogram::BucketBoundaries{0.001, 0.01, 0.1, 1, 10});
     return [this, &histogram, serve](const http::Request& request) {
       const auto start = std::chrono::steady_clock::now();
       http::Response response = (this->*serve)(request);
-      histogram.Observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+      histogram.Observe(
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
       return response;
     };
   };
@@ -278,7 +275,7 @@ void PrometheusApi::Register(http::Router& router) {
 http::Response PrometheusApi::Query(const http::Request& request) const {
   const auto query = Required(request, "query");
   if (!query.ok()) return BadData(query.message());
-  const auto time = TimeParam(request, "time", NowMs(clock_));
+  const auto time = TimeParam(request, "time", UnixMillis(clock_));
   if (!time.ok()) return BadData(time.message());
   const auto expr = promql::Parse(*query);
   if (!expr.ok()) return BadData(expr.message());

@@ -1,7 +1,6 @@
 #include "mingus/collector/scrape/discovery.h"
 
 #include <fmt/format.h>
-#include <fnmatch.h>
 
 #include <algorithm>
 #include <set>
@@ -120,16 +119,7 @@ FileDiscovery::FileDiscovery(std::vector<FileSdConfig> configs, std::string base
 std::vector<std::string> FileDiscovery::MatchingFiles(const FileSdConfig& config) const {
   std::vector<std::string> out;
   for (const auto& pattern : config.files) {
-    const std::filesystem::path path =
-        std::filesystem::path(base_directory_) / pattern;  // an absolute pattern replaces the base
-    std::error_code error;
-    // Globs in the file name only, as Prometheus: "targets/*.json".
-    for (const auto& entry : std::filesystem::directory_iterator(path.parent_path(), error)) {
-      if (entry.is_regular_file(error) &&
-          fnmatch(path.filename().c_str(), entry.path().filename().c_str(), FNM_PERIOD) == 0) {
-        out.push_back(entry.path().string());
-      }
-    }
+    for (auto& file : GlobFiles(base_directory_, pattern)) out.push_back(std::move(file));
   }
   std::sort(out.begin(), out.end());
   return out;

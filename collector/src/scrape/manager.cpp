@@ -12,11 +12,6 @@ using SteadyTime = std::chrono::steady_clock::time_point;
 // How often file_sd files are checked for changes; a full re-read follows refresh_interval.
 constexpr std::chrono::seconds kDiscoveryPoll{1};
 
-int64_t NowMs(const Clock& clock) {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(clock.Now().time_since_epoch())
-      .count();
-}
-
 }  // namespace
 
 struct ScrapeManager::Loop {
@@ -81,7 +76,7 @@ void ScrapeManager::SyncTargetsLocked() {
       wanted.emplace(key, std::move(loop));
     }
   }
-  const int64_t now_ms = NowMs(clock_);
+  const int64_t now_ms = UnixMillis(clock_);
   for (auto& [key, loop] : loops_) {
     const auto kept = wanted.find(key);
     if (kept != wanted.end() && kept->second == loop) continue;
@@ -98,7 +93,7 @@ SteadyTime ScrapeManager::FirstScrape(const Target& target) const {
   const int64_t interval = std::max<int64_t>(target.interval.count(), 1);
   const auto offset = static_cast<int64_t>(StableHash64(tsdb::LabelsString(target.labels)) %
                                            static_cast<uint64_t>(interval));
-  const int64_t wait = ((offset - NowMs(clock_) % interval) % interval + interval) % interval;
+  const int64_t wait = ((offset - UnixMillis(clock_) % interval) % interval + interval) % interval;
   return std::chrono::steady_clock::now() + std::chrono::milliseconds(wait);
 }
 
@@ -171,14 +166,16 @@ void ScrapeManager::Work() {
     lock.lock();
     // Logged when a target's state or error changes, not at every failed scrape.
     const ScrapeReport& before = loop->last;
-    if (!status.last.up && (before.timestamp_ms == 0 || before.up || before.error != status.last.error)) {
-      spdlog::warn("scrape of {} (job {}) failed: {}", status.target.Url(), status.job, status.last.error);
+    if (!status.last.up &&
+        (before.timestamp_ms == 0 || before.up || before.error != status.last.error)) {
+      spdlog::warn("scrape of {} (job {}) failed: {}", status.target.Url(), status.job,
+                   status.last.error);
     } else if (status.last.up && before.timestamp_ms != 0 && !before.up) {
       spdlog::info("scrape of {} (job {}) succeeds again", status.target.Url(), status.job);
     }
     loop->last = std::move(status.last);
     loop->running = false;
-    if (loop->removed) loop->scraper.MarkStale(NowMs(clock_));
+    if (loop->removed) loop->scraper.MarkStale(UnixMillis(clock_));
   }
 }
 

@@ -12,9 +12,7 @@ TargetScraper::TargetScraper(Target target, tsdb::Head& head, const Clock& clock
     : target_(std::move(target)), head_(head), clock_(clock) {}
 
 ScrapeReport TargetScraper::ScrapeOnce() {
-  const int64_t timestamp_ms =
-      std::chrono::duration_cast<std::chrono::milliseconds>(clock_.Now().time_since_epoch())
-          .count();
+  const int64_t timestamp_ms = UnixMillis(clock_);
   const auto start = std::chrono::steady_clock::now();
   http::ClientOptions options;
   options.timeout = target_.timeout;
@@ -48,7 +46,8 @@ ScrapeReport TargetScraper::Ingest(const StatusOr<std::string>& body, int64_t ti
     callbacks.sample = [&](const wire::ExpositionSample& sample) {
       const tsdb::SeriesRef ref = Resolve(sample);
       // 0: a duplicate label name in the exposition; the sample is dropped.
-      if (ref != 0) pending_.push_back({ref, sample.timestamp_ms.value_or(timestamp_ms), sample.value});
+      if (ref != 0)
+        pending_.push_back({ref, sample.timestamp_ms.value_or(timestamp_ms), sample.value});
     };
     const Status parsed = parser_.Parse(*body, callbacks);
     if (!parsed.ok()) {
@@ -91,13 +90,14 @@ tsdb::SeriesRef TargetScraper::Resolve(const wire::ExpositionSample& sample) {
   }
   const bool explicit_timestamp = sample.timestamp_ms.has_value();
   if (sample.labels.size() > target_.label_limit && limit_error_.empty()) {
-    limit_error_ = fmt::format("label_limit exceeded: {} has {} labels, limit {}", sample.name, sample.labels.size(),
-                               target_.label_limit);
+    limit_error_ = fmt::format("label_limit exceeded: {} has {} labels, limit {}", sample.name,
+                               sample.labels.size(), target_.label_limit);
   }
   for (const auto& label : sample.labels) {
     if (label.value.size() > target_.label_value_length_limit && limit_error_.empty()) {
-      limit_error_ = fmt::format("label_value_length_limit exceeded: {} label {} is {} bytes, limit {}", sample.name,
-                                 label.name, label.value.size(), target_.label_value_length_limit);
+      limit_error_ = fmt::format(
+          "label_value_length_limit exceeded: {} label {} is {} bytes, limit {}", sample.name,
+          label.name, label.value.size(), target_.label_value_length_limit);
     }
   }
   if (!limit_error_.empty()) return 0;
@@ -123,8 +123,8 @@ tsdb::SeriesRef TargetScraper::Resolve(const wire::ExpositionSample& sample) {
     }
   }
   for (const auto& label : target_.labels) {
-    const bool scraped =
-        std::any_of(pairs.begin(), pairs.end(), [&](const auto& p) { return p.first == label.first; });
+    const bool scraped = std::any_of(pairs.begin(), pairs.end(),
+                                     [&](const auto& p) { return p.first == label.first; });
     if (!scraped) pairs.push_back(label);
   }
   auto labels = tsdb::MakeLabels(std::move(pairs));
@@ -136,7 +136,8 @@ tsdb::SeriesRef TargetScraper::Resolve(const wire::ExpositionSample& sample) {
 
 void TargetScraper::MarkStale(int64_t timestamp_ms) {
   for (const auto& [key, series] : series_) {
-    if (series.in_last_scrape && !series.explicit_timestamp) head_.Append(series.ref, timestamp_ms, StaleNaN());
+    if (series.in_last_scrape && !series.explicit_timestamp)
+      head_.Append(series.ref, timestamp_ms, StaleNaN());
   }
   series_.clear();
   for (const char* name : {"up", "scrape_duration_seconds", "scrape_samples_scraped"}) {

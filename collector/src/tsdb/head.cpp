@@ -1,10 +1,10 @@
 #include "mingus/collector/tsdb/head.h"
 
-#include <algorithm>
-#include <mutex>
-
 #include <fmt/format.h>
 #include <re2/re2.h>
+
+#include <algorithm>
+#include <mutex>
 
 namespace mingus::collector::tsdb {
 
@@ -19,6 +19,33 @@ StatusOr<Labels> MakeLabels(std::vector<std::pair<std::string, std::string>> pai
   // Empty values mean "no label", as in Prometheus.
   std::erase_if(pairs, [](const auto& p) { return p.second.empty(); });
   return pairs;
+}
+
+StatusOr<Labels> ParseLabelsString(std::string_view text) {
+  std::vector<std::pair<std::string, std::string>> pairs;
+  if (text.size() < 2 || text.front() != '{' || text.back() != '}')
+    return Status::Error("not a label set");
+  size_t i = 1;
+  while (i < text.size() - 1) {
+    const auto eq = text.find("=\"", i);
+    if (eq == std::string_view::npos) return Status::Error("label without a value");
+    std::string name(text.substr(i, eq - i));
+    std::string value;
+    size_t j = eq + 2;
+    for (; j < text.size() - 1 && text[j] != '"'; ++j) {
+      if (text[j] == '\\' && j + 1 < text.size()) {
+        ++j;
+        value.push_back(text[j] == 'n' ? '\n' : text[j]);
+      } else {
+        value.push_back(text[j]);
+      }
+    }
+    if (j >= text.size() - 1) return Status::Error("unterminated label value");
+    pairs.emplace_back(std::move(name), std::move(value));
+    i = j + 1;
+    if (text.substr(i, 2) == ", ") i += 2;
+  }
+  return MakeLabels(std::move(pairs));
 }
 
 std::string LabelsString(const Labels& labels) {
@@ -51,7 +78,8 @@ StatusOr<Matcher> Matcher::Make(Op op, std::string name, std::string value) {
     options.set_dot_nl(true);  // as Prometheus: "." matches newlines too
     auto regex = std::make_shared<const re2::RE2>(matcher.value, options);
     if (!regex->ok()) {
-      return Status::Error(fmt::format("bad regular expression '{}': {}", matcher.value, regex->error()));
+      return Status::Error(
+          fmt::format("bad regular expression '{}': {}", matcher.value, regex->error()));
     }
     matcher.regex = std::move(regex);
   }
@@ -60,10 +88,14 @@ StatusOr<Matcher> Matcher::Make(Op op, std::string name, std::string value) {
 
 bool Matcher::Matches(std::string_view label_value) const {
   switch (op) {
-    case Op::kEqual: return label_value == value;
-    case Op::kNotEqual: return label_value != value;
-    case Op::kRegex: return re2::RE2::FullMatch(label_value, *regex);
-    case Op::kNotRegex: return !re2::RE2::FullMatch(label_value, *regex);
+    case Op::kEqual:
+      return label_value == value;
+    case Op::kNotEqual:
+      return label_value != value;
+    case Op::kRegex:
+      return re2::RE2::FullMatch(label_value, *regex);
+    case Op::kNotRegex:
+      return !re2::RE2::FullMatch(label_value, *regex);
   }
   return false;
 }
@@ -97,7 +129,8 @@ bool Head::Append(SeriesRef ref, int64_t t, double value) {
 size_t Head::AppendMany(std::span<const PendingSample> samples) {
   std::unique_lock lock(mutex_);
   size_t refused = 0;
-  for (const auto& sample : samples) refused += AppendLocked(sample.series, sample.timestamp_ms, sample.value) ? 0 : 1;
+  for (const auto& sample : samples)
+    refused += AppendLocked(sample.series, sample.timestamp_ms, sample.value) ? 0 : 1;
   return refused;
 }
 
@@ -142,14 +175,18 @@ std::vector<SeriesRef> Head::Select(const std::vector<Matcher>& matchers) const 
   for (const SeriesRef ref : candidates) {
     const Labels& labels = series_.at(ref)->labels;
     const bool all = std::all_of(matchers.begin(), matchers.end(), [&](const Matcher& m) {
-      const auto it = std::lower_bound(labels.begin(), labels.end(), m.name,
-                                       [](const auto& label, const std::string& name) { return label.first < name; });
-      const std::string_view value = it != labels.end() && it->first == m.name ? std::string_view(it->second) : "";
+      const auto it = std::lower_bound(
+          labels.begin(), labels.end(), m.name,
+          [](const auto& label, const std::string& name) { return label.first < name; });
+      const std::string_view value =
+          it != labels.end() && it->first == m.name ? std::string_view(it->second) : "";
       return m.Matches(value);
     });
     if (all) out.push_back(ref);
   }
-  std::sort(out.begin(), out.end(), [&](SeriesRef a, SeriesRef b) { return series_.at(a)->labels < series_.at(b)->labels; });
+  std::sort(out.begin(), out.end(), [&](SeriesRef a, SeriesRef b) {
+    return series_.at(a)->labels < series_.at(b)->labels;
+  });
   return out;
 }
 
@@ -278,9 +315,10 @@ Status Head::RestoreChunk(const Labels& labels, StoredChunk chunk) {
     if (count++ == 0) first = sample;
     last = sample;
   }
-  if (reader.error() || count == 0 || first.timestamp_ms != chunk.min_t || last.timestamp_ms != chunk.max_t) {
-    return Status::Error(fmt::format("chunk [{}, {}] of {} does not decode", chunk.min_t, chunk.max_t,
-                                     LabelsString(labels)));
+  if (reader.error() || count == 0 || first.timestamp_ms != chunk.min_t ||
+      last.timestamp_ms != chunk.max_t) {
+    return Status::Error(fmt::format("chunk [{}, {}] of {} does not decode", chunk.min_t,
+                                     chunk.max_t, LabelsString(labels)));
   }
   std::unique_lock lock(mutex_);
   Series& s = *series_.at(GetOrCreateLocked(labels, LabelsString(labels)));
@@ -290,8 +328,8 @@ Status Head::RestoreChunk(const Labels& labels, StoredChunk chunk) {
                         (at != s.closed.begin() && std::prev(at)->max_t >= chunk.min_t) ||
                         (s.head.samples() > 0 && s.head_min_t <= chunk.max_t);
   if (overlaps) {
-    return Status::Error(fmt::format("chunk [{}, {}] of {} overlaps another", chunk.min_t, chunk.max_t,
-                                     LabelsString(labels)));
+    return Status::Error(fmt::format("chunk [{}, {}] of {} overlaps another", chunk.min_t,
+                                     chunk.max_t, LabelsString(labels)));
   }
   s.closed.insert(at, {chunk.min_t, chunk.max_t, std::move(chunk.bytes)});
   s.closed_flushed_through = std::max(s.closed_flushed_through, chunk.max_t);

@@ -26,34 +26,6 @@ CREATE TABLE IF NOT EXISTS chunks (
 CREATE INDEX IF NOT EXISTS chunks_max_t ON chunks(max_t);
 )";
 
-// Parses LabelsString's output back: {a="x", b="y\"z"}.
-StatusOr<Labels> ParseLabelsString(std::string_view text) {
-  std::vector<std::pair<std::string, std::string>> pairs;
-  if (text.size() < 2 || text.front() != '{' || text.back() != '}')
-    return Status::Error("not a label set");
-  size_t i = 1;
-  while (i < text.size() - 1) {
-    const auto eq = text.find("=\"", i);
-    if (eq == std::string_view::npos) return Status::Error("label without a value");
-    std::string name(text.substr(i, eq - i));
-    std::string value;
-    size_t j = eq + 2;
-    for (; j < text.size() - 1 && text[j] != '"'; ++j) {
-      if (text[j] == '\\' && j + 1 < text.size()) {
-        ++j;
-        value.push_back(text[j] == 'n' ? '\n' : text[j]);
-      } else {
-        value.push_back(text[j]);
-      }
-    }
-    if (j >= text.size() - 1) return Status::Error("unterminated label value");
-    pairs.emplace_back(std::move(name), std::move(value));
-    i = j + 1;
-    if (text.substr(i, 2) == ", ") i += 2;
-  }
-  return MakeLabels(std::move(pairs));
-}
-
 }  // namespace
 
 ChunkStore::ChunkStore(std::unique_ptr<sqlite::Database> db) : db_(std::move(db)) {}

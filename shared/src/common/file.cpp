@@ -1,12 +1,13 @@
 #include "mingus/common/file.h"
 
 #include <fcntl.h>
+#include <fmt/format.h>
+#include <glob.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
-
-#include <fmt/format.h>
+#include <filesystem>
 
 namespace mingus {
 
@@ -39,6 +40,22 @@ std::string JoinPath(std::string_view root, std::string_view relative) {
   while (root.size() > 1 && root.back() == '/') root.remove_suffix(1);
   if (root.empty() || root == "/") return fmt::format("/{}", relative);
   return fmt::format("{}/{}", root, relative);
+}
+
+std::vector<std::string> GlobFiles(std::string_view base_directory, std::string_view pattern) {
+  // An absolute pattern replaces the base.
+  const std::string full = (std::filesystem::path(base_directory) / pattern).string();
+  glob_t matches{};
+  std::vector<std::string> out;
+  if (::glob(full.c_str(), 0, nullptr, &matches) == 0) {
+    for (size_t i = 0; i < matches.gl_pathc; ++i) {
+      std::error_code error;
+      if (std::filesystem::is_regular_file(matches.gl_pathv[i], error))
+        out.emplace_back(matches.gl_pathv[i]);
+    }
+  }
+  ::globfree(&matches);
+  return out;  // glob(3) sorts
 }
 
 }  // namespace mingus

@@ -1,12 +1,13 @@
 #include "mingus/config/yaml_reader.h"
 
+#include <fmt/format.h>
+
 #include <fstream>
 #include <sstream>
 
-#include <fmt/format.h>
-
 #include "mingus/common/duration.h"
 #include "mingus/common/text.h"
+#include "mingus/wire/exposition.h"
 
 namespace mingus::config {
 
@@ -104,6 +105,34 @@ MapReader MapReader::Map(std::string_view key) {
   YAML::Node value = Node(key);
   if (value && !value.IsNull() && !value.IsMap()) Fail(value, key, "expected a mapping");
   return MapReader(value, file_, KeyPath(key));
+}
+
+std::vector<std::string> MapReader::Strings(std::string_view key) {
+  std::vector<std::string> out;
+  const YAML::Node node = Node(key);
+  if (!node || node.IsNull()) return out;
+  if (!node.IsSequence()) Fail(node, key, "expected a list");
+  for (const auto& item : node) {
+    if (!item.IsScalar()) Fail(item, key, "expected a list of strings");
+    out.push_back(item.as<std::string>());
+  }
+  return out;
+}
+
+std::vector<std::pair<std::string, std::string>> MapReader::Labels(std::string_view key) {
+  std::vector<std::pair<std::string, std::string>> labels;
+  const YAML::Node node = Node(key);
+  if (!node || node.IsNull()) return labels;
+  if (!node.IsMap()) Fail(node, key, "expected a mapping of label names to values");
+  for (const auto& entry : node) {
+    const std::string name = ScalarText(entry.first);
+    if (!wire::IsValidLabelName(name))
+      Fail(entry.first, key, fmt::format("invalid label name '{}'", name));
+    if (!entry.second.IsScalar())
+      Fail(entry.second, key, fmt::format("label {}: expected a string", name));
+    labels.emplace_back(name, entry.second.as<std::string>());
+  }
+  return labels;
 }
 
 void MapReader::Check(std::string_view key, const Status& status) {

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 
 namespace mingus {
 
@@ -17,5 +18,11 @@ class SystemClock final : public Clock {
     return std::chrono::system_clock::now();
   }
 };
+
+// Milliseconds since the Unix epoch, the timestamps of samples and alerts.
+inline int64_t UnixMillis(std::chrono::system_clock::time_point t) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
+}
+inline int64_t UnixMillis(const Clock& clock) { return UnixMillis(clock.Now()); }
 
 }  // namespace mingus

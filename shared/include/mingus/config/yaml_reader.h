@@ -1,5 +1,7 @@
 #pragma once
 
+#include <yaml-cpp/yaml.h>
+
 #include <chrono>
 #include <cstdint>
 #include <optional>
@@ -7,8 +9,8 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
-
-#include <yaml-cpp/yaml.h>
+#include <utility>
+#include <vector>
 
 #include "mingus/common/status.h"
 
@@ -27,7 +29,9 @@ YAML::Node LoadString(const std::string& content, const std::string& name);
 
 // The text of a scalar node, or "" for anything else: in YAML a mapping's key may itself be a
 // mapping or a list, and as<std::string>() would throw on it.
-inline std::string ScalarText(const YAML::Node& node) { return node.IsScalar() ? node.as<std::string>() : ""; }
+inline std::string ScalarText(const YAML::Node& node) {
+  return node.IsScalar() ? node.as<std::string>() : "";
+}
 
 // A view of one mapping. Each key must be read through it; Finish() refuses the others.
 class MapReader {
@@ -41,6 +45,14 @@ class MapReader {
   void Read(std::string_view key, std::chrono::milliseconds& out);
   // A nested mapping (absent or null gives an empty reader).
   MapReader Map(std::string_view key);
+  // A list of strings (absent: empty).
+  std::vector<std::string> Strings(std::string_view key);
+  // A mapping of Prometheus label names to string values (absent: empty), in file order.
+  std::vector<std::pair<std::string, std::string>> Labels(std::string_view key);
+  // Calls visit(reader, node) for each mapping in the list at `key`, then refuses the keys
+  // `visit` left unread.
+  template <typename Visit>
+  void ForEachMap(std::string_view key, Visit visit);
   // The raw node for shapes this class does not cover; marks the key as read.
   YAML::Node Node(std::string_view key);
 
@@ -61,5 +73,19 @@ class MapReader {
   std::string path_;
   std::set<std::string, std::less<>> read_;
 };
+
+template <typename Visit>
+void MapReader::ForEachMap(std::string_view key, Visit visit) {
+  const YAML::Node node = Node(key);
+  if (!node || node.IsNull()) return;
+  if (!node.IsSequence()) Fail(node, key, "expected a list");
+  size_t index = 0;
+  for (const auto& item : node) {
+    if (!item.IsMap()) Fail(item, key, "expected a list of mappings");
+    MapReader reader(item, file_, KeyPath(key) + "[" + std::to_string(index++) + "]");
+    visit(reader, item);
+    reader.Finish();
+  }
+}
 
 }  // namespace mingus::config

@@ -28,6 +28,8 @@ using Labels = std::vector<std::pair<std::string, std::string>>;  // sorted by n
 // Builds a Labels value, sorting it; refuses duplicate or empty names.
 StatusOr<Labels> MakeLabels(std::vector<std::pair<std::string, std::string>> pairs);
 std::string LabelsString(const Labels& labels);  // {__name__="up", job="x"}
+// Reads LabelsString's output back.
+StatusOr<Labels> ParseLabelsString(std::string_view text);
 
 struct Matcher {
   enum class Op { kEqual, kNotEqual, kRegex, kNotRegex };
@@ -88,7 +90,7 @@ class Head {
   struct UnflushedSeries {
     SeriesRef ref = 0;
     Labels labels;
-    std::vector<StoredChunk> chunks;  // closed chunks not yet flushed, then the open chunk
+    std::vector<StoredChunk> chunks;     // closed chunks not yet flushed, then the open chunk
     int64_t closed_through = INT64_MIN;  // max_t of the last closed chunk among them
     int64_t open_through = INT64_MIN;    // max_t of the open chunk when it is among them
   };
