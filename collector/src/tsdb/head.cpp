@@ -276,21 +276,19 @@ size_t Head::sample_count() const {
   return total;
 }
 
-std::vector<Head::UnflushedSeries> Head::UnflushedChunks() const {
+std::vector<Head::UnflushedSeries> Head::ChunksToFlush() const {
   std::shared_lock lock(mutex_);
   std::vector<UnflushedSeries> out;
+  out.reserve(series_.size());
   for (const auto& [ref, s] : series_) {
     UnflushedSeries series;
     for (const Chunk& c : s->closed) {
       if (c.max_t <= s->closed_flushed_through) continue;
-      series.chunks.push_back({c.min_t, c.max_t, c.bytes});
+      series.closed.push_back({c.min_t, c.max_t, c.bytes});
       series.closed_through = c.max_t;
     }
-    if (s->head.samples() > 0 && s->head_max_t > s->open_flushed_through) {
-      series.chunks.push_back({s->head_min_t, s->head_max_t, s->head.Bytes()});
-      series.open_through = s->head_max_t;
-    }
-    if (series.chunks.empty()) continue;
+    if (s->head.samples() > 0) series.open = StoredChunk{s->head_min_t, s->head_max_t, s->head.Bytes()};
+    if (series.closed.empty() && !series.open) continue;
     series.ref = ref;
     series.labels = s->labels;
     out.push_back(std::move(series));
@@ -298,13 +296,12 @@ std::vector<Head::UnflushedSeries> Head::UnflushedChunks() const {
   return out;
 }
 
-void Head::MarkFlushed(SeriesRef ref, int64_t closed_through, int64_t open_through) {
+void Head::MarkFlushed(SeriesRef ref, int64_t closed_through) {
   std::unique_lock lock(mutex_);
   const auto it = series_.find(ref);
   if (it == series_.end()) return;
   Series& s = *it->second;
   s.closed_flushed_through = std::max(s.closed_flushed_through, closed_through);
-  s.open_flushed_through = std::max(s.open_flushed_through, open_through);
 }
 
 Status Head::RestoreChunk(const Labels& labels, StoredChunk chunk) {

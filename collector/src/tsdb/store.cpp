@@ -4,6 +4,7 @@
 #include <spdlog/spdlog.h>
 
 #include <filesystem>
+#include <unordered_set>
 
 #include "mingus/sqlite/database.h"
 
@@ -24,7 +25,44 @@ CREATE TABLE IF NOT EXISTS chunks (
   PRIMARY KEY (series_id, min_t)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS chunks_max_t ON chunks(max_t);
+-- The open chunks at the last flush, packed many to a row (see PackOpenChunk): rewriting one
+-- row per series every flush cost more than everything else the collector does.
+CREATE TABLE IF NOT EXISTS open_chunks (
+  segment INTEGER PRIMARY KEY,
+  data BLOB NOT NULL
+);
 )";
+
+// Rows of open_chunks hold about this much.
+constexpr size_t kSegmentBytes = 1 << 20;
+
+void PutUvarint(std::string& out, uint64_t value) {
+  while (value >= 0x80) {
+    out.push_back(static_cast<char>(value | 0x80));
+    value >>= 7;
+  }
+  out.push_back(static_cast<char>(value));
+}
+
+bool GetUvarint(std::string_view& in, uint64_t& value) {
+  value = 0;
+  for (int shift = 0; shift < 64 && !in.empty(); shift += 7) {
+    const auto byte = static_cast<uint8_t>(in.front());
+    in.remove_prefix(1);
+    value |= static_cast<uint64_t>(byte & 0x7f) << shift;
+    if ((byte & 0x80) == 0) return true;
+  }
+  return false;
+}
+
+// One open chunk in a segment: series id, min_t (zigzag), max_t - min_t, size, bytes.
+void PackOpenChunk(std::string& segment, int64_t series_id, const Head::StoredChunk& chunk) {
+  PutUvarint(segment, static_cast<uint64_t>(series_id));
+  PutUvarint(segment, (static_cast<uint64_t>(chunk.min_t) << 1) ^ static_cast<uint64_t>(chunk.min_t >> 63));
+  PutUvarint(segment, static_cast<uint64_t>(chunk.max_t - chunk.min_t));
+  PutUvarint(segment, chunk.bytes.size());
+  segment += chunk.bytes;
+}
 
 }  // namespace
 
@@ -38,9 +76,44 @@ StatusOr<std::unique_ptr<ChunkStore>> ChunkStore::Open(const std::string& path) 
   return std::unique_ptr<ChunkStore>(new ChunkStore(std::move(db).value()));
 }
 
+Status ChunkStore::MoveOpenChunksToChunks() {
+  sqlite::Transaction transaction(*db_);
+  if (!transaction.status().ok()) return transaction.status();
+  auto segments = db_->Prepare("SELECT segment, data FROM open_chunks ORDER BY segment");
+  auto insert = db_->Prepare(
+      "INSERT OR REPLACE INTO chunks(series_id, min_t, max_t, data) VALUES (?1, ?2, ?3, ?4)");
+  if (!segments.ok()) return segments.status();
+  if (!insert.ok()) return insert.status();
+  while (segments->Step()) {
+    std::string_view in = segments->Blob(1);
+    while (!in.empty()) {
+      uint64_t id = 0, zigzag_min_t = 0, span = 0, size = 0;
+      if (!GetUvarint(in, id) || !GetUvarint(in, zigzag_min_t) || !GetUvarint(in, span) ||
+          !GetUvarint(in, size) || size > in.size()) {
+        spdlog::error("{}: open_chunks segment {} is truncated; the rest of it is skipped", db_->path(),
+                      segments->Int(0));
+        break;
+      }
+      const auto min_t = static_cast<int64_t>((zigzag_min_t >> 1) ^ (~(zigzag_min_t & 1) + 1));
+      insert->Reset();
+      insert->Bind(1, static_cast<int64_t>(id))
+          .Bind(2, min_t)
+          .Bind(3, min_t + static_cast<int64_t>(span))
+          .BindBlob(4, in.substr(0, size));
+      if (Status status = insert->Run(); !status.ok()) return status;
+      in.remove_prefix(size);
+    }
+  }
+  if (!segments->status().ok()) return segments->status();
+  if (Status status = db_->Exec("DELETE FROM open_chunks"); !status.ok()) return status;
+  return transaction.Commit();
+}
+
 StatusOr<LoadStats> ChunkStore::Load(Head& head) {
   LoadStats stats;
   stats.moved_aside = db_->moved_aside();
+  // The open chunks of the last run are closed now: they become ordinary chunks.
+  if (Status status = MoveOpenChunksToChunks(); !status.ok()) return status;
   auto select = db_->Prepare(
       "SELECT s.id, s.labels, c.min_t, c.max_t, c.data FROM series s JOIN chunks c ON c.series_id "
       "= s.id "
@@ -81,51 +154,73 @@ StatusOr<LoadStats> ChunkStore::Load(Head& head) {
   return stats;
 }
 
-StatusOr<int64_t> ChunkStore::SeriesId(SeriesRef ref, const Labels& labels) {
+StatusOr<int64_t> ChunkStore::SeriesId(SeriesRef ref, const Labels& labels, sqlite::Statement& upsert) {
   if (const auto it = ids_.find(ref); it != ids_.end()) return it->second;
-  const std::string key = LabelsString(labels);
-  auto insert =
-      db_->Prepare("INSERT INTO series(labels) VALUES (?1) ON CONFLICT(labels) DO NOTHING");
-  if (!insert.ok()) return insert.status();
-  if (const Status status = insert->Bind(1, key).Run(); !status.ok()) return status;
-  auto select = db_->Prepare("SELECT id FROM series WHERE labels = ?1");
-  if (!select.ok()) return select.status();
-  select->Bind(1, key);
-  if (!select->Step())
-    return Status::Error(fmt::format("{}: series {} not stored", db_->path(), key));
-  const int64_t id = select->Int(0);
+  upsert.Reset();
+  upsert.Bind(1, LabelsString(labels));
+  if (!upsert.Step()) {
+    return Status::Error(fmt::format("{}: storing series {}: {}", db_->path(), LabelsString(labels),
+                                     upsert.status().ok() ? "no id returned" : upsert.status().message()));
+  }
+  const int64_t id = upsert.Int(0);
+  upsert.Reset();
   ids_.emplace(ref, id);
   return id;
 }
 
 StatusOr<FlushStats> ChunkStore::Flush(Head& head) {
-  auto pending = head.UnflushedChunks();
+  const auto pending = head.ChunksToFlush();
   FlushStats stats;
   sqlite::Transaction transaction(*db_);
   if (!transaction.status().ok()) return transaction.status();
-  auto upsert = db_->Prepare(
-      "INSERT OR REPLACE INTO chunks(series_id, min_t, max_t, data) VALUES (?1, ?2, ?3, ?4)");
-  if (!upsert.ok()) return upsert.status();
+  auto upsert_series = db_->Prepare(
+      "INSERT INTO series(labels) VALUES (?1) ON CONFLICT(labels) DO UPDATE SET labels = excluded.labels "
+      "RETURNING id");
+  auto insert_chunk =
+      db_->Prepare("INSERT OR REPLACE INTO chunks(series_id, min_t, max_t, data) VALUES (?1, ?2, ?3, ?4)");
+  auto insert_segment = db_->Prepare("INSERT INTO open_chunks(segment, data) VALUES (?1, ?2)");
+  for (auto* statement : {&upsert_series, &insert_chunk, &insert_segment}) {
+    if (!statement->ok()) return statement->status();
+  }
+  if (Status status = db_->Exec("DELETE FROM open_chunks"); !status.ok()) return status;
+  std::string segment;
+  int64_t segment_number = 0;
+  std::unordered_set<int64_t> open_ids;
+  const auto write_segment = [&]() -> Status {
+    insert_segment->Reset();
+    insert_segment->Bind(1, segment_number++).BindBlob(2, segment);
+    stats.bytes += segment.size();
+    segment.clear();
+    return insert_segment->Run();
+  };
   for (const auto& series : pending) {
-    const auto id = SeriesId(series.ref, series.labels);
+    const auto id = SeriesId(series.ref, series.labels, *upsert_series);
     if (!id.ok()) return id.status();
-    for (const auto& chunk : series.chunks) {
-      if (const Status status = upsert->Bind(1, *id)
-                                    .Bind(2, chunk.min_t)
-                                    .Bind(3, chunk.max_t)
-                                    .BindBlob(4, chunk.bytes)
-                                    .Run();
-          !status.ok()) {
-        return status;
-      }
+    for (const auto& chunk : series.closed) {
+      insert_chunk->Reset();
+      insert_chunk->Bind(1, *id).Bind(2, chunk.min_t).Bind(3, chunk.max_t).BindBlob(4, chunk.bytes);
+      if (Status status = insert_chunk->Run(); !status.ok()) return status;
       ++stats.chunks;
       stats.bytes += chunk.bytes.size();
     }
+    if (series.open) {
+      PackOpenChunk(segment, *id, *series.open);
+      open_ids.insert(*id);
+      ++stats.open_chunks;
+      if (segment.size() >= kSegmentBytes) {
+        if (Status status = write_segment(); !status.ok()) return status;
+      }
+    }
     ++stats.series;
   }
+  if (!segment.empty()) {
+    if (Status status = write_segment(); !status.ok()) return status;
+  }
   if (const Status status = transaction.Commit(); !status.ok()) return status;
-  for (const auto& series : pending)
-    head.MarkFlushed(series.ref, series.closed_through, series.open_through);
+  open_ids_ = std::move(open_ids);
+  for (const auto& series : pending) {
+    if (!series.closed.empty()) head.MarkFlushed(series.ref, series.closed_through);
+  }
   return stats;
 }
 
@@ -133,15 +228,25 @@ Status ChunkStore::DeleteBefore(int64_t min_t) {
   auto remove = db_->Prepare("DELETE FROM chunks WHERE max_t < ?1");
   if (!remove.ok()) return remove.status();
   if (const Status status = remove->Bind(1, min_t).Run(); !status.ok()) return status;
-  // Forget the ids of series deleted below, so a series that comes back is stored anew.
+  // Series left without chunks, except those whose only data is an open chunk.
   auto orphans =
       db_->Prepare("SELECT id FROM series WHERE id NOT IN (SELECT DISTINCT series_id FROM chunks)");
   if (!orphans.ok()) return orphans.status();
-  std::unordered_map<int64_t, bool> gone;
-  while (orphans->Step()) gone.emplace(orphans->Int(0), true);
+  std::unordered_set<int64_t> gone;
+  while (orphans->Step()) {
+    if (!open_ids_.contains(orphans->Int(0))) gone.insert(orphans->Int(0));
+  }
+  if (!orphans->status().ok()) return orphans->status();
   if (gone.empty()) return OkStatus();
+  // Forget their ids, so a series that comes back is stored anew.
   std::erase_if(ids_, [&](const auto& entry) { return gone.contains(entry.second); });
-  return db_->Exec("DELETE FROM series WHERE id NOT IN (SELECT DISTINCT series_id FROM chunks)");
+  sqlite::Transaction transaction(*db_);
+  auto forget = db_->Prepare("DELETE FROM series WHERE id = ?1");
+  if (!forget.ok()) return forget.status();
+  for (const int64_t id : gone) {
+    if (Status status = forget->Bind(1, id).Run(); !status.ok()) return status;
+  }
+  return transaction.Commit();
 }
 
 uint64_t ChunkStore::DiskBytes() const {

@@ -43,12 +43,15 @@ TEST_F(ChunkStoreTest, FlushedChunksComeBackAfterReopen) {
     ASSERT_TRUE(store.ok()) << store.message();
     auto flushed = (*store)->Flush(head);
     ASSERT_TRUE(flushed.ok()) << flushed.message();
-    EXPECT_EQ(flushed->chunks, 4u);
+    EXPECT_EQ(flushed->chunks, 2u);
+    EXPECT_EQ(flushed->open_chunks, 2u);
     EXPECT_EQ(flushed->series, 2u);
-    // Nothing new: nothing written. A grown open chunk is written again.
-    EXPECT_EQ((*store)->Flush(head)->chunks, 0u);
+    // Closed chunks are written once; the open ones at every flush.
+    flushed = (*store)->Flush(head);
+    EXPECT_EQ(flushed->chunks, 0u);
+    EXPECT_EQ(flushed->open_chunks, 2u);
     head.Append(ra, 301'000, 301);
-    EXPECT_EQ((*store)->Flush(head)->chunks, 1u);
+    ASSERT_TRUE((*store)->Flush(head).ok());
     head.Append(ra, 302'000, 302);  // after the last flush: lost by a crash
   }
   Head restored;
@@ -57,7 +60,7 @@ TEST_F(ChunkStoreTest, FlushedChunksComeBackAfterReopen) {
   const auto loaded = (*store)->Load(restored);
   ASSERT_TRUE(loaded.ok()) << loaded.message();
   EXPECT_EQ(loaded->series, 2u);
-  EXPECT_EQ(loaded->chunks, 4u);
+  EXPECT_EQ(loaded->chunks, 4u);  // the open chunks of the last run come back closed
   const auto samples = All(restored, a);
   ASSERT_EQ(samples.size(), 301u);
   EXPECT_EQ(samples.back(), (Sample{301'000, 301}));
@@ -67,7 +70,24 @@ TEST_F(ChunkStoreTest, FlushedChunksComeBackAfterReopen) {
   EXPECT_FALSE(restored.Append(ref, 301'000, 0));
   EXPECT_TRUE(restored.Append(ref, 303'000, 303));
   // Nothing of the restored chunks is written again.
-  EXPECT_EQ((*store)->Flush(restored)->chunks, 1u);
+  const auto flushed = (*store)->Flush(restored);
+  EXPECT_EQ(flushed->chunks, 0u);
+  EXPECT_EQ(flushed->open_chunks, 1u);
+}
+
+TEST_F(ChunkStoreTest, RetentionKeepsSeriesWhoseOnlyDataIsAnOpenChunk) {
+  Head head;
+  const auto old_ref = head.GetOrCreate(L("old", "1"));
+  for (int64_t t = 1; t <= 121; ++t) head.Append(old_ref, t, 1);  // [1,120] closed, 121 open
+  head.Append(head.GetOrCreate(L("new", "1")), 5000, 2);
+  auto store = ChunkStore::Open(Path());
+  ASSERT_TRUE((*store)->Flush(head).ok());
+  ASSERT_TRUE((*store)->DeleteBefore(1000).ok());  // [1,120] goes; both open chunks stay
+  Head restored;
+  const auto loaded = (*store)->Load(restored);
+  EXPECT_EQ(loaded->series, 2u);
+  EXPECT_EQ(All(restored, L("new", "1")), (std::vector<Sample>{{5000, 2}}));
+  EXPECT_EQ(All(restored, L("old", "1")), (std::vector<Sample>{{121, 1}}));
 }
 
 TEST_F(ChunkStoreTest, RetentionDeletesOldChunks) {
@@ -99,7 +119,8 @@ TEST_F(ChunkStoreTest, ACorruptFileIsMovedAsideNotDropped) {
 
 TEST_F(ChunkStoreTest, ACorruptChunkIsCountedAndTheRestLoads) {
   Head head;
-  head.Append(head.GetOrCreate(L("a", "1")), 1000, 1);
+  const auto a = head.GetOrCreate(L("a", "1"));
+  for (int64_t t = 1; t <= 121; ++t) head.Append(a, t * 1000, 1);  // one closed chunk, one open
   head.Append(head.GetOrCreate(L("b", "1")), 1000, 1);
   {
     auto store = ChunkStore::Open(Path());
@@ -108,13 +129,13 @@ TEST_F(ChunkStoreTest, ACorruptChunkIsCountedAndTheRestLoads) {
   {
     auto db = sqlite::Database::Open(Path());
     ASSERT_TRUE(db.ok());
-    ASSERT_TRUE((*db)->Exec("UPDATE chunks SET data = x'0005ff' WHERE series_id = 1").ok());
+    ASSERT_TRUE((*db)->Exec("UPDATE chunks SET data = x'0005ff'").ok());  // a's closed chunk
   }
   auto store = ChunkStore::Open(Path());
   Head restored;
   const auto loaded = (*store)->Load(restored);
   ASSERT_TRUE(loaded.ok());
-  EXPECT_EQ(loaded->chunks, 1u);
+  EXPECT_EQ(loaded->chunks, 2u);  // a's open chunk and b's
   EXPECT_EQ(loaded->corrupt_chunks, 1u);
 }
 

@@ -81,7 +81,7 @@ class Head {
   size_t sample_count() const;
   uint64_t samples_appended() const { return samples_appended_.load(std::memory_order_relaxed); }
 
-  // Persistence. A flush writes what UnflushedChunks() returns and then MarkFlushed() each
+  // Persistence. A flush writes what ChunksToFlush() returns and then MarkFlushed() each
   // series; at start the stored chunks come back through RestoreChunk().
   struct StoredChunk {
     int64_t min_t = 0, max_t = 0;
@@ -90,12 +90,13 @@ class Head {
   struct UnflushedSeries {
     SeriesRef ref = 0;
     Labels labels;
-    std::vector<StoredChunk> chunks;     // closed chunks not yet flushed, then the open chunk
-    int64_t closed_through = INT64_MIN;  // max_t of the last closed chunk among them
-    int64_t open_through = INT64_MIN;    // max_t of the open chunk when it is among them
+    std::vector<StoredChunk> closed;     // closed chunks not yet flushed
+    std::optional<StoredChunk> open;     // the open chunk, whenever it has samples
+    int64_t closed_through = INT64_MIN;  // max_t of the last of `closed`
   };
-  std::vector<UnflushedSeries> UnflushedChunks() const;
-  void MarkFlushed(SeriesRef ref, int64_t closed_through, int64_t open_through);
+  // Every series with closed chunks to flush or an open chunk.
+  std::vector<UnflushedSeries> ChunksToFlush() const;
+  void MarkFlushed(SeriesRef ref, int64_t closed_through);
   // Adds a stored chunk to the series of `labels` (created if needed) as a closed, flushed
   // chunk. Refuses a chunk that does not decode or overlaps one the series has.
   Status RestoreChunk(const Labels& labels, StoredChunk chunk);
@@ -110,7 +111,7 @@ class Head {
     std::vector<Chunk> closed;
     XorChunkWriter head;
     int64_t head_min_t = 0, head_max_t = 0;
-    int64_t closed_flushed_through = INT64_MIN, open_flushed_through = INT64_MIN;
+    int64_t closed_flushed_through = INT64_MIN;
   };
   SeriesRef GetOrCreateLocked(const Labels& labels, const std::string& key);
   bool AppendLocked(SeriesRef series, int64_t timestamp_ms, double value);

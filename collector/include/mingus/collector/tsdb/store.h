@@ -4,19 +4,22 @@
 #include <memory>
 #include <string>
 #include <unordered_map>
+#include <unordered_set>
 
 #include "mingus/collector/tsdb/head.h"
 #include "mingus/common/status.h"
 
 namespace mingus::sqlite {
 class Database;
+class Statement;
 }
 
 namespace mingus::collector::tsdb {
 
 struct FlushStats {
-  size_t series = 0;  // series with something written
-  size_t chunks = 0;
+  size_t series = 0;       // series with something written
+  size_t chunks = 0;       // closed chunks, each written once
+  size_t open_chunks = 0;  // open chunks, written at every flush
   size_t bytes = 0;
 };
 
@@ -27,11 +30,12 @@ struct LoadStats {
   std::string moved_aside;    // a corrupt database file renamed at open
 };
 
-// The head's chunks in SQLite (performance_metrics.db, WAL): a `series` table of label sets
-// and a `chunks` table of encoded chunks keyed by series and start time. Each flush writes,
-// in one transaction, the chunks closed since the last flush and each open chunk that grew
-// (replacing its previous copy), so a crash loses at most what came after the last flush.
-// Not thread-safe: one flusher at a time.
+// The head's chunks in SQLite (performance_metrics.db, WAL): a `series` table of label sets,
+// a `chunks` table of encoded chunks keyed by series and start time, and `open_chunks`, the
+// open chunks of the last flush packed into a few large rows. Each flush writes, in one
+// transaction, the chunks closed since the last flush and a new copy of every open chunk,
+// so a crash loses at most what came after the last flush. At load the open chunks of the
+// last run become ordinary chunks. Not thread-safe: one flusher at a time.
 class ChunkStore {
  public:
   static StatusOr<std::unique_ptr<ChunkStore>> Open(const std::string& path);
@@ -47,10 +51,13 @@ class ChunkStore {
 
  private:
   explicit ChunkStore(std::unique_ptr<sqlite::Database> db);
-  StatusOr<int64_t> SeriesId(SeriesRef ref, const Labels& labels);
+  // The series' row id, stored through `upsert` (INSERT ... RETURNING id) on first sight.
+  StatusOr<int64_t> SeriesId(SeriesRef ref, const Labels& labels, sqlite::Statement& upsert);
+  Status MoveOpenChunksToChunks();
 
   std::unique_ptr<sqlite::Database> db_;
   std::unordered_map<SeriesRef, int64_t> ids_;  // head series -> series.id
+  std::unordered_set<int64_t> open_ids_;         // series.id of the open chunks last flushed
 };
 
 }  // namespace mingus::collector::tsdb
