@@ -1,20 +1,20 @@
 #include "mingus/http/client.h"
 
+#include <fmt/format.h>
 #include <zlib.h>
 
-#include <boost/asio.hpp>
+#include <boost/asio/buffer.hpp>
 #include <boost/beast/core.hpp>
+#include <boost/beast/core/detail/base64.hpp>
 #include <boost/beast/http.hpp>
-#include <fmt/format.h>
-
-#include "mingus/common/address.h"
+#include <cctype>
+#include <sstream>
 
 namespace mingus::http {
 
 namespace beast = boost::beast;
 namespace bhttp = boost::beast::http;
-namespace net = boost::asio;
-using tcp = net::ip::tcp;
+namespace asio = boost::asio;
 
 std::string_view ClientResponse::Header(std::string_view lower_case_name) const {
   for (const auto& [name, value] : headers) {
@@ -37,7 +37,8 @@ StatusOr<std::string> GunzipLimited(std::string_view data, size_t max_bytes) {
     rc = inflate(&stream, Z_NO_FLUSH);
     if (rc != Z_OK && rc != Z_STREAM_END) {
       inflateEnd(&stream);
-      return Status::Error(fmt::format("gzip: {}", stream.msg != nullptr ? stream.msg : "corrupt or truncated data"));
+      return Status::Error(fmt::format(
+          "gzip: {}", stream.msg != nullptr ? stream.msg : "corrupt or truncated data"));
     }
     out.append(buffer, sizeof buffer - stream.avail_out);
     if (out.size() > max_bytes) {
@@ -53,60 +54,175 @@ StatusOr<std::string> GunzipLimited(std::string_view data, size_t max_bytes) {
   return out;
 }
 
-StatusOr<ClientResponse> HttpGet(const std::string& url, const ClientOptions& options) {
-  constexpr std::string_view kScheme = "http://";
-  if (url.compare(0, kScheme.size(), kScheme) != 0) {
-    return Status::Error(fmt::format("{}: only http:// URLs are supported", url));
+namespace {
+
+// The URL as far as it can be shown: without "user:password@".
+std::string WithoutUserinfo(std::string_view url) {
+  const auto scheme_end = url.find("://");
+  if (scheme_end == std::string_view::npos) return std::string(url);
+  const auto authority_start = scheme_end + 3;
+  const auto authority_end = url.find_first_of("/?#", authority_start);
+  const auto at = url.substr(0, authority_end).rfind('@');
+  if (at == std::string_view::npos || at < authority_start) return std::string(url);
+  return std::string(url.substr(0, authority_start)) + std::string(url.substr(at + 1));
+}
+
+std::string PercentDecode(std::string_view text) {
+  std::string out;
+  for (size_t i = 0; i < text.size(); ++i) {
+    if (text[i] == '%' && i + 2 < text.size() &&
+        std::isxdigit(static_cast<unsigned char>(text[i + 1])) &&
+        std::isxdigit(static_cast<unsigned char>(text[i + 2]))) {
+      out.push_back(static_cast<char>(std::stoi(std::string(text.substr(i + 1, 2)), nullptr, 16)));
+      i += 2;
+    } else {
+      out.push_back(text[i]);
+    }
   }
-  const std::string_view rest = std::string_view(url).substr(kScheme.size());
-  const auto slash = rest.find('/');
-  const auto address = ParseHostPort(rest.substr(0, slash));
-  if (!address.ok()) return Status::Error(fmt::format("{}: {}", url, address.message()));
-  const std::string target = slash == std::string_view::npos ? "/" : std::string(rest.substr(slash));
+  return out;
+}
 
-  net::io_context ioc;
-  beast::tcp_stream stream(ioc);
+std::string Base64(std::string_view data) {
+  std::string out(beast::detail::base64::encoded_size(data.size()), '\0');
+  out.resize(beast::detail::base64::encode(out.data(), data.data(), data.size()));
+  return out;
+}
+
+bool HasHeader(const ClientOptions& options, std::string_view name) {
+  for (const auto& header : options.headers) {
+    if (beast::iequals(header.first, name)) return true;
+  }
+  return false;
+}
+
+// Feeds what the stream delivers into the parser until a whole response has arrived.
+Status ReadResponse(net::Stream& stream, bhttp::response_parser<bhttp::string_body>& parser) {
+  std::string pending;
+  char chunk[16 * 1024];
   beast::error_code ec;
-  const auto ip = net::ip::make_address(address->host, ec);
-  if (ec) return Status::Error(fmt::format("{}: {}", url, ec.message()));
-  const auto fail = [&](std::string_view step, const beast::error_code& error) {
-    return Status::Error(fmt::format("GET {}: {}: {}", url, step,
-                                     error == beast::error::timeout ? "timed out" : error.message()));
+  while (!parser.is_done()) {
+    auto count = stream.ReadSome(chunk, sizeof chunk);
+    if (!count.ok()) return count.status();
+    if (*count == 0) {
+      parser.put_eof(ec);
+      if (ec)
+        return Status::Error(ec == bhttp::error::partial_message
+                                 ? "connection closed before the whole response"
+                                 : ec.message());
+      break;
+    }
+    pending.append(chunk, *count);
+    while (!pending.empty() && !parser.is_done()) {
+      const size_t used = parser.put(asio::buffer(pending), ec);
+      pending.erase(0, used);
+      if (ec == bhttp::error::need_more) break;
+      if (ec) return Status::Error(ec.message());
+      if (used == 0) break;
+    }
+  }
+  return OkStatus();
+}
+
+}  // namespace
+
+std::string Url::ForDisplay(bool hide_target) const {
+  return fmt::format("{}://{}{}", scheme, authority, hide_target ? "/..." : target);
+}
+
+StatusOr<Url> ParseUrl(std::string_view url) {
+  Url out;
+  const auto scheme_end = url.find("://");
+  if (scheme_end != std::string_view::npos) {
+    out.scheme = std::string(url.substr(0, scheme_end));
+    for (char& c : out.scheme) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  }
+  if (out.scheme != "http" && out.scheme != "https") {
+    return Status::Error(
+        fmt::format("{}: only http:// and https:// URLs are supported", WithoutUserinfo(url)));
+  }
+  std::string_view rest = url.substr(scheme_end + 3);
+  rest = rest.substr(0, rest.find('#'));
+  const auto authority_end = rest.find_first_of("/?");
+  std::string_view authority = rest.substr(0, authority_end);
+  if (const auto at = authority.rfind('@'); at != std::string_view::npos) {
+    out.userinfo = std::string(authority.substr(0, at));
+    authority = authority.substr(at + 1);
+  }
+  out.authority = std::string(authority);
+  auto endpoint = net::ParseEndpoint(authority, out.https() ? 443 : 80);
+  if (!endpoint.ok()) {
+    return Status::Error(fmt::format("{}: {}", WithoutUserinfo(url), endpoint.message()));
+  }
+  out.endpoint = std::move(endpoint).value();
+  out.target =
+      authority_end == std::string_view::npos ? "/" : std::string(rest.substr(authority_end));
+  if (out.target.front() == '?') out.target.insert(0, "/");
+  for (const char c : out.target) {
+    if (static_cast<unsigned char>(c) <= ' ' || c == 0x7f) {
+      return Status::Error(fmt::format("{}: spaces or control characters in the path",
+                                       out.ForDisplay(/*hide_target=*/true)));
+    }
+  }
+  return out;
+}
+
+StatusOr<ClientResponse> HttpRequest(std::string_view method, const std::string& url,
+                                     std::string_view body, const ClientOptions& options) {
+  const auto deadline = std::chrono::steady_clock::now() + options.timeout;
+  auto parsed = ParseUrl(url);
+  if (!parsed.ok()) return parsed.status();
+  const std::string shown = parsed->ForDisplay(options.secret_url);
+  const auto fail = [&](std::string_view step, std::string_view reason) {
+    return Status::Error(fmt::format("{} {}: {}: {}", method, shown, step, reason));
   };
+  const auto verb = bhttp::string_to_verb(method);
+  if (verb == bhttp::verb::unknown) return fail("request", "unknown method");
 
-  bhttp::request<bhttp::empty_body> request{bhttp::verb::get, target, 11};
-  request.set(bhttp::field::host, address->ToString());
+  bhttp::request<bhttp::string_body> request{verb, parsed->target, 11};
+  request.set(bhttp::field::host, parsed->authority);
   request.set(bhttp::field::user_agent, "mingus-collector");
-  request.set(bhttp::field::accept, "text/plain;version=0.0.4;q=1,*/*;q=0.1");
+  request.set(bhttp::field::accept,
+              verb == bhttp::verb::get ? "text/plain;version=0.0.4;q=1,*/*;q=0.1" : "*/*");
   if (options.accept_gzip) request.set(bhttp::field::accept_encoding, "gzip");
-  for (const auto& [name, value] : options.headers) request.set(name, value);
+  if (!parsed->userinfo.empty() && !HasHeader(options, "authorization")) {
+    const auto colon = parsed->userinfo.find(':');
+    const std::string user = PercentDecode(std::string_view(parsed->userinfo).substr(0, colon));
+    const std::string password =
+        colon == std::string::npos ? "" : PercentDecode(parsed->userinfo.substr(colon + 1));
+    request.set(bhttp::field::authorization, "Basic " + Base64(user + ":" + password));
+  }
+  for (const auto& [name, value] : options.headers) {
+    // A line break in a header would start another header or the body: refused, value unshown.
+    const bool bad = name.empty() || (name + value).find_first_of("\r\n") != std::string::npos;
+    if (bad) return fail("request", fmt::format("bad header '{}'", name));
+    request.set(name, value);
+  }
+  if (!body.empty() || verb == bhttp::verb::post || verb == bhttp::verb::put) {
+    request.body() = std::string(body);
+    request.prepare_payload();
+  }
+  std::ostringstream serialized;
+  serialized << request;
 
-  // One deadline for the whole exchange, run on this thread's io_context.
-  ClientResponse out;
-  beast::error_code result;
-  const char* step = "connect";
-  beast::flat_buffer buffer;
+  auto connection = net::Connection::Open(parsed->endpoint.host, parsed->endpoint.port, deadline);
+  if (!connection.ok()) return fail("connect", connection.message());
+  net::Stream& stream = **connection;
+  if (parsed->https()) {
+    if (const Status tls = stream.StartTls(options.tls); !tls.ok()) {
+      return fail("TLS handshake", tls.message());
+    }
+  }
+  if (const Status sent = stream.Write(serialized.str()); !sent.ok()) {
+    return fail("send", sent.message());
+  }
   bhttp::response_parser<bhttp::string_body> parser;
   parser.body_limit(options.max_body_bytes);
-  stream.expires_after(options.timeout);
-  stream.async_connect(tcp::endpoint(ip, address->port), [&](beast::error_code connect_ec) {
-    if (connect_ec) {
-      result = connect_ec;
-      return;
-    }
-    step = "send";
-    bhttp::async_write(stream, request, [&](beast::error_code write_ec, size_t) {
-      if (write_ec) {
-        result = write_ec;
-        return;
-      }
-      step = "receive";
-      bhttp::async_read(stream, buffer, parser, [&](beast::error_code read_ec, size_t) { result = read_ec; });
-    });
-  });
-  ioc.run();
-  if (result) return fail(step, result);
+  if (verb == bhttp::verb::head) parser.skip(true);
+  if (const Status received = ReadResponse(stream, parser); !received.ok()) {
+    return fail("receive", received.message());
+  }
 
+  ClientResponse out;
   auto message = parser.release();
   out.status = static_cast<int>(message.result_int());
   for (const auto& field : message) {
@@ -116,12 +232,11 @@ StatusOr<ClientResponse> HttpGet(const std::string& url, const ClientOptions& op
   }
   if (out.Header("content-encoding") == "gzip") {
     auto inflated = GunzipLimited(message.body(), options.max_body_bytes);
-    if (!inflated.ok()) return Status::Error(fmt::format("GET {}: {}", url, inflated.message()));
+    if (!inflated.ok()) return fail("receive", inflated.message());
     out.body = std::move(inflated).value();
   } else {
     out.body = std::move(message.body());
   }
-  stream.socket().shutdown(tcp::socket::shutdown_both, ec);
   return out;
 }
 

@@ -1,32 +1,66 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
 #include "mingus/common/status.h"
+#include "mingus/net/connection.h"
 
 namespace mingus::http {
 
 struct ClientOptions {
-  std::chrono::milliseconds timeout{10'000};  // the whole exchange: connect, send, receive
-  size_t max_body_bytes = 64 << 20;           // after decompression
+  // The whole exchange: name lookup, connect, TLS handshake, send, receive.
+  std::chrono::milliseconds timeout{10'000};
+  size_t max_body_bytes = 64 << 20;  // after decompression
   bool accept_gzip = true;
-  std::vector<std::pair<std::string, std::string>> headers;  // sent with every request
+  // Sent with every request; they replace the defaults of the same name (Accept,
+  // User-Agent). Content-Type and Authorization (bearer or basic) are just headers here.
+  std::vector<std::pair<std::string, std::string>> headers;
+  net::TlsOptions tls;  // for https:// URLs: ca_file, server_name, insecure_skip_verify
+  // The URL's path and query are a secret (a Slack webhook's are): errors show only
+  // scheme://host:port/... then.
+  bool secret_url = false;
 };
 
 struct ClientResponse {
   int status = 0;
   std::vector<std::pair<std::string, std::string>> headers;  // names lower-cased
-  std::string body;                                           // decompressed
+  std::string body;                                          // decompressed
   std::string_view Header(std::string_view lower_case_name) const;
 };
 
-// A blocking HTTP/1.1 GET on Boost.Beast, one connection per call: what scrapes and spool
-// pulls need. `url` is http://HOST:PORT/PATH?QUERY with an IP or localhost host. Errors name
-// the URL and the step that failed. Thread-safe (no shared state).
-StatusOr<ClientResponse> HttpGet(const std::string& url, const ClientOptions& options = {});
+// An http:// or https:// URL split for dialling. The host may be an IP literal (IPv6 in
+// brackets), localhost or a DNS name; the port defaults to 80 or 443.
+struct Url {
+  std::string scheme;    // "http" or "https"
+  std::string userinfo;  // "user:password" as written (percent-encoded); a secret
+  net::Endpoint endpoint;
+  std::string authority;  // host[:port] as written, without userinfo: the Host header
+  std::string target;     // path and query, "/" at least; the fragment dropped
+  bool https() const { return scheme == "https"; }
+  // scheme://authority/target, or scheme://authority/... when the path is a secret. Never
+  // shows userinfo.
+  std::string ForDisplay(bool hide_target = false) const;
+};
+StatusOr<Url> ParseUrl(std::string_view url);
+
+// A blocking HTTP/1.1 request on Boost.Beast, one connection per call: scrapes, spool pulls
+// and notifications. https:// verifies the server's certificate (against the system's CA store
+// or options.tls.ca_file) and its host name, and sends SNI. User info in the URL becomes
+// basic auth unless an Authorization header is given. Errors name the method, the URL (without
+// user info) and the step that failed: "POST https://127.0.0.1:8443/: TLS handshake:
+// certificate verify failed (self-signed certificate)"; they never contain user info or
+// header values. Any HTTP status is a response, not an error. Thread-safe (no shared state).
+StatusOr<ClientResponse> HttpRequest(std::string_view method, const std::string& url,
+                                     std::string_view body, const ClientOptions& options = {});
+
+inline StatusOr<ClientResponse> HttpGet(const std::string& url, const ClientOptions& options = {}) {
+  return HttpRequest("GET", url, {}, options);
+}
 
 // Inflates a gzip member; refuses output beyond max_bytes.
 StatusOr<std::string> GunzipLimited(std::string_view data, size_t max_bytes);

@@ -2,11 +2,10 @@
 #include "mingus/http/client.h"
 
 #include <arpa/inet.h>
-#include <sys/socket.h>
-#include <unistd.h>
-
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "mingus/common/address.h"
 #include "mingus/http/gzip.h"
@@ -16,6 +15,7 @@ namespace mingus::http {
 namespace {
 
 using ::testing::HasSubstr;
+using ::testing::Not;
 using ::testing::StartsWith;
 
 class ClientTest : public ::testing::Test {
@@ -23,9 +23,14 @@ class ClientTest : public ::testing::Test {
   void SetUp() override {
     auto router = std::make_shared<Router>();
     router->Handle("GET", "/metrics", [](const Request& r) {
-      Response response = Response::Text(200, std::string(100'000, 'x') + std::string(r.Header("x-token")));
+      Response response =
+          Response::Text(200, std::string(100'000, 'x') + std::string(r.Header("x-token")));
       response.compressible = true;
       return response;
+    });
+    router->Handle("POST", "/echo", [](const Request& r) {
+      return Response::Text(202, std::string(r.Header("content-type")) + "|" +
+                                     std::string(r.Header("authorization")) + "|" + r.body);
     });
     server_ = std::make_unique<Server>(ServerOptions{.listen_address = "127.0.0.1:0"}, router);
     base_ = "http://" + *server_->Start();
@@ -54,8 +59,64 @@ TEST_F(ClientTest, StatusAndErrorsAreReported) {
   EXPECT_THAT(HttpGet(base_ + "/metrics", small).message(), HasSubstr("larger than 1000 bytes"));
   small.accept_gzip = false;
   EXPECT_THAT(HttpGet(base_ + "/metrics", small).message(), HasSubstr("receive"));
-  EXPECT_THAT(HttpGet("https://127.0.0.1:1/").message(), HasSubstr("only http://"));
-  EXPECT_THAT(HttpGet("http://example.com/").message(), HasSubstr("missing ':port'"));
+  EXPECT_THAT(HttpGet("ftp://127.0.0.1:1/").message(), HasSubstr("only http:// and https://"));
+  EXPECT_THAT(HttpGet("http://127.0.0.1:70000/").message(), HasSubstr("port must be"));
+  EXPECT_THAT(HttpGet("https://127.0.0.1:1/x").message(),
+              StartsWith("GET https://127.0.0.1:1/x: connect: "));
+}
+
+TEST_F(ClientTest, PostsWithHeadersAndUserInfoAsBasicAuth) {
+  ClientOptions options;
+  options.headers.emplace_back("Content-Type", "application/json");
+  const std::string with_user = "http://alice:s%3Acret@" + base_.substr(7) + "/echo";
+  const auto response = HttpRequest("POST", with_user, R"({"a":1})", options);
+  ASSERT_TRUE(response.ok()) << response.message();
+  EXPECT_EQ(response->status, 202);
+  // alice:s:cret
+  EXPECT_EQ(response->body, R"(application/json|Basic YWxpY2U6czpjcmV0|{"a":1})");
+  options.headers.emplace_back("Authorization", "Bearer t0k3n");
+  EXPECT_EQ(HttpRequest("POST", with_user, "x", options)->body, "application/json|Bearer t0k3n|x");
+}
+
+TEST(Client, ErrorsNeverShowUserInfoOrSecretPaths) {
+  ClientOptions options;
+  options.timeout = std::chrono::milliseconds(500);
+  options.headers.emplace_back("Authorization", "Bearer s3cret");
+  const auto refused = HttpRequest("POST", "http://bob:pa55@127.0.0.1:1/hook", "{}", options);
+  EXPECT_THAT(refused.message(), StartsWith("POST http://127.0.0.1:1/hook: connect: "));
+  EXPECT_THAT(refused.message(), Not(HasSubstr("pa55")));
+  EXPECT_THAT(refused.message(), Not(HasSubstr("s3cret")));
+  options.secret_url = true;
+  EXPECT_THAT(
+      HttpRequest("POST", "https://127.0.0.1:1/services/T0/B0/XYZ", "{}", options).message(),
+      StartsWith("POST https://127.0.0.1:1/...: connect: "));
+  EXPECT_THAT(HttpGet("gopher://u:pa55@127.0.0.1/").message(), Not(HasSubstr("pa55")));
+  options.headers = {{"X-Evil", "a\r\nInjected: 1"}};
+  EXPECT_THAT(HttpGet("http://127.0.0.1:1/", options).message(), HasSubstr("bad header 'X-Evil'"));
+}
+
+TEST(Url, SplitsSchemeHostPortAndTarget) {
+  const auto slack = ParseUrl("https://hooks.slack.com/services/T0/B0/XYZ#frag");
+  ASSERT_TRUE(slack.ok()) << slack.message();
+  EXPECT_TRUE(slack->https());
+  EXPECT_EQ(slack->endpoint.host, "hooks.slack.com");
+  EXPECT_EQ(slack->endpoint.port, 443);
+  EXPECT_EQ(slack->authority, "hooks.slack.com");
+  EXPECT_EQ(slack->target, "/services/T0/B0/XYZ");
+  EXPECT_EQ(slack->ForDisplay(true), "https://hooks.slack.com/...");
+  const auto v6 = ParseUrl("HTTP://u:p@[::1]:9190?x=1");
+  ASSERT_TRUE(v6.ok()) << v6.message();
+  EXPECT_EQ(v6->endpoint.host, "::1");
+  EXPECT_EQ(v6->endpoint.port, 9190);
+  EXPECT_EQ(v6->userinfo, "u:p");
+  EXPECT_EQ(v6->target, "/?x=1");
+  EXPECT_EQ(v6->ForDisplay(), "http://[::1]:9190/?x=1");
+  EXPECT_EQ(ParseUrl("http://localhost/")->endpoint.port, 80);
+  EXPECT_FALSE(ParseUrl("http://a b/").ok());
+  EXPECT_FALSE(ParseUrl("http://127.0.0.1/a b").ok());
+  EXPECT_FALSE(ParseUrl("http://[::1/").ok());
+  EXPECT_FALSE(ParseUrl("http://::1/").ok());
+  EXPECT_FALSE(ParseUrl("http://:80/").ok());
 }
 
 TEST(Client, RefusedAndSilentPeersFailInTime) {
