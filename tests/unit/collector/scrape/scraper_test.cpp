@@ -95,6 +95,20 @@ TEST_F(ScraperTest, CachedSeriesStillGetNewSamples) {
             (std::vector<tsdb::Sample>{{1000, 1}, {2000, 2}, {3000, 3}}));
 }
 
+TEST_F(ScraperTest, SeriesMovingInTheExpositionKeepTheirOwnSamples) {
+  TargetScraper scraper(MakeTarget(), head_, clock_);
+  ASSERT_TRUE(scraper.Ingest(std::string("a 1\nb 2\nc 3\n"), 1000, 0).up);
+  ASSERT_TRUE(scraper.Ingest(std::string("b 20\na 10\nd 40\nc 30\n"), 2000, 0).up);  // swapped, inserted
+  ASSERT_FALSE(scraper.Ingest(std::string("a 0\nbroken{\n"), 3000, 0).up);
+  ASSERT_TRUE(scraper.Ingest(std::string("c 300\nd 400\na 100\nb 200\n"), 4000, 0).up);
+  EXPECT_EQ(Series("a").back(), (tsdb::Sample{4000, 100}));
+  EXPECT_EQ(Series("b")[1], (tsdb::Sample{2000, 20}));
+  EXPECT_EQ(Series("b").back(), (tsdb::Sample{4000, 200}));
+  EXPECT_EQ(Series("c")[1], (tsdb::Sample{2000, 30}));
+  EXPECT_EQ(Series("d").front(), (tsdb::Sample{2000, 40}));
+  EXPECT_EQ(Series("d").back(), (tsdb::Sample{4000, 400}));
+}
+
 TEST_F(ScraperTest, HonorLabelsAndSampleLimit) {
   Target target = MakeTarget();
   TargetScraper renaming(target, head_, clock_);
