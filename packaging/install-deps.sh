@@ -14,6 +14,7 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   # real peers the integration tests and benchmarks run against
   prometheus prometheus-node-exporter curl procps util-linux python3 python3-statsd
+  prometheus-alertmanager
   # benchmark peers (make bench)
   collectd-core libprotobuf-c1 libmicrohttpd12 netdata
 )
