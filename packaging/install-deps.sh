@@ -15,6 +15,7 @@ packages=(
   # real peers the integration tests and benchmarks run against
   prometheus prometheus-node-exporter curl procps util-linux python3 python3-statsd
   prometheus-alertmanager
+  python3-aiosmtpd openssl
   # benchmark peers (make bench)
   collectd-core libprotobuf-c1 libmicrohttpd12 netdata
 )
