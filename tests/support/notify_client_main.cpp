@@ -131,8 +131,8 @@ int Post(const Args& args) {
   options.secret_url = args.Has("secret-url");
   options.timeout = std::chrono::milliseconds(std::stoll(args.Get("timeout-ms", "10000")));
   if (!ParseHeaders(args, options.headers)) return Usage("--header needs 'Name: value'");
-  const auto response =
-      mingus::http::HttpRequest(args.Get("method", "POST"), args.Get("url"), args.Get("body"), options);
+  const auto response = mingus::http::HttpRequest(args.Get("method", "POST"), args.Get("url"),
+                                                  args.Get("body"), options);
   if (!response.ok()) {
     std::fprintf(stderr, "temporary: %s\n", response.message().c_str());
     return kTemporary;
