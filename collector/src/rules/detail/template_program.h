@@ -1,0 +1,184 @@
+#pragma once
+
+#include <re2/re2.h>
+
+#include <array>
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "template_value.h"
+#include "mingus/collector/rules/template.h"
+#include "mingus/common/status.h"
+
+// A parsed template: the lexer's tokens, the tree the parser builds from them (Go's
+// text/template/parse nodes, with variables resolved to slots and functions to table entries),
+// and what the executor and the functions share.
+namespace mingus::collector::rules::detail {
+
+// ---- Lexer (template_lex.cpp) ----
+
+enum class Tok : uint8_t {
+  kText, kLeftDelim, kRightDelim, kSpace, kEof, kError,
+  kBool, kChar, kCharConstant, kNumber, kString, kRawString,
+  kDot, kField, kVariable, kIdentifier, kPipe, kDeclare, kAssign, kLeftParen, kRightParen,
+  // Keywords.
+  kIf, kElse, kEnd, kRange, kWith, kDefine, kTemplate, kBlock, kNil, kBreak, kContinue,
+};
+
+struct Token {
+  Tok type = Tok::kEof;
+  uint32_t pos = 0;      // byte offset in the text
+  std::string_view val;  // kText: the text after trimming; kError: the message
+};
+
+// The whole text as tokens, comments dropped and trim markers applied; ends with kEof, or with
+// kError (whose message lives in `error`).
+std::vector<Token> Lex(std::string_view text, std::string& error);
+
+// ---- Functions (template_functions.cpp) ----
+
+enum class Func : uint8_t {
+  // Go's builtins.
+  kAnd, kOr, kNot, kEq, kNe, kLt, kLe, kGt, kGe, kLen, kIndex, kPrint, kPrintf, kPrintln, kHtml,
+  kJs, kUrlquery,
+  // Prometheus'.
+  kQuery, kFirst, kLabel, kValue, kStrvalue, kArgs, kReReplaceAll, kSafeHtml, kMatch, kTitle,
+  kToUpper, kToLower, kGraphLink, kTableLink, kSortByLabel, kStripPort, kStripDomain, kHumanize,
+  kHumanize1024, kHumanizeDuration, kHumanizePercentage, kHumanizeTimestamp, kToTime,
+  kPathPrefix, kExternalUrl, kParseDuration,
+};
+
+// A parameter's Go type, for checking literals at parse and values at execution.
+enum class Param : uint8_t { kAny, kString, kSample, kSamples };
+
+struct FuncInfo {
+  std::string_view name;
+  Func func;
+  int min_args;
+  int max_args;                 // -1: variadic
+  std::array<Param, 3> params;  // of the first arguments; the rest are kAny
+};
+
+// The function named `name`, or nullptr.
+const FuncInfo* FindFunc(std::string_view name);
+
+// ---- Tree ----
+
+struct Pipeline;
+
+enum class OperandKind : uint8_t { kDot, kNil, kLiteral, kField, kVariable, kFunction, kPipeline };
+
+// One word of a command: a term with the fields that follow it (.a.b, $x.a, (pipe).a).
+struct Operand {
+  OperandKind kind = OperandKind::kDot;
+  uint32_t begin = 0, end = 0;  // its source text
+  Value literal;                // kLiteral: bool, int, float64 or string
+  int slot = 0;                 // kVariable
+  const FuncInfo* func = nullptr;      // kFunction
+  std::unique_ptr<Pipeline> pipeline;  // kPipeline
+  std::vector<std::string> fields;     // kField: from dot; others: after the term
+};
+
+struct Command {
+  uint32_t begin = 0, end = 0;
+  std::vector<Operand> args;             // args[0]: the function, or the only operand
+  std::shared_ptr<const re2::RE2> regex;  // match/reReplaceAll with a literal pattern
+};
+
+struct Pipeline {
+  uint32_t begin = 0, end = 0;
+  std::vector<int> decl;  // variable slots declared ($x :=) or assigned ($x =)
+  bool is_assign = false;
+  std::vector<Command> commands;
+};
+
+enum class NodeKind : uint8_t { kText, kAction, kIf, kRange, kWith, kBreak, kContinue };
+
+struct Node {
+  NodeKind kind = NodeKind::kText;
+  uint32_t begin = 0, end = 0;  // kText: the text to write; others: the action
+  std::unique_ptr<Pipeline> pipeline;
+  std::vector<Node> list, else_list;
+};
+
+// Variable slots: $ and the variables Prometheus predeclares come first.
+constexpr int kRootSlot = 0;
+constexpr int kLabelsSlot = 1;
+constexpr int kExternalLabelsSlot = 2;
+constexpr int kExternalUrlSlot = 3;
+constexpr int kValueSlot = 4;
+constexpr int kFirstFreeSlot = 5;
+
+struct TemplateProgram {
+  std::string name, text;
+  std::vector<Node> nodes;
+  int slot_count = kFirstFreeSlot;
+  std::deque<std::string> literals;  // unquoted string literals; Values borrow them
+  bool constant = false;             // no actions: the text is the output
+};
+
+// Appends a code point in UTF-8.
+void AppendUtf8(uint32_t rune, std::string& out);
+// Go's strconv.Unquote of a "..." or `...` literal ("invalid syntax: ..." when malformed).
+StatusOr<std::string> UnquoteGo(std::string_view literal);
+// A number or character constant ('a') as text/template evaluates it without context (an int,
+// or a float64 when written with . e or p), or why it is refused.
+StatusOr<Value> NumberLiteral(std::string_view text, bool char_constant);
+
+// strconv.ParseFloat(text, 64), with Go's syntax and messages.
+StatusOr<double> ParseFloatGo(std::string_view text);
+
+// "template: NAME:LINE:COL: " for a byte offset of the text.
+std::string ErrorPrefix(const TemplateProgram& program, uint32_t offset);
+
+// ---- Parsing (template_parse.cpp) ----
+
+// Fills program.nodes from program.text; the message is "template: NAME:LINE:COL: REASON".
+Status ParseProgram(TemplateProgram& program);
+
+// ---- Execution (template_execute.cpp, template_functions.cpp) ----
+
+// A function call's arguments, evaluated; and what the call may need besides.
+struct CallContext {
+  const TemplateData& data;
+  const Command& command;
+};
+// Calls anything but and/or (which the executor evaluates lazily). Errors are the reason only
+// ("error calling first: ..."); the executor adds the position.
+StatusOr<Value> CallFunction(const FuncInfo& func, std::vector<Value>& args,
+                             const CallContext& context);
+// Prometheus' functions (template_prometheus.cpp), arguments checked.
+StatusOr<Value> CallPrometheus(const FuncInfo& func, std::vector<Value>& args,
+                               const CallContext& context);
+// A Go regular expression as RE2 ("error parsing regexp: ..." when it does not compile).
+StatusOr<std::shared_ptr<const re2::RE2>> CompileRegex(std::string_view pattern);
+// url.QueryEscape.
+void QueryEscape(std::string_view text, std::string& out);
+// Checks a call whose arguments are literals where that decides failure (a printf format, a
+// regular expression); may compile the regular expression into the command.
+Status CheckCall(const FuncInfo& func, Command& command, bool has_final);
+// A value as a function's argument of type `param` ("wrong type for value; ...").
+Status CheckArgument(const FuncInfo& func, Param param, const Value& value);
+
+// ---- Formatting (template_format.cpp) ----
+
+// Go's fmt.Sprintf for the verbs alert templates use.
+StatusOr<std::string> Sprintf(std::string_view format, const std::vector<Value>& args);
+// Refuses a literal format with a verb or flag Sprintf does not implement.
+Status CheckFormat(std::string_view format);
+// fmt.Sprint and fmt.Sprintln of printable values (text/template's evalArgs).
+Status Sprint(const std::vector<Value>& args, bool line, std::string& out);
+// The UTF-8 sequence at text[i] and its length; length 0 for an invalid byte.
+uint32_t DecodeRune(std::string_view text, size_t i, size_t& length);
+// Go's unicode.IsPrint, approximated: all but controls and a few invisible format characters.
+bool IsPrintableRune(uint32_t rune);
+// strconv.Quote.
+std::string QuoteGo(std::string_view text);
+// fmt.Sprintf("%.4g", v).
+std::string FormatG4(double value);
+
+}  // namespace mingus::collector::rules::detail

@@ -1,0 +1,350 @@
+// Go's text/template builtins (text/template/funcs.go) and the table of every function a
+// template may call; Prometheus' own functions are in template_prometheus.cpp.
+#include <fmt/format.h>
+
+#include "detail/template_program.h"
+
+namespace mingus::collector::rules::detail {
+
+namespace {
+
+constexpr Param A = Param::kAny, S = Param::kString, P = Param::kSample, Q = Param::kSamples;
+
+constexpr FuncInfo kFuncs[] = {
+    {"and", Func::kAnd, 1, -1, {A, A, A}},
+    {"or", Func::kOr, 1, -1, {A, A, A}},
+    {"not", Func::kNot, 1, 1, {A, A, A}},
+    {"eq", Func::kEq, 1, -1, {A, A, A}},
+    {"ne", Func::kNe, 2, 2, {A, A, A}},
+    {"lt", Func::kLt, 2, 2, {A, A, A}},
+    {"le", Func::kLe, 2, 2, {A, A, A}},
+    {"gt", Func::kGt, 2, 2, {A, A, A}},
+    {"ge", Func::kGe, 2, 2, {A, A, A}},
+    {"len", Func::kLen, 1, 1, {A, A, A}},
+    {"index", Func::kIndex, 1, -1, {A, A, A}},
+    {"print", Func::kPrint, 0, -1, {A, A, A}},
+    {"printf", Func::kPrintf, 1, -1, {S, A, A}},
+    {"println", Func::kPrintln, 0, -1, {A, A, A}},
+    {"html", Func::kHtml, 0, -1, {A, A, A}},
+    {"js", Func::kJs, 0, -1, {A, A, A}},
+    {"urlquery", Func::kUrlquery, 0, -1, {A, A, A}},
+    {"query", Func::kQuery, 1, 1, {S, A, A}},
+    {"first", Func::kFirst, 1, 1, {Q, A, A}},
+    {"label", Func::kLabel, 2, 2, {S, P, A}},
+    {"value", Func::kValue, 1, 1, {P, A, A}},
+    {"strvalue", Func::kStrvalue, 1, 1, {P, A, A}},
+    {"args", Func::kArgs, 0, -1, {A, A, A}},
+    {"reReplaceAll", Func::kReReplaceAll, 3, 3, {S, S, S}},
+    {"safeHtml", Func::kSafeHtml, 1, 1, {S, A, A}},
+    {"match", Func::kMatch, 2, 2, {S, S, A}},
+    {"title", Func::kTitle, 1, 1, {S, A, A}},
+    {"toUpper", Func::kToUpper, 1, 1, {S, A, A}},
+    {"toLower", Func::kToLower, 1, 1, {S, A, A}},
+    {"graphLink", Func::kGraphLink, 1, 1, {S, A, A}},
+    {"tableLink", Func::kTableLink, 1, 1, {S, A, A}},
+    {"sortByLabel", Func::kSortByLabel, 2, 2, {S, Q, A}},
+    {"stripPort", Func::kStripPort, 1, 1, {S, A, A}},
+    {"stripDomain", Func::kStripDomain, 1, 1, {S, A, A}},
+    {"humanize", Func::kHumanize, 1, 1, {A, A, A}},
+    {"humanize1024", Func::kHumanize1024, 1, 1, {A, A, A}},
+    {"humanizeDuration", Func::kHumanizeDuration, 1, 1, {A, A, A}},
+    {"humanizePercentage", Func::kHumanizePercentage, 1, 1, {A, A, A}},
+    {"humanizeTimestamp", Func::kHumanizeTimestamp, 1, 1, {A, A, A}},
+    {"toTime", Func::kToTime, 1, 1, {A, A, A}},
+    {"pathPrefix", Func::kPathPrefix, 0, 0, {A, A, A}},
+    {"externalURL", Func::kExternalUrl, 0, 0, {A, A, A}},
+    {"parseDuration", Func::kParseDuration, 1, 1, {S, A, A}},
+};
+
+// text/template's basicKind: what eq and lt can compare.
+enum class Basic : uint8_t { kInvalid, kBool, kInt, kFloat, kString, kOther };
+
+Basic BasicOf(const Value& value) {
+  switch (value.kind) {
+    case Kind::kNil: return Basic::kInvalid;
+    case Kind::kBool: return Basic::kBool;
+    case Kind::kInt: return Basic::kInt;
+    case Kind::kFloat: return Basic::kFloat;
+    case Kind::kString:
+    case Kind::kHtml: return Basic::kString;
+    default: return Basic::kOther;
+  }
+}
+
+StatusOr<bool> Eq(const Value& a, const Value* others, size_t count) {
+  if (count == 0) return Status::Error("missing argument for comparison");
+  const Basic ka = BasicOf(a);
+  for (size_t i = 0; i < count; ++i) {
+    const Value& b = others[i];
+    const Basic kb = BasicOf(b);
+    bool truth = false;
+    if (ka != kb) {
+      if (ka != Basic::kInvalid && kb != Basic::kInvalid) {
+        return Status::Error("incompatible types for comparison");
+      }
+    } else {
+      switch (ka) {
+        case Basic::kInvalid: truth = true; break;
+        case Basic::kBool: truth = a.boolean == b.boolean; break;
+        case Basic::kInt: truth = a.integer == b.integer; break;
+        case Basic::kFloat: truth = a.number == b.number; break;
+        case Basic::kString: truth = a.text == b.text; break;
+        case Basic::kOther:
+          if (a.kind == Kind::kSample && b.kind == Kind::kSample) {
+            truth = a.sample() == b.sample();
+          } else if (a.kind == Kind::kTime && b.kind == Kind::kTime) {
+            truth = false;  // distinct *time.Time pointers
+          } else {
+            return Status::Error(fmt::format("non-comparable type {}", TypeName(b)));
+          }
+      }
+    }
+    if (truth) return true;
+  }
+  return false;
+}
+
+StatusOr<bool> Lt(const Value& a, const Value& b) {
+  const Basic ka = BasicOf(a), kb = BasicOf(b);
+  if (ka == Basic::kInvalid || ka == Basic::kOther || kb == Basic::kInvalid ||
+      kb == Basic::kOther) {
+    return Status::Error("invalid type for comparison");
+  }
+  if (ka != kb) return Status::Error("incompatible types for comparison");
+  switch (ka) {
+    case Basic::kInt: return a.integer < b.integer;
+    case Basic::kFloat: return a.number < b.number;
+    case Basic::kString: return a.text < b.text;
+    default: return Status::Error("invalid type for comparison");
+  }
+}
+
+StatusOr<Value> Compare(Func func, const std::vector<Value>& args) {
+  if (func == Func::kEq || func == Func::kNe) {
+    auto eq = Eq(args[0], args.data() + 1, args.size() - 1);
+    if (!eq.ok()) return eq.status();
+    return Value::Bool(func == Func::kEq ? *eq : !*eq);
+  }
+  auto lt = Lt(args[0], args[1]);
+  if (!lt.ok()) return lt.status();
+  if (func == Func::kLt) return Value::Bool(*lt);
+  if (func == Func::kGe) return Value::Bool(!*lt);
+  bool le = *lt;
+  if (!le) {
+    auto eq = Eq(args[0], &args[1], 1);
+    if (!eq.ok()) return eq.status();
+    le = *eq;
+  }
+  return Value::Bool(func == Func::kLe ? le : !le);
+}
+
+StatusOr<Value> Length(const Value& value) {
+  switch (value.kind) {
+    case Kind::kString:
+    case Kind::kHtml: return Value::Int(static_cast<int64_t>(value.text.size()));
+    case Kind::kLabels: return Value::Int(static_cast<int64_t>(value.labels().size()));
+    case Kind::kMap: return Value::Int(static_cast<int64_t>(value.map().size()));
+    case Kind::kSamples: return Value::Int(static_cast<int64_t>(value.samples().size()));
+    case Kind::kNil: return Status::Error("len of nil pointer");
+    case Kind::kSample:
+      if (value.sample() == nullptr) return Status::Error("len of nil pointer");
+      return Status::Error("len of type template.sample");
+    default: return Status::Error(fmt::format("len of type {}", TypeName(value)));
+  }
+}
+
+StatusOr<Value> Index(const std::vector<Value>& args) {
+  Value item = args[0];
+  if (item.is_nil()) return Status::Error("index of untyped nil");
+  for (size_t i = 1; i < args.size(); ++i) {
+    const Value& index = args[i];
+    if (item.kind == Kind::kLabels || item.kind == Kind::kMap) {
+      if (!index.is_stringish()) {
+        return Status::Error(index.is_nil() ? std::string("value is nil; should be of type string")
+                                            : fmt::format("value has type {}; should be string",
+                                                          TypeName(index)));
+      }
+      item = item.kind == Kind::kMap ? MapValue(item.map(), index.text)
+                                     : Value::Borrowed(LabelValue(item.labels(), index.text));
+      continue;
+    }
+    if (item.kind != Kind::kSamples && !item.is_stringish()) {
+      if (item.kind == Kind::kSample && item.sample() == nullptr) {
+        return Status::Error("index of nil pointer");
+      }
+      std::string_view type = TypeName(item);
+      if (type.front() == '*') type.remove_prefix(1);
+      return Status::Error(fmt::format("can't index item of type {}", type));
+    }
+    if (index.kind != Kind::kInt) {
+      return Status::Error(index.is_nil() ? std::string("cannot index slice/array with nil")
+                                          : fmt::format("cannot index slice/array with type {}",
+                                                        TypeName(index)));
+    }
+    const size_t size = item.is_stringish() ? item.text.size() : item.samples().size();
+    if (index.integer < 0 || static_cast<uint64_t>(index.integer) >= size) {
+      return Status::Error(fmt::format("index out of range: {}", index.integer));
+    }
+    const auto at = static_cast<size_t>(index.integer);
+    item = item.is_stringish() ? Value::Int(static_cast<unsigned char>(item.text[at]))
+                               : Value::Sample(&item.samples()[at], item.owner);
+  }
+  return item;
+}
+
+void HtmlEscape(std::string_view text, std::string& out) {
+  for (const char c : text) {
+    switch (c) {
+      case '<': out += "&lt;"; break;
+      case '>': out += "&gt;"; break;
+      case '&': out += "&amp;"; break;
+      case '\'': out += "&#39;"; break;
+      case '"': out += "&#34;"; break;
+      case '\0': out += "\xEF\xBF\xBD"; break;
+      default: out += c;
+    }
+  }
+}
+
+void JsEscape(std::string_view text, std::string& out) {
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  for (size_t i = 0; i < text.size(); ++i) {
+    const auto c = static_cast<unsigned char>(text[i]);
+    switch (c) {
+      case '\\': out += "\\\\"; continue;
+      case '\'': out += "\\'"; continue;
+      case '"': out += "\\\""; continue;
+      case '<': out += "\\u003C"; continue;
+      case '>': out += "\\u003E"; continue;
+      case '&': out += "\\u0026"; continue;
+      case '=': out += "\\u003D"; continue;
+      default: break;
+    }
+    if (c < ' ') {
+      out += "\\u00";
+      out += kHex[c >> 4];
+      out += kHex[c & 0x0F];
+    } else if (c < 0x80) {
+      out += static_cast<char>(c);
+    } else {
+      size_t length = 0;
+      const uint32_t rune = DecodeRune(text, i, length);
+      if (length > 0 && !IsPrintableRune(rune)) {
+        fmt::format_to(std::back_inserter(out), "\\u{:04X}", rune);
+      } else {
+        out.append(text.substr(i, std::max<size_t>(length, 1)));
+      }
+      i += std::max<size_t>(length, 1) - 1;
+    }
+  }
+}
+
+}  // namespace
+
+void QueryEscape(std::string_view text, std::string& out) {
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  for (const char c : text) {
+    const auto byte = static_cast<unsigned char>(c);
+    if (std::isalnum(byte) || c == '-' || c == '_' || c == '.' || c == '~') {
+      out += c;
+    } else if (c == ' ') {
+      out += '+';
+    } else {
+      out += '%';
+      out += kHex[byte >> 4];
+      out += kHex[byte & 0x0F];
+    }
+  }
+}
+
+const FuncInfo* FindFunc(std::string_view name) {
+  for (const FuncInfo& func : kFuncs) {
+    if (func.name == name) return &func;
+  }
+  return nullptr;
+}
+
+Status CheckArgument(const FuncInfo& func, Param param, const Value& value) {
+  (void)func;
+  switch (param) {
+    case Param::kAny: return OkStatus();
+    case Param::kString:
+      if (value.kind == Kind::kString) return OkStatus();
+      if (value.is_nil()) return Status::Error("invalid value; expected string");
+      return Status::Error(
+          fmt::format("wrong type for value; expected string; got {}", TypeName(value)));
+    case Param::kSample:
+    case Param::kSamples: {
+      const bool sample = param == Param::kSample;
+      if (value.is_nil() || value.kind == (sample ? Kind::kSample : Kind::kSamples)) {
+        return OkStatus();
+      }
+      return Status::Error(fmt::format("wrong type for value; expected {}; got {}",
+                                       sample ? "*template.sample" : "template.queryResult",
+                                       TypeName(value)));
+    }
+  }
+  return OkStatus();
+}
+
+StatusOr<Value> CallBuiltin(const FuncInfo& func, std::vector<Value>& args) {
+  switch (func.func) {
+    case Func::kNot: return Value::Bool(!Truth(args[0]));
+    case Func::kEq:
+    case Func::kNe:
+    case Func::kLt:
+    case Func::kLe:
+    case Func::kGt:
+    case Func::kGe: return Compare(func.func, args);
+    case Func::kLen: return Length(args[0]);
+    case Func::kIndex: return Index(args);
+    case Func::kPrintf: {
+      auto text = Sprintf(args[0].text, std::vector<Value>(args.begin() + 1, args.end()));
+      if (!text.ok()) return text.status();
+      return Value::String(std::move(*text));
+    }
+    default: break;
+  }
+  // print, println, html, js, urlquery: the arguments as fmt.Sprint prints them.
+  std::string text;
+  if (Status status = Sprint(args, func.func == Func::kPrintln, text); !status.ok()) return status;
+  if (func.func == Func::kPrint || func.func == Func::kPrintln) return Value::String(std::move(text));
+  std::string out;
+  if (func.func == Func::kHtml) HtmlEscape(text, out);
+  if (func.func == Func::kJs) JsEscape(text, out);
+  if (func.func == Func::kUrlquery) QueryEscape(text, out);
+  return Value::String(std::move(out));
+}
+
+StatusOr<Value> CallFunction(const FuncInfo& func, std::vector<Value>& args,
+                             const CallContext& context) {
+  for (size_t i = 0; i < args.size() && i < func.params.size(); ++i) {
+    if (Status status = CheckArgument(func, func.params[i], args[i]); !status.ok()) return status;
+  }
+  StatusOr<Value> result = func.func <= Func::kUrlquery ? CallBuiltin(func, args)
+                                                        : CallPrometheus(func, args, context);
+  if (!result.ok()) return Status::Error(fmt::format("error calling {}: {}", func.name, result.message()));
+  return result;
+}
+
+Status CheckCall(const FuncInfo& func, Command& command, bool has_final) {
+  const size_t explicit_args = command.args.size() - 1;
+  const Value* first =
+      explicit_args > 0 && command.args[1].kind == OperandKind::kLiteral ? &command.args[1].literal
+                                                                         : nullptr;
+  if (func.func == Func::kEq && explicit_args + (has_final ? 1 : 0) < 2) {
+    return Status::Error("error calling eq: missing argument for comparison");
+  }
+  if (func.func == Func::kPrintf && first != nullptr && first->kind == Kind::kString) {
+    if (Status status = CheckFormat(first->text); !status.ok()) return status;
+  }
+  if ((func.func == Func::kMatch || func.func == Func::kReReplaceAll) && first != nullptr &&
+      first->kind == Kind::kString) {
+    auto regex = CompileRegex(first->text);
+    if (!regex.ok()) return Status::Error(fmt::format("error calling {}: {}", func.name, regex.message()));
+    command.regex = std::move(*regex);
+  }
+  return OkStatus();
+}
+
+}  // namespace mingus::collector::rules::detail
