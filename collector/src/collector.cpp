@@ -7,6 +7,7 @@
 
 #include <filesystem>
 
+#include "mingus/collector/api/silences_api.h"
 #include "mingus/common/file.h"
 #include "mingus/http/daemon_routes.h"
 #include "mingus/logging/logging.h"
@@ -17,6 +18,7 @@ namespace mingus::collector {
 namespace {
 
 constexpr std::string_view kStoreFile = "performance_metrics.db";
+constexpr std::string_view kAlertStoreFile = "alerts.db";
 
 prometheus::Counter& AddCounter(prometheus::Registry& registry, const std::string& name,
                                 const std::string& help) {
@@ -63,7 +65,8 @@ Collector::Collector(CollectorConfig config, const Clock& clock)
                 .Increment();
             scrape_duration_.Observe(status.last.duration_seconds);
           }),
-      api_(head_, engine_, clock_, &scrapes_manager_, *registry_),
+      rules_(head_, engine_, clock_, *registry_),
+      api_(head_, engine_, clock_, &scrapes_manager_, &rules_, *registry_),
       router_(std::make_shared<http::Router>()) {
   metrics::AddBuildInfo(*registry_, "collector");
   reload_success_.Set(1);
@@ -73,6 +76,8 @@ Collector::Collector(CollectorConfig config, const Clock& clock)
   http::AddDaemonRoutes(*router_, "Mingus Collector",
                         {{"/metrics", "Metrics"},
                          {"/api/v1/targets", "Targets"},
+                         {"/api/v1/rules", "Rules"},
+                         {"/api/v1/alerts", "Alerts"},
                          {"/api/v1/query?query=up", "Query: up"},
                          {"/-/healthy", "Health"}});
   // As Prometheus' --web.enable-lifecycle: the same path as SIGHUP, through main's signal loop.
@@ -109,6 +114,17 @@ StatusOr<std::string> Collector::Start() {
                loaded->corrupt_chunks > 0
                    ? fmt::format(" ({} corrupt chunks refused)", loaded->corrupt_chunks)
                    : "");
+  const std::string alert_store_path = JoinPath(config_.storage_path, std::string(kAlertStoreFile));
+  auto alert_store = rules::AlertStore::Open(alert_store_path);
+  if (!alert_store.ok()) return alert_store.status();
+  if (!(*alert_store)->moved_aside().empty()) {
+    spdlog::error("{} was corrupt: moved aside to {}, alert state starts afresh", alert_store_path,
+                  (*alert_store)->moved_aside());
+  }
+  rules_.UseStore(std::move(alert_store).value());
+  if (Status status = StartNotifier(); !status.ok()) return status;
+  rules_.Apply(config_.rule_groups, RuleOptions());
+  rules_.Start();
   for (const auto& problem :
        scrapes_manager_.ApplyConfig(config_.scrape_configs, config_.base_directory)) {
     spdlog::warn("{}", problem);
@@ -122,6 +138,8 @@ StatusOr<std::string> Collector::Start() {
 void Collector::Stop() {
   if (server_) server_->Stop();
   scrapes_manager_.Stop();
+  rules_.Stop();
+  StopNotifier();
   {
     std::lock_guard lock(flusher_mutex_);
     stopping_ = true;
@@ -180,8 +198,119 @@ void Collector::Reload(CollectorConfig config) {
   config.web = config_.web;
   config.storage_path = config_.storage_path;
   config_ = std::move(config);
+  rules_.Apply(config_.rule_groups, RuleOptions());
+  {
+    std::lock_guard lock(notifier_mutex_);
+    alert_labels_ = RuleOptions().external_labels;
+    external_url_ = config_.external_url;
+  }
+  if (config_.notify && dispatcher_) {
+    dispatcher_->Apply(*config_.notify);
+    sender_->Apply(*config_.notify);
+  } else if (config_.notify.has_value() != (dispatcher_ != nullptr)) {
+    spdlog::warn("notify.yaml appeared or went away; notifications change at the next restart");
+  }
   reload_success_.Set(1);
   reload_timestamp_.SetToCurrentTime();
+}
+
+Status Collector::StartNotifier() {
+  {
+    std::lock_guard lock(notifier_mutex_);
+    alert_labels_ = RuleOptions().external_labels;
+    external_url_ = config_.external_url;
+  }
+  rules_.SetAlertSink([this](const std::string&, std::vector<rules::AlertToSend> alerts) {
+    SendAlerts(std::move(alerts));
+  });
+  if (!config_.alertmanagers.empty()) {
+    forwarder_ = std::make_unique<notify::AlertmanagerForwarder>(config_.alertmanagers, *registry_);
+  }
+  if (!config_.notify) {
+    spdlog::info("no notify.yaml: alerts are evaluated and shown, not sent");
+    return OkStatus();
+  }
+  auto store =
+      notify::NotifyStore::Open(JoinPath(config_.storage_path, std::string(kAlertStoreFile)));
+  if (!store.ok()) return store.status();
+  notify_store_ = std::move(store).value();
+  sender_ = std::make_unique<notify::ConfiguredSender>(*config_.notify);
+  dispatcher_ = std::make_unique<notify::Dispatcher>(
+      *config_.notify, notify::DispatcherOptions{config_.external_url}, clock_, *notify_store_,
+      [this] { deliverer_->Wake(); });
+  deliverer_ = std::make_unique<notify::Deliverer>(
+      *notify_store_, *sender_, clock_, *registry_, notify::DeliveryOptions{},
+      [this](const std::string& key) { dispatcher_->ForgetLog(key); });
+  api::RegisterSilencesApi(*router_, *dispatcher_, clock_);
+  deliverer_->Start();
+  notifier_stopping_ = false;
+  notifier_ = std::thread([this] { NotifyLoop(); });
+  spdlog::info("notifications per {}", config_.notify_config_file);
+  return OkStatus();
+}
+
+void Collector::StopNotifier() {
+  {
+    std::lock_guard lock(notifier_mutex_);
+    notifier_stopping_ = true;
+  }
+  notifier_wake_.notify_all();
+  if (notifier_.joinable()) notifier_.join();
+  if (deliverer_) deliverer_->Stop();
+  forwarder_.reset();
+}
+
+void Collector::SendAlerts(std::vector<rules::AlertToSend> alerts) {
+  if (!dispatcher_ && !forwarder_) return;
+  std::vector<notify::NotifyAlert> out;
+  out.reserve(alerts.size());
+  {
+    std::lock_guard lock(notifier_mutex_);
+    for (auto& [alert, expr] : alerts) {
+      notify::NotifyAlert sent;
+      sent.labels = std::move(alert.labels);
+      for (const auto& label : alert_labels_) {  // external labels, unless the alert has them
+        const auto at =
+            std::lower_bound(sent.labels.begin(), sent.labels.end(), label,
+                             [](const auto& a, const auto& b) { return a.first < b.first; });
+        if (at == sent.labels.end() || at->first != label.first) sent.labels.insert(at, label);
+      }
+      sent.annotations = std::move(alert.annotations);
+      sent.starts_at_ms =
+          alert.fired_at_ms != rules::kNever ? alert.fired_at_ms : alert.active_at_ms;
+      sent.ends_at_ms =
+          alert.resolved_at_ms != rules::kNever ? alert.resolved_at_ms : alert.valid_until_ms;
+      sent.generator_url =
+          fmt::format("{}/graph?g0.expr={}&g0.tab=1", external_url_, http::QueryEscape(expr));
+      out.push_back(std::move(sent));
+    }
+    notifier_woken_ = true;
+  }
+  if (forwarder_) forwarder_->Send(out);
+  if (!dispatcher_) return;
+  dispatcher_->Put(out);
+  notifier_wake_.notify_all();
+}
+
+void Collector::NotifyLoop() {
+  std::unique_lock lock(notifier_mutex_);
+  while (!notifier_stopping_) {
+    notifier_woken_ = false;
+    lock.unlock();
+    const int64_t next = dispatcher_->Flush();
+    lock.lock();
+    const int64_t wait = std::clamp<int64_t>(next - UnixMillis(clock_), 10, 1000);
+    notifier_wake_.wait_for(lock, std::chrono::milliseconds(wait),
+                            [this] { return notifier_stopping_ || notifier_woken_; });
+  }
+}
+
+rules::GroupOptions Collector::RuleOptions() const {
+  rules::GroupOptions options;
+  options.default_interval = config_.evaluation_interval;
+  options.external_labels = config_.external_labels;
+  std::sort(options.external_labels.begin(), options.external_labels.end());
+  return options;
 }
 
 void Collector::RecordFailedReload() { reload_success_.Set(0); }

@@ -106,6 +106,20 @@ void ReadFile(const YAML::Node& root, const std::string& file, CollectorConfig& 
     query.Read("max_samples", config.query_max_samples, 1, int64_t{1} << 40);
     query.Finish();
   }
+  config.rule_files = top.Strings("rule_files");
+  {
+    MapReader alerting = top.Map("alerting");
+    alerting.Read("notify_config_file", config.notify_config_file);
+    alerting.Read("external_url", config.external_url);
+    config.alertmanagers = alerting.Strings("alertmanagers");
+    for (const auto& url : config.alertmanagers) {
+      alerting.Check("alertmanagers",
+                     url.starts_with("http://") || url.starts_with("https://")
+                         ? OkStatus()
+                         : Status::Error(fmt::format("'{}' is not an http(s) URL", url)));
+    }
+    alerting.Finish();
+  }
   std::set<std::string> jobs;
   top.ForEachMap("scrape_configs", [&](MapReader& reader, const YAML::Node& node) {
     ScrapeConfig scrape = ReadScrapeConfig(reader, node);
@@ -162,6 +176,16 @@ CollectorConfig Build(const YAML::Node& root, const std::string& file_name,
     config.base_directory = std::filesystem::path(*flags.config_file).parent_path().string();
     if (config.base_directory.empty()) config.base_directory = ".";
   }
+  config.rule_groups = rules::LoadRuleFiles(config.rule_files, config.base_directory);
+  const bool named = !config.notify_config_file.empty();
+  const std::filesystem::path notify_path = std::filesystem::path(config.base_directory) /
+                                            (named ? config.notify_config_file : "notify.yaml");
+  if (named || (flags.config_file && std::filesystem::exists(notify_path))) {
+    config.notify_config_file = notify_path.string();
+    config.notify =
+        notify::LoadNotifyConfig(config.notify_config_file, config::ProcessEnvironment());
+  }
+  if (config.external_url.empty()) config.external_url = "http://" + config.web.listen_address;
   return config;
 }
 

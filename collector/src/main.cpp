@@ -1,23 +1,50 @@
 // mingus-collector: scrapes agents, stores their series and answers PromQL.
-#include <cstdio>
-
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include <cstdio>
+#include <iostream>
+#include <string_view>
+
 #include "mingus/collector/collector.h"
+#include "mingus/collector/rules/rule_test.h"
 #include "mingus/config/daemon.h"
 #include "mingus/config/yaml_reader.h"
 #include "mingus/logging/logging.h"
 #include "mingus/version.h"
 
+namespace {
+
+// `mingus-collector check-rules FILE...` and `test-rules FILE...`, as promtool's; nullopt when
+// argv names no subcommand.
+std::optional<int> RunSubcommand(int argc, char** argv) {
+  using namespace mingus::collector::rules;
+  if (argc < 2) return std::nullopt;
+  const std::string_view command = argv[1];
+  if (command != "check-rules" && command != "test-rules") return std::nullopt;
+  const std::vector<std::string> files(argv + 2, argv + argc);
+  if (files.empty()) {
+    fmt::print(stderr, "usage: mingus-collector {} FILE...\n", command);
+    return mingus::config::kExitBadUsage;
+  }
+  return command == "check-rules" ? CheckRuleFiles(files, std::cout, std::cerr)
+                                  : TestRuleFiles(files, std::cout, std::cerr);
+}
+
+}  // namespace
+
 int main(int argc, char** argv) {
   using namespace mingus;
+  if (const auto exit_status = RunSubcommand(argc, argv)) return *exit_status;
   collector::CollectorFlags flag_values;
   config::FlagSet flags(
       "mingus-collector",
-      "Mingus Monitor collector: scrapes agents, stores series and answers PromQL.");
+      "Mingus Monitor collector: scrapes agents, stores series, answers PromQL and evaluates "
+      "alert rules.\n\nAlso: mingus-collector check-rules FILE... and test-rules FILE..., as "
+      "promtool's check rules and test rules.");
   flag_values.Register(flags);
-  if (const auto exit_status = config::HandleCommandLine(flags, "mingus-collector", argc, argv)) return *exit_status;
+  if (const auto exit_status = config::HandleCommandLine(flags, "mingus-collector", argc, argv))
+    return *exit_status;
 
   collector::CollectorConfig config;
   try {

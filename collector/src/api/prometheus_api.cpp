@@ -227,11 +227,12 @@ StatusOr<int64_t> ParseDurationMs(std::string_view text) {
 
 PrometheusApi::PrometheusApi(const tsdb::Head& head, const promql::Engine& engine,
                              const Clock& clock, const scrape::ScrapeManager* targets,
-                             prometheus::Registry& registry)
+                             const rules::RuleManager* rules, prometheus::Registry& registry)
     : head_(head),
       engine_(engine),
       clock_(clock),
       targets_(targets),
+      rules_(rules),
       query_duration_(prometheus::BuildHistogram()
                           .Name("mingus_collector_query_duration_seconds")
                           .Help("Time to answer API queries, by endpoint.")
@@ -260,6 +261,8 @@ void PrometheusApi::Register(http::Router& router) {
   router.HandlePrefix("GET", "/api/v1/label/",
                       [this](const http::Request& r) { return LabelValues(r); });
   router.Handle("GET", "/api/v1/targets", [this](const http::Request& r) { return Targets(r); });
+  router.Handle("GET", "/api/v1/rules", [this](const http::Request& r) { return Rules(r); });
+  router.Handle("GET", "/api/v1/alerts", [this](const http::Request& r) { return Alerts(r); });
   router.Handle("GET", "/api/v1/status/buildinfo", [](const http::Request&) {
     return Success(boost::json::serialize(boost::json::object{
         {"version", kVersion}, {"revision", kRevision}, {"branch", ""}, {"goVersion", ""}}));
@@ -392,6 +395,91 @@ http::Response PrometheusApi::Targets(const http::Request&) const {
   }
   return Success(boost::json::serialize(boost::json::object{
       {"activeTargets", std::move(active)}, {"droppedTargets", boost::json::array{}}}));
+}
+
+namespace {
+
+boost::json::object LabelsObject(const tsdb::Labels& labels) {
+  boost::json::object out;
+  for (const auto& [name, value] : labels) out[name] = value;
+  return out;
+}
+
+// Go's zero time for "never", as Prometheus shows a rule not yet evaluated.
+std::string EvaluationTime(int64_t unix_ms) {
+  return unix_ms == 0 ? "0001-01-01T00:00:00Z" : FormatRfc3339(unix_ms);
+}
+
+boost::json::object AlertJson(const rules::Alert& alert) {
+  return {{"labels", LabelsObject(alert.labels)},
+          {"annotations", LabelsObject(alert.annotations)},
+          {"state", rules::AlertStateName(alert.state)},
+          {"activeAt", FormatRfc3339(alert.active_at_ms)},
+          {"value", promql::FormatScientific(alert.value)}};
+}
+
+}  // namespace
+
+http::Response PrometheusApi::Rules(const http::Request& request) const {
+  const std::string type = request.Param("type").value_or("");
+  if (!type.empty() && type != "alert" && type != "record") {
+    return BadData(fmt::format("invalid type '{}': must be alert or record", type));
+  }
+  boost::json::array groups;
+  for (const auto& group :
+       rules_ != nullptr ? rules_->Groups() : std::vector<rules::GroupStatus>{}) {
+    boost::json::array rules;
+    for (const auto& rule : group.rules) {
+      const bool alerting = rule.kind == rules::RuleDefinition::Kind::kAlerting;
+      if ((type == "alert" && !alerting) || (type == "record" && alerting)) continue;
+      boost::json::object json{{"name", rule.name},
+                               {"query", rule.query},
+                               {"labels", LabelsObject(rule.labels)},
+                               {"health", rule.health},
+                               {"evaluationTime", rule.evaluation_seconds},
+                               {"lastEvaluation", EvaluationTime(rule.last_evaluation_ms)},
+                               {"type", alerting ? "alerting" : "recording"}};
+      if (!rule.last_error.empty()) json["lastError"] = rule.last_error;
+      if (alerting) {
+        // A rule's state is its most advanced alert's.
+        rules::AlertState state = rules::AlertState::kInactive;
+        boost::json::array alerts;
+        for (const auto& alert : rule.alerts) {
+          if (alert.state == rules::AlertState::kInactive) continue;
+          state = std::max(state, alert.state);
+          alerts.push_back(AlertJson(alert));
+        }
+        json["state"] = rules::AlertStateName(state);
+        json["duration"] = static_cast<double>(rule.for_duration.count()) / 1000;
+        json["annotations"] = LabelsObject(rule.annotations);
+        json["alerts"] = std::move(alerts);
+      }
+      rules.push_back(std::move(json));
+    }
+    groups.push_back(
+        boost::json::object{{"name", group.name},
+                            {"file", group.file},
+                            {"rules", std::move(rules)},
+                            {"interval", static_cast<double>(group.interval.count()) / 1000},
+                            {"limit", group.limit},
+                            {"evaluationTime", group.evaluation_seconds},
+                            {"lastEvaluation", EvaluationTime(group.last_evaluation_ms)}});
+  }
+  return Success(boost::json::serialize(boost::json::object{{"groups", std::move(groups)}}));
+}
+
+http::Response PrometheusApi::Alerts(const http::Request&) const {
+  boost::json::array alerts;
+  if (rules_ != nullptr) {
+    for (const auto& group : rules_->Groups()) {
+      for (const auto& rule : group.rules) {
+        for (const auto& alert : rule.alerts) {
+          if (alert.state != rules::AlertState::kInactive) alerts.push_back(AlertJson(alert));
+        }
+      }
+    }
+  }
+  return Success(boost::json::serialize(boost::json::object{{"alerts", std::move(alerts)}}));
 }
 
 }  // namespace mingus::collector::api

@@ -438,6 +438,15 @@ std::string FormatValue(double value) {
   return std::string(buffer, result.ptr);
 }
 
+std::string FormatScientific(double value) {
+  if (std::isnan(value)) return "NaN";
+  if (std::isinf(value)) return value > 0 ? "+Inf" : "-Inf";
+  char buffer[64];
+  const auto result =
+      std::to_chars(buffer, buffer + sizeof buffer, value, std::chars_format::scientific);
+  return std::string(buffer, result.ptr);
+}
+
 Engine::Engine(const tsdb::Head& head, EngineOptions options) : head_(head), options_(options) {}
 
 StatusOr<QueryResult> Engine::Instant(const Expr& expr, int64_t time_ms) const {

@@ -1,10 +1,11 @@
 #include "mingus/common/duration.h"
 
+#include <fmt/format.h>
+
 #include <array>
 #include <cstdint>
+#include <ctime>
 #include <limits>
-
-#include <fmt/format.h>
 
 namespace mingus {
 
@@ -46,8 +47,7 @@ StatusOr<std::chrono::milliseconds> ParseDuration(std::string_view text) {
     for (size_t i = 0; i < kUnits.size(); ++i) {
       // "ms" must win over "m" followed by "s".
       const auto& suffix = kUnits[i].suffix;
-      if (rest.substr(0, suffix.size()) == suffix &&
-          (suffix != "m" || rest.substr(0, 2) != "ms")) {
+      if (rest.substr(0, suffix.size()) == suffix && (suffix != "m" || rest.substr(0, 2) != "ms")) {
         unit = i;
         break;
       }
@@ -79,6 +79,22 @@ std::string FormatDuration(std::chrono::milliseconds duration) {
     }
   }
   return out;
+}
+
+std::string FormatRfc3339(int64_t unix_ms) {
+  const int64_t seconds = unix_ms >= 0 ? unix_ms / 1000 : (unix_ms - 999) / 1000;
+  const int64_t millis = unix_ms - seconds * 1000;
+  const std::time_t time = static_cast<std::time_t>(seconds);
+  std::tm utc{};
+  gmtime_r(&time, &utc);
+  std::string out = fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}", utc.tm_year + 1900,
+                                utc.tm_mon + 1, utc.tm_mday, utc.tm_hour, utc.tm_min, utc.tm_sec);
+  if (millis != 0) {
+    std::string fraction = fmt::format(".{:03}", millis);
+    while (fraction.back() == '0') fraction.pop_back();
+    out += fraction;
+  }
+  return out + "Z";
 }
 
 }  // namespace mingus

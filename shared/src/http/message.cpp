@@ -1,8 +1,10 @@
 #include "mingus/http/message.h"
 
-#include <algorithm>
+#include <fmt/format.h>
 
+#include <algorithm>
 #include <boost/json.hpp>
+#include <cctype>
 
 #include "mingus/common/text.h"
 
@@ -43,6 +45,20 @@ Request Request::Make(std::string method, std::string target) {
   return request;
 }
 
+std::string QueryEscape(std::string_view s) {
+  std::string out;
+  for (const unsigned char c : s) {
+    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
+      out.push_back(static_cast<char>(c));
+    } else if (c == ' ') {
+      out.push_back('+');
+    } else {
+      out += fmt::format("%{:02X}", c);
+    }
+  }
+  return out;
+}
+
 std::string_view Request::Header(std::string_view lower_case_name) const {
   for (const auto& [name, value] : headers) {
     if (name == lower_case_name) return value;
@@ -52,13 +68,15 @@ std::string_view Request::Header(std::string_view lower_case_name) const {
 
 namespace {
 
-void CollectFormValues(std::string_view encoded, std::string_view key, std::vector<std::string>& out) {
+void CollectFormValues(std::string_view encoded, std::string_view key,
+                       std::vector<std::string>& out) {
   while (!encoded.empty()) {
     const auto amp = encoded.find('&');
     const std::string_view pair = encoded.substr(0, amp);
     const auto eq = pair.find('=');
     if (PercentDecode(pair.substr(0, eq)) == key) {
-      out.push_back(eq == std::string_view::npos ? std::string() : PercentDecode(pair.substr(eq + 1)));
+      out.push_back(eq == std::string_view::npos ? std::string()
+                                                 : PercentDecode(pair.substr(eq + 1)));
     }
     if (amp == std::string_view::npos) break;
     encoded.remove_prefix(amp + 1);
@@ -127,8 +145,8 @@ Response Response::Json(int status, std::string body) {
 }
 
 Response Response::JsonError(int status, std::string_view message) {
-  return Json(status, boost::json::serialize(boost::json::object{
-                          {"status", "error"}, {"error", message}}));
+  return Json(status,
+              boost::json::serialize(boost::json::object{{"status", "error"}, {"error", message}}));
 }
 
 void Router::Handle(std::string method, std::string path, Handler handler) {
@@ -144,8 +162,9 @@ Response Router::Route(const Request& request) const {
   if (const auto exact = routes_.find(request.path); exact != routes_.end()) {
     methods = &exact->second;
   } else {
-    const auto prefix = std::find_if(prefixes_.begin(), prefixes_.end(),
-                                     [&](const auto& route) { return request.path.starts_with(route.first); });
+    const auto prefix = std::find_if(prefixes_.begin(), prefixes_.end(), [&](const auto& route) {
+      return request.path.starts_with(route.first);
+    });
     if (prefix == prefixes_.end()) return Response::JsonError(404, "no such path: " + request.path);
     methods = &prefix->second;
   }

@@ -14,7 +14,13 @@
 
 #include "mingus/collector/api/prometheus_api.h"
 #include "mingus/collector/config.h"
+#include "mingus/collector/notify/deliverer.h"
+#include "mingus/collector/notify/dispatcher.h"
+#include "mingus/collector/notify/forwarder.h"
+#include "mingus/collector/notify/integrations.h"
+#include "mingus/collector/notify/notify_store.h"
 #include "mingus/collector/promql/engine.h"
+#include "mingus/collector/rules/manager.h"
 #include "mingus/collector/scrape/manager.h"
 #include "mingus/collector/tsdb/head.h"
 #include "mingus/collector/tsdb/store.h"
@@ -34,18 +40,27 @@ class Collector {
   StatusOr<std::string> Start();
   // Stops scraping and serving, then flushes the store a last time.
   void Stop();
-  // Applies a new configuration: scrape targets, log level. Addresses, storage and query
+  // Applies a new configuration: scrape targets, rules, log level. Addresses, storage and query
   // settings need a restart; a change to them is logged and otherwise ignored.
   void Reload(CollectorConfig config);
   void RecordFailedReload();
 
   const http::Router& router() const { return *router_; }
   tsdb::Head& head() { return head_; }
+  notify::Dispatcher* dispatcher() { return dispatcher_.get(); }
+  rules::RuleManager& rules() { return rules_; }
 
  private:
   http::Response ServeMetrics(const http::Request& request);
   void FlushLoop();
   void FlushOnce();
+  rules::GroupOptions RuleOptions() const;
+  Status StartNotifier();
+  void StopNotifier();
+  void NotifyLoop();
+  // The rule evaluator's alerts, as Prometheus' notifier sends them: with the external labels
+  // and a link back to the rule's expression.
+  void SendAlerts(std::vector<rules::AlertToSend> alerts);
 
   CollectorConfig config_;
   const Clock& clock_;
@@ -62,6 +77,7 @@ class Collector {
   std::unique_ptr<tsdb::ChunkStore> store_;
   promql::Engine engine_;
   scrape::ScrapeManager scrapes_manager_;
+  rules::RuleManager rules_;
   api::PrometheusApi api_;
   std::shared_ptr<http::Router> router_;
   std::unique_ptr<http::Server> server_;
@@ -70,6 +86,18 @@ class Collector {
   std::condition_variable flusher_wake_;
   bool stopping_ = false;
   std::mutex store_mutex_;  // one flush or retention pass at a time
+  // Notifications (absent without notify.yaml).
+  std::unique_ptr<notify::NotifyStore> notify_store_;
+  std::unique_ptr<notify::ConfiguredSender> sender_;
+  std::unique_ptr<notify::Dispatcher> dispatcher_;
+  std::unique_ptr<notify::Deliverer> deliverer_;
+  std::unique_ptr<notify::AlertmanagerForwarder> forwarder_;
+  std::thread notifier_;
+  std::mutex notifier_mutex_;  // also guards alert_labels_ and external_url_ below
+  std::condition_variable notifier_wake_;
+  bool notifier_stopping_ = false, notifier_woken_ = false;
+  tsdb::Labels alert_labels_;  // external labels, sorted
+  std::string external_url_;
 };
 
 }  // namespace mingus::collector

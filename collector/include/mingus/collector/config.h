@@ -2,10 +2,13 @@
 
 #include <chrono>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
 
+#include "mingus/collector/notify/config.h"
+#include "mingus/collector/rules/rule_file.h"
 #include "mingus/config/daemon.h"
 #include "mingus/config/flags.h"
 #include "mingus/http/server.h"
@@ -51,6 +54,16 @@ struct CollectorConfig {
   LabelPairs external_labels;
   std::vector<ScrapeConfig> scrape_configs;
   int scrape_concurrency = 8;
+  // Prometheus rule files (globs, relative to the configuration file's folder), read and
+  // checked with the configuration so that a bad rule refuses it.
+  std::vector<std::string> rule_files;
+  std::vector<rules::GroupDefinition> rule_groups;
+  // alerting: notify.yaml (Alertmanager's format) beside this file unless named; without the
+  // file (and unless named) alerts are evaluated and shown but not sent.
+  std::string notify_config_file;
+  std::string external_url;                // links back to the collector in notifications
+  std::vector<std::string> alertmanagers;  // external Alertmanagers to forward alerts to
+  std::optional<notify::NotifyConfig> notify;
   // storage
   std::string storage_path = "data/collector";
   std::chrono::milliseconds retention{15ll * 24 * 3600 * 1000};
@@ -67,8 +80,8 @@ struct CollectorFlags : config::DaemonFlags {
 };
 
 // Reads the file (no file: defaults), applies the flags, validates (unknown keys, bad
-// durations, scrape_timeout above scrape_interval, duplicate job names, bad targets) and
-// throws config::ConfigError naming the file, line and key.
+// durations, scrape_timeout above scrape_interval, duplicate job names, bad targets), reads
+// the rule files, and throws config::ConfigError naming the file, line and key.
 CollectorConfig LoadCollectorConfig(const CollectorFlags& flags);
 CollectorConfig ParseCollectorConfig(const std::string& yaml, const std::string& file_name,
                                      const CollectorFlags& flags);

@@ -62,5 +62,7 @@ class Router {
 };
 
 std::string PercentDecode(std::string_view s);
+// Go's url.QueryEscape: for a query parameter's value (a space becomes '+').
+std::string QueryEscape(std::string_view s);
 
 }  // namespace mingus::http

@@ -46,7 +46,7 @@ class PrometheusApiTest : public ::testing::Test {
   PrometheusApiTest()
       : clock_(std::chrono::system_clock::time_point(std::chrono::seconds(1000))),
         engine_(head_),
-        api_(head_, engine_, clock_, nullptr, registry_) {
+        api_(head_, engine_, clock_, nullptr, &rules_, registry_) {
     api_.Register(router_);
     const auto up1 = head_.GetOrCreate(
         *tsdb::MakeLabels({{"__name__", "up"}, {"job", "a"}, {"instance", "h:1"}}));
@@ -68,6 +68,7 @@ class PrometheusApiTest : public ::testing::Test {
   prometheus::Registry registry_;
   tsdb::Head head_;
   promql::Engine engine_;
+  rules::RuleManager rules_{head_, engine_, clock_, registry_};
   PrometheusApi api_;
   http::Router router_;
 };
@@ -83,6 +84,65 @@ TEST_F(PrometheusApiTest, InstantQueryReturnsAVectorAtNowByDefault) {
   EXPECT_EQ(result[0].at("value").as_array()[1], "0");
   EXPECT_EQ(Get("/api/v1/query?query=1%2B1&time=5").at("data").at("result").as_array()[1], "2");
   EXPECT_EQ(Get("/api/v1/query?query=1%2B1&time=5").at("data").at("resultType"), "scalar");
+}
+
+TEST_F(PrometheusApiTest, RulesAndAlertsInPrometheusShape) {
+  rules_.Apply(rules::ParseRuleFile(R"(groups:
+- name: g
+  interval: 30s
+  rules:
+  - record: job:up:sum
+    expr: sum by (job) (up)
+  - alert: Down
+    expr: up == 0
+    for: 1m
+    labels: {severity: critical}
+    annotations: {summary: "{{ $labels.job }} down"}
+  - alert: Never
+    expr: up > 5
+)",
+                                    "r.yml"),
+               {});
+  EXPECT_EQ(Get("/api/v1/rules")
+                .at("data")
+                .at("groups")
+                .as_array()[0]
+                .at("rules")
+                .as_array()[1]
+                .at("health"),
+            "unknown");
+  rules_.EvaluateAllAt(1'000'000);
+  const auto alerts = Get("/api/v1/alerts").at("data").at("alerts");
+  EXPECT_EQ(alerts, boost::json::parse(R"([{"labels":{"alertname":"Down","instance":"h:2","job":"b",
+    "severity":"critical"},"annotations":{"summary":"b down"},"state":"pending",
+    "activeAt":"1970-01-01T00:16:40Z","value":"0e+00"}])"));
+
+  const auto group = Get("/api/v1/rules").at("data").at("groups").as_array()[0].as_object();
+  EXPECT_EQ(group.at("name"), "g");
+  EXPECT_EQ(group.at("file"), "r.yml");
+  EXPECT_EQ(group.at("interval").to_number<double>(), 30);
+  EXPECT_EQ(group.at("lastEvaluation"), "1970-01-01T00:16:40Z");
+  const auto& rules = group.at("rules").as_array();
+  ASSERT_EQ(rules.size(), 3u);
+  EXPECT_EQ(rules[0].at("type"), "recording");
+  EXPECT_EQ(rules[0].at("query"), "sum by (job) (up)");
+  EXPECT_FALSE(rules[0].as_object().contains("alerts"));
+  EXPECT_EQ(rules[1].at("type"), "alerting");
+  EXPECT_EQ(rules[1].at("state"), "pending");
+  EXPECT_EQ(rules[1].at("duration").to_number<double>(), 60);
+  EXPECT_EQ(rules[1].at("annotations").at("summary"), "{{ $labels.job }} down");
+  EXPECT_EQ(rules[1].at("health"), "ok");
+  EXPECT_EQ(rules[1].at("alerts").as_array().size(), 1u);
+  EXPECT_EQ(rules[2].at("state"), "inactive");
+  EXPECT_EQ(Get("/api/v1/rules?type=record")
+                .at("data")
+                .at("groups")
+                .as_array()[0]
+                .at("rules")
+                .as_array()
+                .size(),
+            1u);
+  EXPECT_EQ(Get("/api/v1/rules?type=bogus", 400).at("errorType"), "bad_data");
 }
 
 TEST_F(PrometheusApiTest, RangeQueryReturnsAMatrix) {

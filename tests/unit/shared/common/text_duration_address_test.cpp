@@ -60,6 +60,13 @@ TEST(Duration, FormatReadsBack) {
   }
 }
 
+TEST(Rfc3339, FormatsUtcWithTheShortestFraction) {
+  EXPECT_EQ(FormatRfc3339(0), "1970-01-01T00:00:00Z");
+  EXPECT_EQ(FormatRfc3339(1'796'032'800'250), "2026-11-30T10:00:00.25Z");
+  EXPECT_EQ(FormatRfc3339(1'796'032'800'007), "2026-11-30T10:00:00.007Z");
+  EXPECT_EQ(FormatRfc3339(-1), "1969-12-31T23:59:59.999Z");
+}
+
 TEST(Address, ParsesTheForms) {
   EXPECT_EQ(ParseHostPort("127.0.0.1:9110")->ToString(), "127.0.0.1:9110");
   EXPECT_EQ(ParseHostPort("[::1]:0")->ToString(), "[::1]:0");

@@ -10,6 +10,7 @@
 #include <string_view>
 
 #include "mingus/collector/promql/engine.h"
+#include "mingus/collector/rules/manager.h"
 #include "mingus/collector/scrape/manager.h"
 #include "mingus/collector/tsdb/head.h"
 #include "mingus/common/clock.h"
@@ -27,9 +28,10 @@ StatusOr<int64_t> ParseDurationMs(std::string_view text);
 
 class PrometheusApi {
  public:
-  // `targets` may be null (no /api/v1/targets).
+  // `targets` and `rules` may be null (no targets, no rules and alerts).
   PrometheusApi(const tsdb::Head& head, const promql::Engine& engine, const Clock& clock,
-                const scrape::ScrapeManager* targets, prometheus::Registry& registry);
+                const scrape::ScrapeManager* targets, const rules::RuleManager* rules,
+                prometheus::Registry& registry);
   void Register(http::Router& router);
 
   http::Response Query(const http::Request& request) const;
@@ -38,12 +40,16 @@ class PrometheusApi {
   http::Response Labels(const http::Request& request) const;
   http::Response LabelValues(const http::Request& request) const;
   http::Response Targets(const http::Request& request) const;
+  // type=alert or type=record keeps one kind.
+  http::Response Rules(const http::Request& request) const;
+  http::Response Alerts(const http::Request& request) const;
 
  private:
   const tsdb::Head& head_;
   const promql::Engine& engine_;
   const Clock& clock_;
   const scrape::ScrapeManager* targets_;
+  const rules::RuleManager* rules_;
   prometheus::Family<prometheus::Histogram>& query_duration_;
 };
 

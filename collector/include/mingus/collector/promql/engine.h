@@ -39,6 +39,9 @@ struct EngineOptions {
 // How Prometheus writes a sample value (and count_values a label): the shortest decimal that
 // reads back exactly, without an exponent; NaN, +Inf, -Inf.
 std::string FormatValue(double value);
+// Go's strconv.FormatFloat(v, 'e', -1, 64): "1e+00", "2.5e-03"; Prometheus writes an alert's
+// value so.
+std::string FormatScientific(double value);
 
 // Thread-safe: holds only a reference to the head and options.
 class Engine {

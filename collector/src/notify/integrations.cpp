@@ -1,0 +1,253 @@
+#include "mingus/collector/notify/integrations.h"
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include <boost/beast/core/detail/base64.hpp>
+#include <boost/json.hpp>
+
+#include "mingus/collector/notify/smtp.h"
+#include "mingus/common/duration.h"
+#include "mingus/common/text.h"
+#include "mingus/http/client.h"
+
+namespace mingus::collector::notify {
+
+namespace {
+
+std::string HtmlEscape(std::string_view text) {
+  std::string out;
+  for (const char c : text) {
+    switch (c) {
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '"':
+        out += "&#34;";
+        break;
+      case '\'':
+        out += "&#39;";
+        break;
+      default:
+        out.push_back(c);
+    }
+  }
+  return out;
+}
+
+// Alertmanager's "__alertmanagerURL": where its UI lists the receiver's alerts.
+std::string AlertsLink(const Notification& notification) {
+  return fmt::format("{}/#/alerts?receiver={}", notification.external_url,
+                     http::QueryEscape(notification.receiver));
+}
+
+// Slack's attachment colour: resolved green, firing by severity.
+std::string SeverityColor(const Notification& notification) {
+  if (!notification.Firing()) return "good";
+  const std::string_view severity = LabelValue(notification.CommonLabels(), "severity");
+  if (severity == "critical") return "danger";
+  if (severity == "high" || severity == "warning") return "warning";
+  return "#439FE0";
+}
+
+std::string AlertLines(const Notification& notification, bool html) {
+  std::string out;
+  for (const auto& alert : notification.alerts) {
+    const bool resolved = alert.ResolvedAt(notification.at_ms);
+    const std::string_view summary = LabelValue(alert.annotations, "summary");
+    if (html) {
+      out += fmt::format("<li><b>[{}]</b> {}<br>", resolved ? "RESOLVED" : "FIRING",
+                         HtmlEscape(summary));
+      for (const auto& [name, value] : alert.labels)
+        out += fmt::format("{} = {}<br>", HtmlEscape(name), HtmlEscape(value));
+      for (const auto& [name, value] : alert.annotations) {
+        out += fmt::format("<i>{}</i>: {}<br>", HtmlEscape(name), HtmlEscape(value));
+      }
+      out += fmt::format("Since {}</li>\n", FormatRfc3339(alert.starts_at_ms));
+    } else {
+      out += fmt::format("[{}] {}\n", resolved ? "RESOLVED" : "FIRING", summary);
+      for (const auto& [name, value] : alert.labels) out += fmt::format("  {} = {}\n", name, value);
+      for (const auto& [name, value] : alert.annotations)
+        out += fmt::format("  {}: {}\n", name, value);
+      out += fmt::format("  since {}\n", FormatRfc3339(alert.starts_at_ms));
+    }
+  }
+  return out;
+}
+
+http::ClientOptions HttpOptions(const HttpConfig& config, bool secret_url) {
+  http::ClientOptions options;
+  options.timeout = std::chrono::seconds(30);
+  options.tls.ca_file = config.tls_config.ca_file;
+  options.tls.server_name = config.tls_config.server_name;
+  options.tls.insecure_skip_verify = config.tls_config.insecure_skip_verify;
+  options.secret_url = secret_url;
+  options.headers.emplace_back("Content-Type", "application/json");
+  options.headers.emplace_back("User-Agent", "mingus-collector");
+  if (config.authorization) {
+    options.headers.emplace_back("Authorization", config.authorization->type + " " +
+                                                      config.authorization->credentials.Reveal());
+  } else if (config.basic_auth) {
+    const std::string pair =
+        config.basic_auth->username + ":" + config.basic_auth->password.Reveal();
+    std::string encoded(boost::beast::detail::base64::encoded_size(pair.size()), '\0');
+    encoded.resize(boost::beast::detail::base64::encode(encoded.data(), pair.data(), pair.size()));
+    options.headers.emplace_back("Authorization", "Basic " + encoded);
+  }
+  return options;
+}
+
+// 2xx delivered; 4xx will not get better; 5xx, network errors and timeouts may.
+SendResult Post(const std::string& url, const std::string& body,
+                const http::ClientOptions& options) {
+  const auto response = http::HttpRequest("POST", url, body, options);
+  if (!response.ok()) return {false, true, response.message()};
+  if (response->status / 100 == 2) return {true, false, ""};
+  std::string reason = response->body.substr(0, 200);
+  std::replace(reason.begin(), reason.end(), '\n', ' ');
+  return {false, response->status / 100 == 5 || response->status == 429,
+          fmt::format("HTTP status {}: {}", response->status, reason)};
+}
+
+}  // namespace
+
+StatusOr<std::string> RenderField(std::string_view text, std::string_view default_text,
+                                  const std::string& rendered_default) {
+  if (text == default_text) return rendered_default;
+  if (text.find("{{") == std::string_view::npos) return std::string(text);
+  return Status::Error("custom Alertmanager templates are not supported yet; using the default");
+}
+
+std::string SlackPayload(const SlackConfig& config, const Notification& notification) {
+  const auto field = [&](const std::string& text, std::string_view default_text,
+                         const std::string& rendered) {
+    auto value = RenderField(text, default_text, rendered);
+    if (value.ok()) return std::move(*value);
+    spdlog::warn("receiver {} (slack): {}", notification.receiver, value.message());
+    return rendered;
+  };
+  const std::string title = field(config.title, kDefaultSlackTitle, DefaultSubject(notification));
+  const std::string title_link =
+      field(config.title_link, kDefaultSlackTitleLink, AlertsLink(notification));
+  boost::json::object attachment{
+      {"title", title},
+      {"title_link", title_link},
+      {"text", field(config.text, kDefaultSlackText, AlertLines(notification, false))},
+      {"fallback", title + " | " + title_link},
+      {"color", field(config.color, kDefaultSlackColor, SeverityColor(notification))},
+      {"mrkdwn_in", boost::json::array{"fallback", "pretext", "text"}}};
+  boost::json::object message{
+      {"username", field(config.username, kDefaultSlackUsername, "Alertmanager")},
+      {"attachments", boost::json::array{std::move(attachment)}}};
+  if (!config.channel.empty()) message["channel"] = config.channel;
+  const std::string icon_emoji = field(config.icon_emoji, kDefaultSlackIconEmoji, "");
+  const std::string icon_url = field(config.icon_url, kDefaultSlackIconUrl, "");
+  if (!icon_emoji.empty()) message["icon_emoji"] = icon_emoji;
+  if (!icon_url.empty()) message["icon_url"] = icon_url;
+  return boost::json::serialize(message);
+}
+
+StatusOr<RenderedEmail> RenderEmail(const EmailConfig& config, const Notification& notification) {
+  RenderedEmail out;
+  const std::string subject = DefaultSubject(notification);
+  const auto header = config.headers.find("Subject");
+  auto rendered_subject = RenderField(
+      header == config.headers.end() ? std::string(kDefaultEmailSubject) : header->second,
+      kDefaultEmailSubject, subject);
+  if (!rendered_subject.ok()) return rendered_subject.status();
+  out.subject = std::move(*rendered_subject);
+  const std::string html = fmt::format(
+      "<!DOCTYPE html>\n<html><head><meta "
+      "charset=\"UTF-8\"><title>{0}</title></head><body>\n<h2>{0}</h2>\n<ul>\n{1}</ul>\n"
+      "<p><a href=\"{2}\">View in the collector</a></p>\n</body></html>\n",
+      HtmlEscape(out.subject), AlertLines(notification, true),
+      HtmlEscape(AlertsLink(notification)));
+  auto rendered_html = RenderField(config.html, kDefaultEmailHtml, html);
+  if (!rendered_html.ok()) return rendered_html.status();
+  out.html = std::move(*rendered_html);
+  if (!config.text.empty()) {
+    auto text = RenderField(config.text, "", "");
+    if (!text.ok()) return text.status();
+    out.text = std::move(*text);
+  } else {
+    out.text = out.subject + "\n\n" + AlertLines(notification, false);
+  }
+  return out;
+}
+
+void ConfiguredSender::Apply(NotifyConfig config) {
+  std::lock_guard lock(mutex_);
+  config_ = std::move(config);
+}
+
+SendResult ConfiguredSender::Send(const std::string& integration,
+                                  const Notification& notification) {
+  NotifyConfig config;
+  {
+    std::lock_guard lock(mutex_);
+    config = config_;
+  }
+  const Receiver* receiver = config.FindReceiver(notification.receiver);
+  const size_t open = integration.find('[');
+  const auto index = text::ParseUint64(
+      std::string_view(integration).substr(open + 1, integration.size() - open - 2));
+  if (receiver == nullptr || open == std::string::npos || !index) {
+    return {false, false,
+            fmt::format("no receiver {} with integration {} in the configuration",
+                        notification.receiver, integration)};
+  }
+  const std::string kind = integration.substr(0, open);
+  if (kind == "webhook" && *index < receiver->webhook_configs.size()) {
+    const WebhookConfig& webhook = receiver->webhook_configs[*index];
+    return Post(webhook.url.Reveal(), WebhookPayload(notification),
+                HttpOptions(webhook.http_config, false));
+  }
+  if (kind == "slack" && *index < receiver->slack_configs.size()) {
+    const SlackConfig& slack = receiver->slack_configs[*index];
+    return Post(slack.api_url.Reveal(), SlackPayload(slack, notification),
+                HttpOptions(slack.http_config, true));
+  }
+  if (kind == "email" && *index < receiver->email_configs.size()) {
+    const EmailConfig& email = receiver->email_configs[*index];
+    auto rendered = RenderEmail(email, notification);
+    if (!rendered.ok()) return {false, false, rendered.message()};
+    EmailMessage message;
+    message.from = email.from;
+    for (size_t start = 0; start <= email.to.size();) {
+      const size_t comma = std::min(email.to.find(',', start), email.to.size());
+      const auto address = text::Trim(std::string_view(email.to).substr(start, comma - start));
+      if (!address.empty()) message.to.emplace_back(address);
+      start = comma + 1;
+    }
+    message.headers.emplace_back("From", email.from);
+    message.headers.emplace_back("To", email.to);
+    message.headers.emplace_back("Subject", rendered->subject);
+    for (const auto& [name, value] : email.headers) {
+      if (name != "Subject" && name != "To" && name != "From")
+        message.headers.emplace_back(name, value);
+    }
+    message.text = std::move(rendered->text);
+    message.html = std::move(rendered->html);
+    SmtpOptions options;
+    options.smarthost = email.smarthost;
+    options.hello = email.hello.empty() ? "localhost" : email.hello;
+    options.auth_username = email.auth_username;
+    options.auth_password = email.auth_password.Reveal();
+    options.auth_identity = email.auth_identity;
+    options.starttls = email.require_tls ? StartTls::kRequired : StartTls::kOpportunistic;
+    options.tls.ca_file = email.tls_config.ca_file;
+    options.tls.server_name = email.tls_config.server_name;
+    options.tls.insecure_skip_verify = email.tls_config.insecure_skip_verify;
+    const SmtpResult result = SendMail(options, message);
+    return {result.ok(), result.temporary(), result.message};
+  }
+  return {false, false, fmt::format("receiver {} has no {}", notification.receiver, integration)};
+}
+
+}  // namespace mingus::collector::notify
