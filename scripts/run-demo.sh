@@ -40,7 +40,13 @@ pids+=($!)
 agent_url="http://127.0.0.1:9110"
 wait_ready mingus-agent "$agent_url" "$data_dir/agent.log"
 
-"$root/$build_dir/collector/mingus-collector" --config.file="$root/configs/collector.yaml" \
+# Alerts go to a local webhook receiver (configs/notify.yaml's default route), which prints them;
+# the shipped email and Slack receivers hold placeholders, so the demo switches them off.
+/usr/bin/python3 "$root/scripts/webhook-receiver.py" 9099 "$data_dir/webhook.log" &
+pids+=($!)
+
+ALERT_EMAIL_ENABLED=false ALERT_SLACK_ENABLED=false \
+  "$root/$build_dir/collector/mingus-collector" --config.file="$root/configs/collector.yaml" \
   --storage.path="$data_dir/collector" 2>"$data_dir/collector.log" &
 pids+=($!)
 collector_url="http://127.0.0.1:9190"
@@ -53,6 +59,8 @@ cat <<MSG
                or add it to Grafana as a Prometheus data source)
     agent:     $agent_url/        (metrics: $agent_url/metrics)
     intake:    udp://127.0.0.1:8125  (try: echo "demo.hits:1|c" | nc -u -w0 127.0.0.1 8125)
+    alerts:    $collector_url/api/v1/alerts; notifications are printed here as they arrive
+               (webhook receiver on 127.0.0.1:9099, log $data_dir/webhook.log)
     logs:      $data_dir/agent.log, $data_dir/collector.log
 
   Press Ctrl-C to stop.
