@@ -18,6 +18,33 @@ Value BorrowedFrom(std::string_view text, const Value& parent) {
   return out;
 }
 
+// The methods without arguments of a time.Time (toTime's result).
+StatusOr<Value> TimeMethod(int64_t unix_ms, const std::string& name) {
+  const int64_t seconds = unix_ms >= 0 ? unix_ms / 1000 : -((-(unix_ms + 1)) / 1000) - 1;
+  if (name == "Unix") return Value::Int(seconds);
+  if (name == "UnixMilli") return Value::Int(unix_ms);
+  if (name == "UnixMicro") return Value::Int(unix_ms * 1000);
+  if (name == "UnixNano") return Value::Int(unix_ms * 1000000);
+  if (name == "UTC") return Value::Time(unix_ms);
+  if (name == "String") {
+    std::string text;
+    AppendTime(unix_ms, text);
+    return Value::String(std::move(text));
+  }
+  const CivilTime civil = ToCivil(unix_ms);
+  if (name == "Year") return Value::Int(civil.year);
+  if (name == "YearDay") return Value::Int(civil.year_day);
+  if (name == "Day") return Value::Int(civil.day);
+  if (name == "Hour") return Value::Int(civil.hour);
+  if (name == "Minute") return Value::Int(civil.minute);
+  if (name == "Second") return Value::Int(civil.second);
+  if (name == "Nanosecond") return Value::Int(int64_t{civil.millisecond} * 1000000);
+  return Status::Error(fmt::format("method {} of time.Time is not supported (supported: Unix, "
+                                   "UnixMilli, UnixMicro, UnixNano, UTC, String, Year, YearDay, "
+                                   "Day, Hour, Minute, Second, Nanosecond)",
+                                   name));
+}
+
 class Executor {
  public:
   Executor(const TemplateProgram& program, const TemplateData& data, std::string& out)
@@ -220,8 +247,7 @@ class Executor {
         break;
       case Kind::kNil:
         return Status::Error(fmt::format("nil pointer evaluating interface {{}}.{}", name));
-      case Kind::kTime:
-        return Status::Error(fmt::format("field or method {} of time.Time is not supported", name));
+      case Kind::kTime: return TimeMethod(receiver.integer, name);
       default: break;
     }
     return Status::Error(

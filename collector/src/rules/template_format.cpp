@@ -12,7 +12,8 @@ namespace mingus::collector::rules::detail {
 namespace {
 
 struct Spec {
-  bool minus = false, plus = false, zero = false, space = false;
+  bool minus = false, plus = false, zero = false, space = false, sharp = false;
+  bool plus_v = false;  // %+v: struct field names
   int width = -1, precision = -1;
   char verb = 'v';
 };
@@ -148,42 +149,54 @@ void BadVerb(const Spec& spec, const Value& value, std::string& out, int depth) 
 
 void FormatInt(const Spec& spec, int64_t value, std::string& out) {
   const size_t start = out.size();
-  if (spec.verb == 'c' || spec.verb == 'q') {
-    const bool valid = value >= 0 && value <= 0x10FFFF && !(value >= 0xD800 && value < 0xE000);
+  const bool valid = value >= 0 && value <= 0x10FFFF && !(value >= 0xD800 && value < 0xE000);
+  if (spec.verb == 'c' || spec.verb == 'q' || spec.verb == 'U') {
     if (spec.verb == 'q') {
       out += QuoteRune(value);
-    } else {
+    } else if (spec.verb == 'c') {
       AppendUtf8(valid ? static_cast<uint32_t>(value) : 0xFFFD, out);
+    } else {
+      fmt::format_to(std::back_inserter(out), "U+{:04X}", static_cast<uint64_t>(value));
     }
     Pad(out, start, spec, Fill::kZeros);
     return;
   }
-  const int base = spec.verb == 'x' || spec.verb == 'X' ? 16 : spec.verb == 'o' ? 8
-                   : spec.verb == 'b'                   ? 2
-                                                        : 10;
+  // fmt's fmtInteger: %03d zero-extends the digits to the width less the sign, %.3d to the
+  // precision (then the width pads with spaces); the # prefix comes on top.
+  const int base = spec.verb == 'x' || spec.verb == 'X' ? 16
+                   : spec.verb == 'o' || spec.verb == 'O' ? 8
+                   : spec.verb == 'b'                     ? 2
+                                                          : 10;
   const char* digit_chars = spec.verb == 'X' ? "0123456789ABCDEF" : "0123456789abcdef";
-  uint64_t magnitude = value < 0 ? 0 - static_cast<uint64_t>(value) : static_cast<uint64_t>(value);
+  const bool negative = value < 0;
+  int precision = spec.precision;
+  if (precision < 0 && spec.zero && spec.width > 0 && !spec.minus) {
+    precision = spec.width - (negative || spec.plus || spec.space ? 1 : 0);
+  }
+  uint64_t magnitude = negative ? 0 - static_cast<uint64_t>(value) : static_cast<uint64_t>(value);
   std::string digits;
   while (magnitude > 0) {
-    digits.insert(digits.begin(), digit_chars[magnitude % static_cast<uint64_t>(base)]);
+    digits.push_back(digit_chars[magnitude % static_cast<uint64_t>(base)]);
     magnitude /= static_cast<uint64_t>(base);
   }
-  if (spec.precision >= 0) {
-    if (digits.size() < static_cast<size_t>(spec.precision)) {
-      digits.insert(0, static_cast<size_t>(spec.precision) - digits.size(), '0');
-    }
-  } else if (digits.empty()) {
+  if (digits.empty() && !(spec.precision == 0 && value == 0)) digits.push_back('0');
+  while (precision > 0 && digits.size() < static_cast<size_t>(precision)) digits.push_back('0');
+  if (spec.verb == 'O') {
+    digits += "o0";
+  } else if (spec.sharp && base == 16) {
+    digits += spec.verb == 'X' ? "X0" : "x0";
+  } else if (spec.sharp && base == 8 && digits.back() != '0') {
     digits.push_back('0');
   }
-  if (value < 0) {
-    out += '-';
+  if (negative) {
+    digits.push_back('-');
   } else if (spec.plus) {
-    out += '+';
+    digits.push_back('+');
   } else if (spec.space) {
-    out += ' ';
+    digits.push_back(' ');
   }
-  out += digits;
-  Pad(out, start, spec, spec.precision < 0 ? Fill::kZerosAfterSign : Fill::kSpaces);
+  out.append(digits.rbegin(), digits.rend());
+  Pad(out, start, spec, Fill::kSpaces);
 }
 
 void FormatFloat(const Spec& spec, double value, std::string& out) {
@@ -224,6 +237,33 @@ void FormatFloat(const Spec& spec, double value, std::string& out) {
   Pad(out, start, spec, Fill::kZerosAfterSign);
 }
 
+// %x of a float: C's %a with Go's two-digit exponent ("0x1.8p+01").
+void FormatHexFloat(const Spec& spec, double value, std::string& out) {
+  const size_t start = out.size();
+  if (std::isnan(value) || std::isinf(value)) {
+    Spec g = spec;
+    g.verb = 'g';
+    FormatFloat(g, value, out);
+    return;
+  }
+  if (spec.plus && !std::signbit(value)) {
+    out += '+';
+  } else if (spec.space && !std::signbit(value)) {
+    out += ' ';
+  }
+  char buffer[64];
+  if (spec.precision >= 0) {
+    std::snprintf(buffer, sizeof buffer, spec.verb == 'X' ? "%.*A" : "%.*a", spec.precision, value);
+  } else {
+    std::snprintf(buffer, sizeof buffer, spec.verb == 'X' ? "%A" : "%a", value);
+  }
+  std::string text = buffer;
+  const size_t p = text.find_first_of("pP");
+  if (p != std::string::npos && text.size() - p == 3) text.insert(p + 2, 1, '0');  // p+1 -> p+01
+  out += text;
+  Pad(out, start, spec, Fill::kZerosAfterSign);
+}
+
 void FormatString(const Spec& spec, std::string_view text, std::string& out) {
   const size_t start = out.size();
   if (spec.verb == 'x' || spec.verb == 'X') {
@@ -231,6 +271,7 @@ void FormatString(const Spec& spec, std::string_view text, std::string& out) {
     const char* digits = spec.verb == 'X' ? "0123456789ABCDEF" : "0123456789abcdef";
     for (size_t i = 0; i < text.size(); ++i) {
       if (spec.space && i > 0) out += ' ';
+      if (spec.sharp && (i == 0 || spec.space)) out += spec.verb == 'X' ? "0X" : "0x";
       const auto byte = static_cast<unsigned char>(text[i]);
       out += digits[byte >> 4];
       out += digits[byte & 0x0F];
@@ -256,9 +297,9 @@ void FormatLabels(const Spec& spec, const tsdb::Labels& labels, std::string& out
   out += "map[";
   for (size_t i = 0; i < labels.size(); ++i) {
     if (i > 0) out += ' ';
-    FormatString(spec, labels[i].first, out);
+    (void)FormatValue(spec, Value::Borrowed(labels[i].first), out, 1);
     out += ':';
-    FormatString(spec, labels[i].second, out);
+    (void)FormatValue(spec, Value::Borrowed(labels[i].second), out, 1);
   }
   out += ']';
 }
@@ -266,6 +307,14 @@ void FormatLabels(const Spec& spec, const tsdb::Labels& labels, std::string& out
 Status FormatValue(const Spec& spec, const Value& value, std::string& out, int depth) {
   const char verb = spec.verb;
   const bool string_verb = verb == 'v' || verb == 's' || verb == 'q' || verb == 'x' || verb == 'X';
+  if (verb == 'T') {
+    FormatString(spec, TypeName(value), out);
+    return OkStatus();
+  }
+  if (spec.sharp && value.kind != Kind::kInt && !(value.is_stringish() && (verb == 'x' || verb == 'X'))) {
+    return Status::Error(fmt::format("printf flag # with %{} of a {} is not supported", verb,
+                                     TypeName(value)));
+  }
   switch (value.kind) {
     case Kind::kNil:
       if (verb == 'v') {
@@ -286,7 +335,7 @@ Status FormatValue(const Spec& spec, const Value& value, std::string& out, int d
       }
       return OkStatus();
     case Kind::kInt:
-      if (std::string_view("vdxXobcq").find(verb) != std::string_view::npos) {
+      if (std::string_view("vdxXoObcqU").find(verb) != std::string_view::npos) {
         FormatInt(spec, value.integer, out);
       } else {
         BadVerb(spec, value, out, depth);
@@ -295,8 +344,10 @@ Status FormatValue(const Spec& spec, const Value& value, std::string& out, int d
     case Kind::kFloat:
       if (std::string_view("veEfFgG").find(verb) != std::string_view::npos) {
         FormatFloat(spec, value.number, out);
+      } else if ((verb == 'x' || verb == 'X') && std::fpclassify(value.number) != FP_SUBNORMAL) {
+        FormatHexFloat(spec, value.number, out);
       } else if (verb == 'x' || verb == 'X' || verb == 'b') {
-        return Status::Error(fmt::format("printf verb %{} of a float64 is not supported", verb));
+        return Status::Error(fmt::format("printf verb %{} of this float64 is not supported", verb));
       } else {
         BadVerb(spec, value, out, depth);
       }
@@ -321,35 +372,43 @@ Status FormatValue(const Spec& spec, const Value& value, std::string& out, int d
       out += "map[";
       for (size_t i = 0; i < value.map().size(); ++i) {
         if (i > 0) out += ' ';
-        FormatString(spec, value.map()[i].first, out);
+        (void)FormatValue(spec, Value::Borrowed(value.map()[i].first), out, depth + 1);
         out += ':';
         if (Status s = FormatValue(spec, value.map()[i].second, out, depth + 1); !s.ok()) return s;
       }
       out += ']';
       return OkStatus();
-    case Kind::kSample:
+    case Kind::kSample: {
       if (value.sample() == nullptr || depth > 0) return AppendV(value, out, depth == 0);
       out += "&{";
+      if (spec.plus_v) out += "Labels:";
       FormatLabels(spec, value.sample()->labels, out);
-      out += ' ';
-      if (Status s = FormatValue(spec, Value::Float(value.sample()->value), out, 1); !s.ok()) {
-        return s;
-      }
+      out += spec.plus_v ? " Value:" : " ";
+      (void)FormatValue(spec, Value::Float(value.sample()->value), out, 1);
       out += '}';
       return OkStatus();
-    case Kind::kSamples:
-    case Kind::kRoot: {
-      if (verb != 'v' && verb != 's') {
-        return Status::Error(fmt::format("printf verb %{} of a {} is not supported", verb,
-                                         TypeName(value)));
-      }
-      return AppendV(value, out, depth == 0);
     }
+    case Kind::kRoot: {
+      const TemplateData& data = value.root();
+      out += spec.plus_v ? "{Labels:" : "{";
+      FormatLabels(spec, data.labels != nullptr ? *data.labels : tsdb::Labels{}, out);
+      out += spec.plus_v ? " ExternalLabels:" : " ";
+      FormatLabels(spec, data.external_labels != nullptr ? *data.external_labels : tsdb::Labels{},
+                   out);
+      out += spec.plus_v ? " ExternalURL:" : " ";
+      (void)FormatValue(spec, Value::Borrowed(data.external_url), out, 1);
+      out += spec.plus_v ? " Value:" : " ";
+      (void)FormatValue(spec, Value::Float(data.value), out, 1);
+      out += '}';
+      return OkStatus();
+    }
+    case Kind::kSamples: return AppendV(value, out, depth == 0);
   }
   return OkStatus();
 }
 
-// Reads the flags, width and precision after a '%' at format[i]; stops at the verb.
+// Reads the flags, width and precision after a '%' at format[i]; stops at the verb. Refuses
+// what is not implemented (Go prints every other verb as a bad verb: %!z(int=1)).
 Status ReadSpec(std::string_view format, size_t& i, Spec& spec) {
   for (; i < format.size(); ++i) {
     const char c = format[i];
@@ -362,8 +421,8 @@ Status ReadSpec(std::string_view format, size_t& i, Spec& spec) {
       spec.plus = true;
     } else if (c == ' ') {
       spec.space = true;
-    } else if (c == '#' || c == '*' || c == '[') {
-      return Status::Error(fmt::format("printf: '{}' in a format is not supported", c));
+    } else if (c == '#') {
+      spec.sharp = true;
     } else {
       break;
     }
@@ -376,18 +435,24 @@ Status ReadSpec(std::string_view format, size_t& i, Spec& spec) {
       }
     }
   };
+  const auto refuse = [](char c) {
+    return Status::Error(fmt::format("printf: '{}' in a format is not supported", c));
+  };
+  if (i < format.size() && (format[i] == '*' || format[i] == '[')) return refuse(format[i]);
   read_number(spec.width);
   if (i + 1 < format.size() && format[i] == '.') {
     ++i;
-    if (format[i] == '*' || format[i] == '[') {
-      return Status::Error(fmt::format("printf: '{}' in a format is not supported", format[i]));
-    }
+    if (format[i] == '*' || format[i] == '[') return refuse(format[i]);
     spec.precision = 0;
     read_number(spec.precision);
   }
-  if (i < format.size() && format[i] != '%' &&
-      std::string_view("vsqdxXobcfFeEgGt").find(format[i]) == std::string_view::npos) {
-    return Status::Error(fmt::format("printf: verb %{} is not supported", format[i]));
+  if (i >= format.size()) return OkStatus();
+  const char verb = format[i];
+  if (verb == 'p' || verb == '[' || static_cast<unsigned char>(verb) >= 0x80) {
+    return Status::Error(fmt::format("printf: verb %{} is not supported", verb));
+  }
+  if (spec.sharp && std::string_view("xXoO").find(verb) == std::string_view::npos) {
+    return Status::Error(fmt::format("printf: flag # with %{} is not supported", verb));
   }
   return OkStatus();
 }
@@ -418,6 +483,10 @@ StatusOr<std::string> Sprintf(std::string_view format, const std::vector<Value>&
       break;
     }
     spec.verb = format[i];
+    if (spec.verb == 'v') {  // %+v names struct fields rather than signing numbers
+      spec.plus_v = spec.plus;
+      spec.plus = false;
+    }
     if (spec.verb == '%') {
       out += '%';
     } else if (next_arg >= args.size()) {
@@ -443,17 +512,20 @@ StatusOr<std::string> Sprintf(std::string_view format, const std::vector<Value>&
   return out;
 }
 
-Status Sprint(const std::vector<Value>& args, bool line, std::string& out) {
-  // Operands print as {{.}} does (nil as "<no value>", which then counts as a string); Sprint
-  // puts spaces between operands when neither is a string, Sprintln between all.
+Status Sprint(const std::vector<Value>& args, SprintMode mode, std::string& out) {
+  // fmt.Sprint puts spaces between operands when neither is a string, Sprintln between all.
+  // html, js and urlquery first make each operand printable as {{.}} does: nil becomes the
+  // string "<no value>", a sample loses fmt's "&".
+  const bool printable = mode == SprintMode::kPrintable;
   bool previous_string = false;
   for (size_t i = 0; i < args.size(); ++i) {
-    const bool is_string = args[i].is_stringish() || args[i].is_nil();
-    if (i > 0 && (line || (!is_string && !previous_string))) out += ' ';
-    if (Status status = AppendPrint(args[i], out); !status.ok()) return status;
+    const bool is_string = args[i].is_stringish() || (printable && args[i].is_nil());
+    if (i > 0 && (mode == SprintMode::kLine || (!is_string && !previous_string))) out += ' ';
+    Status status = printable ? AppendPrint(args[i], out) : FormatValue(Spec{}, args[i], out, 0);
+    if (!status.ok()) return status;
     previous_string = is_string;
   }
-  if (line) out += '\n';
+  if (mode == SprintMode::kLine) out += '\n';
   return OkStatus();
 }
 

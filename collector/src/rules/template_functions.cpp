@@ -307,7 +307,10 @@ StatusOr<Value> CallBuiltin(const FuncInfo& func, std::vector<Value>& args) {
   }
   // print, println, html, js, urlquery: the arguments as fmt.Sprint prints them.
   std::string text;
-  if (Status status = Sprint(args, func.func == Func::kPrintln, text); !status.ok()) return status;
+  const SprintMode mode = func.func == Func::kPrint     ? SprintMode::kPlain
+                          : func.func == Func::kPrintln ? SprintMode::kLine
+                                                        : SprintMode::kPrintable;
+  if (Status status = Sprint(args, mode, text); !status.ok()) return status;
   if (func.func == Func::kPrint || func.func == Func::kPrintln) return Value::String(std::move(text));
   std::string out;
   if (func.func == Func::kHtml) HtmlEscape(text, out);

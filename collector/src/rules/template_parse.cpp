@@ -372,8 +372,11 @@ class Parser {
       } else {
         if (first.kind == OperandKind::kFunction) CheckArity(*first.func, 0, first.begin);
         if (command.args.size() > 1 || has_final) {
-          Fail(command.begin, fmt::format("can't give argument to non-function {}",
-                                          Source(first.begin, first.end)));
+          Fail(command.begin,
+               fmt::format("can't give argument to non-function {}{}", Source(first.begin, first.end),
+                           first.fields.empty() ? ""
+                                                : " (methods with arguments, such as time's "
+                                                  "Format, are not supported)"));
         }
       }
       for (size_t j = 1; j < command.args.size(); ++j) {
@@ -410,8 +413,11 @@ class Parser {
       if (param == Param::kString && arg->kind == OperandKind::kNil) {
         Fail(arg->begin, "cannot assign nil to string");
       }
-      if (arg->kind != OperandKind::kLiteral || arg->literal.kind == Kind::kString) continue;
-      if (param == Param::kString) Fail(arg->begin, fmt::format("expected string; found {}", source));
+      if (arg->kind != OperandKind::kLiteral) continue;
+      if (param == Param::kString) {
+        if (arg->literal.kind == Kind::kString) continue;
+        Fail(arg->begin, fmt::format("expected string; found {}", source));
+      }
       Fail(arg->begin, fmt::format("can't handle {} for arg of type {}", source,
                                    param == Param::kSample ? "*template.sample"
                                                            : "template.queryResult"));

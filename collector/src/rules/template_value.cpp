@@ -220,18 +220,30 @@ void AppendFloatV(double value, std::string& out) {
   out.append(buffer, result.ptr);
 }
 
-void AppendTime(int64_t unix_ms, std::string& out) {
+CivilTime ToCivil(int64_t unix_ms) {
   const int64_t days = unix_ms >= 0 ? unix_ms / 86400000 : -((-(unix_ms + 1)) / 86400000) - 1;
   const int64_t ms_of_day = unix_ms - days * 86400000;
-  int64_t year = 0;
+  CivilTime civil;
   unsigned month = 0, day = 0;
-  CivilFromDays(days, year, month, day);
-  const int64_t seconds = ms_of_day / 1000;
-  out += year < 0 ? fmt::format("-{:04}", -year) : fmt::format("{:04}", year);
-  out += fmt::format("-{:02}-{:02} {:02}:{:02}:{:02}", month, day, seconds / 3600,
-                     seconds / 60 % 60, seconds % 60);
-  if (const int64_t millis = ms_of_day % 1000; millis != 0) {
-    std::string fraction = fmt::format(".{:03}", millis);
+  CivilFromDays(days, civil.year, month, day);
+  civil.month = static_cast<int>(month);
+  civil.day = static_cast<int>(day);
+  civil.hour = static_cast<int>(ms_of_day / 3600000);
+  civil.minute = static_cast<int>(ms_of_day / 60000 % 60);
+  civil.second = static_cast<int>(ms_of_day / 1000 % 60);
+  civil.millisecond = static_cast<int>(ms_of_day % 1000);
+  static constexpr int kDaysBefore[] = {0, 31, 59, 90, 120, 151, 181, 212, 243, 273, 304, 334};
+  const bool leap = civil.year % 4 == 0 && (civil.year % 100 != 0 || civil.year % 400 == 0);
+  civil.year_day = kDaysBefore[month - 1] + civil.day + (leap && month > 2 ? 1 : 0);
+  return civil;
+}
+
+void AppendTime(int64_t unix_ms, std::string& out) {
+  const CivilTime t = ToCivil(unix_ms);
+  out += t.year < 0 ? fmt::format("-{:04}", -t.year) : fmt::format("{:04}", t.year);
+  out += fmt::format("-{:02}-{:02} {:02}:{:02}:{:02}", t.month, t.day, t.hour, t.minute, t.second);
+  if (t.millisecond != 0) {
+    std::string fraction = fmt::format(".{:03}", t.millisecond);
     while (fraction.back() == '0') fraction.pop_back();
     out += fraction;
   }

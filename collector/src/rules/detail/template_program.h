@@ -170,8 +170,10 @@ Status CheckArgument(const FuncInfo& func, Param param, const Value& value);
 StatusOr<std::string> Sprintf(std::string_view format, const std::vector<Value>& args);
 // Refuses a literal format with a verb or flag Sprintf does not implement.
 Status CheckFormat(std::string_view format);
-// fmt.Sprint and fmt.Sprintln of printable values (text/template's evalArgs).
-Status Sprint(const std::vector<Value>& args, bool line, std::string& out);
+// fmt.Sprint (print), fmt.Sprintln (println), or fmt.Sprint of values made printable as
+// {{.}} prints them (text/template's evalArgs, for html, js and urlquery).
+enum class SprintMode : uint8_t { kPlain, kLine, kPrintable };
+Status Sprint(const std::vector<Value>& args, SprintMode mode, std::string& out);
 // The UTF-8 sequence at text[i] and its length; length 0 for an invalid byte.
 uint32_t DecodeRune(std::string_view text, size_t i, size_t& length);
 // Go's unicode.IsPrint, approximated: all but controls and a few invisible format characters.

@@ -77,6 +77,12 @@ std::string_view TypeName(const Value& value);
 
 // Go's %v of a float64 (strconv 'g', shortest): 0.30000000000000004, 100000, 1.234567e+06.
 void AppendFloatV(double value, std::string& out);
+// The UTC calendar of a Unix time in milliseconds, as time.Time's methods give it.
+struct CivilTime {
+  int64_t year = 1970;
+  int month = 1, day = 1, hour = 0, minute = 0, second = 0, millisecond = 0, year_day = 1;
+};
+CivilTime ToCivil(int64_t unix_ms);
 // time.Time.String() in UTC: "2023-03-16 20:53:20 +0000 UTC", "... 20:53:20.25 +0000 UTC".
 void AppendTime(int64_t unix_ms, std::string& out);
 
