@@ -11,12 +11,9 @@ Usage: /usr/bin/python3 tests/integration/notify_test.py --agent PATH --collecto
 
 import email
 import email.policy
-import http.server
 import json
 import os
-import ssl
 import sys
-import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -26,44 +23,15 @@ import smtp_https_test as smtp  # noqa: E402
 TOKEN = "hook-t0ken-4242"
 
 
-class Receiver:
-    """An HTTP(S) server on 127.0.0.1 recording JSON POSTs; answers 503 while `down`."""
+class Receiver(h.RecordingServer):
+    """A webhook receiver; posts() gives each POST's path, Authorization and parsed JSON."""
 
-    def __init__(self, cert=None, key=None):
-        self.posts = []
-        self.down = False
-        self.refused = 0
-        outer = self
-
-        class Handler(http.server.BaseHTTPRequestHandler):
-            def do_POST(self):  # noqa: N802
-                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-                if outer.down:
-                    outer.refused += 1
-                    self.send_response(503)
-                    self.send_header("Content-Length", "0")
-                    self.end_headers()
-                    return
-                outer.posts.append({"path": self.path, "authorization": self.headers.get("Authorization"),
-                                    "json": json.loads(body)})
-                self.send_response(200)
-                self.send_header("Content-Length", "2")
-                self.end_headers()
-                self.wfile.write(b"ok")
-
-            def log_message(self, *args):
-                pass
-
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        if cert:
-            context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-            context.load_cert_chain(cert, key)
-            self.server.socket = context.wrap_socket(self.server.socket, server_side=True)
-        self.port = self.server.server_address[1]
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+    def posts(self):
+        return [{"path": r["path"], "authorization": r["headers"].get("Authorization"),
+                 "json": json.loads(r["body"])} for r in self.requests]
 
     def for_alert(self, name, **labels):
-        return [p["json"] for p in self.posts
+        return [p["json"] for p in self.posts()
                 if any(a["labels"].get("alertname") == name and all(a["labels"].get(k) == v for k, v in labels.items())
                        for a in p["json"].get("alerts", []))]
 
@@ -156,7 +124,7 @@ scrape_configs:
                 def webhook_gets_v4_payload():
                     payloads = h.wait_until(lambda: webhook.for_alert("LevelHigh", shard="a"), what="the webhook")
                     body = payloads[0]
-                    assert webhook.posts[0]["authorization"] == f"Bearer {TOKEN}", webhook.posts[0]
+                    assert webhook.posts()[0]["authorization"] == f"Bearer {TOKEN}", webhook.posts()[0]
                     assert body["version"] == "4" and body["status"] == "firing" and body["receiver"] == "everyone", body
                     assert body["groupLabels"] == {"alertname": "LevelHigh", "shard": "a"}, body
                     assert body["commonLabels"]["site"] == "lab", body  # external labels added
@@ -172,7 +140,7 @@ scrape_configs:
                            webhook_gets_v4_payload)
 
                 def slack_gets_incoming_webhook_message():
-                    posts = h.wait_until(lambda: slack.posts, what="the slack post")
+                    posts = h.wait_until(slack.posts, what="the slack post")
                     message = posts[0]["json"]
                     assert posts[0]["path"] == "/services/T000/B000/XXXX", posts[0]
                     assert message["channel"] == "#alerts" and message["username"] == "Alertmanager", message
@@ -235,7 +203,7 @@ scrape_configs:
                     time.sleep(6)  # three group intervals: nothing is sent again
                     for shard in "abc":
                         count = len(webhook.for_alert("LevelHigh", shard=shard))
-                        assert count == 1, f"shard {shard} notified {count} times: {webhook.posts}"
+                        assert count == 1, f"shard {shard} notified {count} times: {webhook.posts()}"
                 checks.run("kill -9 with a notification queued: delivered after the restart, nothing twice",
                            queued_notification_survives_kill_9_once)
 

@@ -30,13 +30,10 @@ Usage: /usr/bin/python3 tests/integration/smtp_https_test.py --agent A --notify-
 
 import email
 import email.policy
-import http.server
 import json
 import os
 import socket
-import ssl
 import subprocess
-import threading
 
 import harness as h
 
@@ -91,42 +88,6 @@ class SmtpServer:
     def __exit__(self, *exc):
         self.process.stop()
         self.process.__exit__(*exc)
-
-
-class HttpsServer:
-    """http.server on 127.0.0.1 (TLS when a certificate is given) recording each POST."""
-
-    def __init__(self, cert=None, key=None):
-        self.requests = []
-        outer = self
-
-        class Handler(http.server.BaseHTTPRequestHandler):
-            def do_POST(self):
-                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-                outer.requests.append({"path": self.path, "headers": dict(self.headers),
-                                       "body": body.decode()})
-                reply = b'{"ok":true}'
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(reply)))
-                self.end_headers()
-                self.wfile.write(reply)
-
-            def log_message(self, *args):
-                pass
-
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        if cert:
-            context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-            context.load_cert_chain(cert, key)
-            self.server.socket = context.wrap_socket(self.server.socket, server_side=True)
-        self.port = self.server.server_address[1]
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
-
-    def close(self):
-        self.server.shutdown()
-        self.server.server_close()
 
 
 def smtp_args(server, *extra, to=("a@example.org",), subject="test", text="body"):
@@ -248,7 +209,7 @@ def smtp_checks(checks, client, tmp, cert, key, password_file):
 
 
 def https_checks(checks, client, cert, key):
-    server = HttpsServer(cert, key)
+    server = h.RecordingServer(cert, key)
     url = f"https://127.0.0.1:{server.port}/hook"
     body = '{"receiver":"ops","status":"firing"}'
     try:
@@ -286,7 +247,7 @@ def https_checks(checks, client, cert, key):
     finally:
         server.close()
 
-    plain = HttpsServer()
+    plain = h.RecordingServer()
     try:
         def plain_http_and_errors():
             rc, out, err = client("post", "--url", f"http://127.0.0.1:{plain.port}/x",

@@ -427,25 +427,22 @@ class Evaluator {
 
 }  // namespace
 
-std::string FormatValue(double value) {
+namespace {
+
+// Go's strconv.FormatFloat(v, 'f' or 'e', -1, 64): the shortest digits that read back exactly,
+// and Prometheus' NaN, +Inf, -Inf. Fixed notation of denormals needs about 330 characters.
+std::string FormatShortest(double value, std::chars_format format) {
   if (std::isnan(value)) return "NaN";
   if (std::isinf(value)) return value > 0 ? "+Inf" : "-Inf";
-  // Fixed notation of the shortest digits that read back exactly, as Go's
-  // strconv.FormatFloat(v, 'f', -1, 64); the longest (denormals) need about 330 characters.
   char buffer[512];
-  const auto result =
-      std::to_chars(buffer, buffer + sizeof buffer, value, std::chars_format::fixed);
+  const auto result = std::to_chars(buffer, buffer + sizeof buffer, value, format);
   return std::string(buffer, result.ptr);
 }
 
-std::string FormatScientific(double value) {
-  if (std::isnan(value)) return "NaN";
-  if (std::isinf(value)) return value > 0 ? "+Inf" : "-Inf";
-  char buffer[64];
-  const auto result =
-      std::to_chars(buffer, buffer + sizeof buffer, value, std::chars_format::scientific);
-  return std::string(buffer, result.ptr);
-}
+}  // namespace
+
+std::string FormatValue(double value) { return FormatShortest(value, std::chars_format::fixed); }
+std::string FormatScientific(double value) { return FormatShortest(value, std::chars_format::scientific); }
 
 Engine::Engine(const tsdb::Head& head, EngineOptions options) : head_(head), options_(options) {}
 
