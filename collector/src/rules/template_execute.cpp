@@ -11,6 +11,10 @@ namespace {
 
 enum class Control : uint8_t { kNone, kBreak, kContinue };
 
+// Bounds on one expansion, as rule files are untrusted: nested ranges multiply.
+constexpr uint64_t kMaxSteps = 4'000'000;
+constexpr size_t kMaxOutput = 8 << 20;
+
 // A string borrowed from what `parent` keeps alive.
 Value BorrowedFrom(std::string_view text, const Value& parent) {
   Value out = Value::Borrowed(text);
@@ -39,16 +43,21 @@ StatusOr<Value> TimeMethod(int64_t unix_ms, const std::string& name) {
   if (name == "Minute") return Value::Int(civil.minute);
   if (name == "Second") return Value::Int(civil.second);
   if (name == "Nanosecond") return Value::Int(int64_t{civil.millisecond} * 1000000);
-  return Status::Error(fmt::format("method {} of time.Time is not supported (supported: Unix, "
-                                   "UnixMilli, UnixMicro, UnixNano, UTC, String, Year, YearDay, "
-                                   "Day, Hour, Minute, Second, Nanosecond)",
-                                   name));
+  return Status::Error(
+      fmt::format("method {} of time.Time is not supported (supported: Unix, "
+                  "UnixMilli, UnixMicro, UnixNano, UTC, String, Year, YearDay, "
+                  "Day, Hour, Minute, Second, Nanosecond)",
+                  name));
 }
 
 class Executor {
  public:
   Executor(const TemplateProgram& program, const TemplateData& data, std::string& out)
-      : p_(program), data_(data), out_(out), vars_(static_cast<size_t>(program.slot_count)) {
+      : p_(program),
+        data_(data),
+        out_(out),
+        out_start_(out.size()),
+        vars_(static_cast<size_t>(program.slot_count)) {
     vars_[kRootSlot] = Value::Root(&data);
     vars_[kLabelsSlot] = Value::Labels(data.labels);
     vars_[kExternalLabelsSlot] = Value::Labels(data.external_labels);
@@ -58,11 +67,21 @@ class Executor {
 
   Status Walk(const std::vector<Node>& nodes, const Value& dot) {
     for (const Node& node : nodes) {
+      if (++steps_ > kMaxSteps || out_.size() - out_start_ > kMaxOutput) {
+        return Status::Error(fmt::format("{}expansion stopped: more than {} steps or {} bytes",
+                                         ErrorPrefix(p_, node.begin), kMaxSteps, kMaxOutput));
+      }
       Status status;
       switch (node.kind) {
-        case NodeKind::kText: out_.append(p_.text, node.begin, node.end - node.begin); continue;
-        case NodeKind::kBreak: control_ = Control::kBreak; return OkStatus();
-        case NodeKind::kContinue: control_ = Control::kContinue; return OkStatus();
+        case NodeKind::kText:
+          out_.append(p_.text, node.begin, node.end - node.begin);
+          continue;
+        case NodeKind::kBreak:
+          control_ = Control::kBreak;
+          return OkStatus();
+        case NodeKind::kContinue:
+          control_ = Control::kContinue;
+          return OkStatus();
         case NodeKind::kAction: {
           auto value = EvalPipeline(*node.pipeline, dot);
           if (!value.ok()) return value.status();
@@ -84,7 +103,9 @@ class Executor {
           }
           break;
         }
-        case NodeKind::kRange: status = Range(node, dot); break;
+        case NodeKind::kRange:
+          status = Range(node, dot);
+          break;
       }
       if (!status.ok() || control_ != Control::kNone) return status;
     }
@@ -93,10 +114,10 @@ class Executor {
 
  private:
   Status Fail(const Command& command, const Status& reason) const {
-    return Status::Error(fmt::format(
-        "{}executing at <{}>: {}", ErrorPrefix(p_, command.begin),
-        std::string_view(p_.text).substr(command.begin, command.end - command.begin),
-        reason.message()));
+    return Status::Error(
+        fmt::format("{}executing at <{}>: {}", ErrorPrefix(p_, command.begin),
+                    std::string_view(p_.text).substr(command.begin, command.end - command.begin),
+                    reason.message()));
   }
 
   Status Range(const Node& node, const Value& dot) {
@@ -141,7 +162,8 @@ class Executor {
         }
         break;
       }
-      case Kind::kNil: break;
+      case Kind::kNil:
+        break;
       default: {
         std::string text;
         (void)AppendV(*value, text, true);
@@ -202,10 +224,17 @@ class Executor {
     Value value;
     switch (operand.kind) {
       case OperandKind::kDot:
-      case OperandKind::kField: value = dot; break;
-      case OperandKind::kNil: break;
-      case OperandKind::kLiteral: value = operand.literal; break;
-      case OperandKind::kVariable: value = vars_[static_cast<size_t>(operand.slot)]; break;
+      case OperandKind::kField:
+        value = dot;
+        break;
+      case OperandKind::kNil:
+        break;
+      case OperandKind::kLiteral:
+        value = operand.literal;
+        break;
+      case OperandKind::kVariable:
+        value = vars_[static_cast<size_t>(operand.slot)];
+        break;
       case OperandKind::kFunction: {
         std::vector<Value> none;
         auto result = CallFunction(*operand.func, none, CallContext{data_, command});
@@ -236,8 +265,10 @@ class Executor {
         if (name == "ExternalURL") return Value::Borrowed(data_.external_url);
         if (name == "Value") return Value::Float(data_.value);
         break;
-      case Kind::kLabels: return BorrowedFrom(LabelValue(receiver.labels(), name), receiver);
-      case Kind::kMap: return MapValue(receiver.map(), name);
+      case Kind::kLabels:
+        return BorrowedFrom(LabelValue(receiver.labels(), name), receiver);
+      case Kind::kMap:
+        return MapValue(receiver.map(), name);
       case Kind::kSample:
         if (receiver.sample() == nullptr) {
           return Status::Error(fmt::format("nil pointer evaluating *template.sample.{}", name));
@@ -247,8 +278,10 @@ class Executor {
         break;
       case Kind::kNil:
         return Status::Error(fmt::format("nil pointer evaluating interface {{}}.{}", name));
-      case Kind::kTime: return TimeMethod(receiver.integer, name);
-      default: break;
+      case Kind::kTime:
+        return TimeMethod(receiver.integer, name);
+      default:
+        break;
     }
     return Status::Error(
         fmt::format("can't evaluate field {} in type {}", name, TypeName(receiver)));
@@ -257,7 +290,9 @@ class Executor {
   const TemplateProgram& p_;
   const TemplateData& data_;
   std::string& out_;
+  const size_t out_start_;
   std::vector<Value> vars_;
+  uint64_t steps_ = 0;
   Control control_ = Control::kNone;
 };
 

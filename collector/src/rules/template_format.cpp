@@ -44,15 +44,32 @@ void Pad(std::string& out, size_t start, const Spec& spec, Fill fill_with) {
 
 void AppendEscapedRune(uint32_t rune, char quote, std::string& out) {
   switch (rune) {
-    case '\a': out += "\\a"; return;
-    case '\b': out += "\\b"; return;
-    case '\f': out += "\\f"; return;
-    case '\n': out += "\\n"; return;
-    case '\r': out += "\\r"; return;
-    case '\t': out += "\\t"; return;
-    case '\v': out += "\\v"; return;
-    case '\\': out += "\\\\"; return;
-    default: break;
+    case '\a':
+      out += "\\a";
+      return;
+    case '\b':
+      out += "\\b";
+      return;
+    case '\f':
+      out += "\\f";
+      return;
+    case '\n':
+      out += "\\n";
+      return;
+    case '\r':
+      out += "\\r";
+      return;
+    case '\t':
+      out += "\\t";
+      return;
+    case '\v':
+      out += "\\v";
+      return;
+    case '\\':
+      out += "\\\\";
+      return;
+    default:
+      break;
   }
   if (rune == static_cast<uint32_t>(quote)) {
     out += '\\';
@@ -89,7 +106,11 @@ bool IsPrintableRune(uint32_t rune) {
 // Decodes the UTF-8 sequence at text[i]; 0 length for an invalid byte.
 uint32_t DecodeRune(std::string_view text, size_t i, size_t& length) {
   const auto c = static_cast<unsigned char>(text[i]);
-  length = c < 0x80 ? 1 : (c & 0xE0) == 0xC0 ? 2 : (c & 0xF0) == 0xE0 ? 3 : (c & 0xF8) == 0xF0 ? 4 : 0;
+  length = c < 0x80             ? 1
+           : (c & 0xE0) == 0xC0 ? 2
+           : (c & 0xF0) == 0xE0 ? 3
+           : (c & 0xF8) == 0xF0 ? 4
+                                : 0;
   if (length <= 1 || i + length > text.size()) {
     if (length != 1) length = 0;
     return c;
@@ -128,7 +149,6 @@ std::string QuoteGo(std::string_view text) {
   return out + "\"";
 }
 
-
 namespace {
 
 Status FormatValue(const Spec& spec, const Value& value, std::string& out, int depth);
@@ -163,7 +183,7 @@ void FormatInt(const Spec& spec, int64_t value, std::string& out) {
   }
   // fmt's fmtInteger: %03d zero-extends the digits to the width less the sign, %.3d to the
   // precision (then the width pads with spaces); the # prefix comes on top.
-  const int base = spec.verb == 'x' || spec.verb == 'X' ? 16
+  const int base = spec.verb == 'x' || spec.verb == 'X'   ? 16
                    : spec.verb == 'o' || spec.verb == 'O' ? 8
                    : spec.verb == 'b'                     ? 2
                                                           : 10;
@@ -311,9 +331,10 @@ Status FormatValue(const Spec& spec, const Value& value, std::string& out, int d
     FormatString(spec, TypeName(value), out);
     return OkStatus();
   }
-  if (spec.sharp && value.kind != Kind::kInt && !(value.is_stringish() && (verb == 'x' || verb == 'X'))) {
-    return Status::Error(fmt::format("printf flag # with %{} of a {} is not supported", verb,
-                                     TypeName(value)));
+  if (spec.sharp && value.kind != Kind::kInt &&
+      !(value.is_stringish() && (verb == 'x' || verb == 'X'))) {
+    return Status::Error(
+        fmt::format("printf flag # with %{} of a {} is not supported", verb, TypeName(value)));
   }
   switch (value.kind) {
     case Kind::kNil:
@@ -367,7 +388,9 @@ Status FormatValue(const Spec& spec, const Value& value, std::string& out, int d
       FormatString(spec, text, out);
       return OkStatus();
     }
-    case Kind::kLabels: FormatLabels(spec, value.labels(), out); return OkStatus();
+    case Kind::kLabels:
+      FormatLabels(spec, value.labels(), out);
+      return OkStatus();
     case Kind::kMap:
       out += "map[";
       for (size_t i = 0; i < value.map().size(); ++i) {
@@ -402,7 +425,8 @@ Status FormatValue(const Spec& spec, const Value& value, std::string& out, int d
       out += '}';
       return OkStatus();
     }
-    case Kind::kSamples: return AppendV(value, out, depth == 0);
+    case Kind::kSamples:
+      return AppendV(value, out, depth == 0);
   }
   return OkStatus();
 }
@@ -427,11 +451,13 @@ Status ReadSpec(std::string_view format, size_t& i, Spec& spec) {
       break;
     }
   }
+  bool too_large = false;
   const auto read_number = [&](int& into) {
     if (i < format.size() && format[i] >= '0' && format[i] <= '9') {
       into = 0;
       while (i < format.size() && format[i] >= '0' && format[i] <= '9') {
         into = std::min(into * 10 + (format[i++] - '0'), 1000000);
+        too_large = too_large || into > 10000;
       }
     }
   };
@@ -446,6 +472,7 @@ Status ReadSpec(std::string_view format, size_t& i, Spec& spec) {
     spec.precision = 0;
     read_number(spec.precision);
   }
+  if (too_large) return Status::Error("printf: a width or precision above 10000 is not supported");
   if (i >= format.size()) return OkStatus();
   const char verb = format[i];
   if (verb == 'p' || verb == '[' || static_cast<unsigned char>(verb) >= 0x80) {

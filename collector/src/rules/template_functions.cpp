@@ -28,6 +28,7 @@ constexpr FuncInfo kFuncs[] = {
     {"html", Func::kHtml, 0, -1, {A, A, A}},
     {"js", Func::kJs, 0, -1, {A, A, A}},
     {"urlquery", Func::kUrlquery, 0, -1, {A, A, A}},
+    {"slice", Func::kSlice, 1, -1, {A, A, A}},
     {"query", Func::kQuery, 1, 1, {S, A, A}},
     {"first", Func::kFirst, 1, 1, {Q, A, A}},
     {"label", Func::kLabel, 2, 2, {S, P, A}},
@@ -61,13 +62,19 @@ enum class Basic : uint8_t { kInvalid, kBool, kInt, kFloat, kString, kOther };
 
 Basic BasicOf(const Value& value) {
   switch (value.kind) {
-    case Kind::kNil: return Basic::kInvalid;
-    case Kind::kBool: return Basic::kBool;
-    case Kind::kInt: return Basic::kInt;
-    case Kind::kFloat: return Basic::kFloat;
+    case Kind::kNil:
+      return Basic::kInvalid;
+    case Kind::kBool:
+      return Basic::kBool;
+    case Kind::kInt:
+      return Basic::kInt;
+    case Kind::kFloat:
+      return Basic::kFloat;
     case Kind::kString:
-    case Kind::kHtml: return Basic::kString;
-    default: return Basic::kOther;
+    case Kind::kHtml:
+      return Basic::kString;
+    default:
+      return Basic::kOther;
   }
 }
 
@@ -84,11 +91,21 @@ StatusOr<bool> Eq(const Value& a, const Value* others, size_t count) {
       }
     } else {
       switch (ka) {
-        case Basic::kInvalid: truth = true; break;
-        case Basic::kBool: truth = a.boolean == b.boolean; break;
-        case Basic::kInt: truth = a.integer == b.integer; break;
-        case Basic::kFloat: truth = a.number == b.number; break;
-        case Basic::kString: truth = a.text == b.text; break;
+        case Basic::kInvalid:
+          truth = true;
+          break;
+        case Basic::kBool:
+          truth = a.boolean == b.boolean;
+          break;
+        case Basic::kInt:
+          truth = a.integer == b.integer;
+          break;
+        case Basic::kFloat:
+          truth = a.number == b.number;
+          break;
+        case Basic::kString:
+          truth = a.text == b.text;
+          break;
         case Basic::kOther:
           if (a.kind == Kind::kSample && b.kind == Kind::kSample) {
             truth = a.sample() == b.sample();
@@ -112,10 +129,14 @@ StatusOr<bool> Lt(const Value& a, const Value& b) {
   }
   if (ka != kb) return Status::Error("incompatible types for comparison");
   switch (ka) {
-    case Basic::kInt: return a.integer < b.integer;
-    case Basic::kFloat: return a.number < b.number;
-    case Basic::kString: return a.text < b.text;
-    default: return Status::Error("invalid type for comparison");
+    case Basic::kInt:
+      return a.integer < b.integer;
+    case Basic::kFloat:
+      return a.number < b.number;
+    case Basic::kString:
+      return a.text < b.text;
+    default:
+      return Status::Error("invalid type for comparison");
   }
 }
 
@@ -141,15 +162,21 @@ StatusOr<Value> Compare(Func func, const std::vector<Value>& args) {
 StatusOr<Value> Length(const Value& value) {
   switch (value.kind) {
     case Kind::kString:
-    case Kind::kHtml: return Value::Int(static_cast<int64_t>(value.text.size()));
-    case Kind::kLabels: return Value::Int(static_cast<int64_t>(value.labels().size()));
-    case Kind::kMap: return Value::Int(static_cast<int64_t>(value.map().size()));
-    case Kind::kSamples: return Value::Int(static_cast<int64_t>(value.samples().size()));
-    case Kind::kNil: return Status::Error("len of nil pointer");
+    case Kind::kHtml:
+      return Value::Int(static_cast<int64_t>(value.text.size()));
+    case Kind::kLabels:
+      return Value::Int(static_cast<int64_t>(value.labels().size()));
+    case Kind::kMap:
+      return Value::Int(static_cast<int64_t>(value.map().size()));
+    case Kind::kSamples:
+      return Value::Int(static_cast<int64_t>(value.samples().size()));
+    case Kind::kNil:
+      return Status::Error("len of nil pointer");
     case Kind::kSample:
       if (value.sample() == nullptr) return Status::Error("len of nil pointer");
       return Status::Error("len of type template.sample");
-    default: return Status::Error(fmt::format("len of type {}", TypeName(value)));
+    default:
+      return Status::Error(fmt::format("len of type {}", TypeName(value)));
   }
 }
 
@@ -160,12 +187,17 @@ StatusOr<Value> Index(const std::vector<Value>& args) {
     const Value& index = args[i];
     if (item.kind == Kind::kLabels || item.kind == Kind::kMap) {
       if (!index.is_stringish()) {
-        return Status::Error(index.is_nil() ? std::string("value is nil; should be of type string")
-                                            : fmt::format("value has type {}; should be string",
-                                                          TypeName(index)));
+        return Status::Error(
+            index.is_nil() ? std::string("value is nil; should be of type string")
+                           : fmt::format("value has type {}; should be string", TypeName(index)));
       }
-      item = item.kind == Kind::kMap ? MapValue(item.map(), index.text)
-                                     : Value::Borrowed(LabelValue(item.labels(), index.text));
+      if (item.kind == Kind::kMap) {
+        item = MapValue(item.map(), index.text);
+      } else {
+        Value label = Value::Borrowed(LabelValue(item.labels(), index.text));
+        label.owner = item.owner;  // the labels may be a query result's
+        item = std::move(label);
+      }
       continue;
     }
     if (item.kind != Kind::kSamples && !item.is_stringish()) {
@@ -177,9 +209,9 @@ StatusOr<Value> Index(const std::vector<Value>& args) {
       return Status::Error(fmt::format("can't index item of type {}", type));
     }
     if (index.kind != Kind::kInt) {
-      return Status::Error(index.is_nil() ? std::string("cannot index slice/array with nil")
-                                          : fmt::format("cannot index slice/array with type {}",
-                                                        TypeName(index)));
+      return Status::Error(
+          index.is_nil() ? std::string("cannot index slice/array with nil")
+                         : fmt::format("cannot index slice/array with type {}", TypeName(index)));
     }
     const size_t size = item.is_stringish() ? item.text.size() : item.samples().size();
     if (index.integer < 0 || static_cast<uint64_t>(index.integer) >= size) {
@@ -192,16 +224,68 @@ StatusOr<Value> Index(const std::vector<Value>& args) {
   return item;
 }
 
+StatusOr<Value> Slice(const std::vector<Value>& args) {
+  const Value& item = args[0];
+  if (item.is_nil()) return Status::Error("slice of untyped nil");
+  const size_t count = args.size() - 1;
+  if (count > 3) return Status::Error(fmt::format("too many slice indexes: {}", count));
+  if (item.is_stringish() && count == 3) return Status::Error("cannot 3-index slice a string");
+  if (!item.is_stringish() && item.kind != Kind::kSamples) {
+    return Status::Error(fmt::format("can't slice item of type {}", TypeName(item)));
+  }
+  const size_t size = item.is_stringish() ? item.text.size() : item.samples().size();
+  size_t bounds[3] = {0, size, size};
+  for (size_t i = 0; i < count; ++i) {
+    const Value& index = args[i + 1];
+    if (index.kind != Kind::kInt) {
+      return Status::Error(
+          index.is_nil() ? std::string("cannot index slice/array with nil")
+                         : fmt::format("cannot index slice/array with type {}", TypeName(index)));
+    }
+    if (index.integer < 0 || static_cast<uint64_t>(index.integer) > size) {
+      return Status::Error(fmt::format("index out of range: {}", index.integer));
+    }
+    bounds[i] = static_cast<size_t>(index.integer);
+  }
+  for (size_t i = 0; i + 1 < std::max<size_t>(count, 2); ++i) {
+    if (bounds[i] > bounds[i + 1]) {
+      return Status::Error(fmt::format("invalid slice index: {} > {}", bounds[i], bounds[i + 1]));
+    }
+  }
+  if (item.is_stringish()) {
+    Value out = item;
+    out.text = item.text.substr(bounds[0], bounds[1] - bounds[0]);
+    return out;
+  }
+  const auto begin = item.samples().begin();
+  return Value::Samples(std::make_shared<const std::vector<TemplateSample>>(
+      begin + static_cast<std::ptrdiff_t>(bounds[0]),
+      begin + static_cast<std::ptrdiff_t>(bounds[1])));
+}
+
 void HtmlEscape(std::string_view text, std::string& out) {
   for (const char c : text) {
     switch (c) {
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '&': out += "&amp;"; break;
-      case '\'': out += "&#39;"; break;
-      case '"': out += "&#34;"; break;
-      case '\0': out += "\xEF\xBF\xBD"; break;
-      default: out += c;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '&':
+        out += "&amp;";
+        break;
+      case '\'':
+        out += "&#39;";
+        break;
+      case '"':
+        out += "&#34;";
+        break;
+      case '\0':
+        out += "\xEF\xBF\xBD";
+        break;
+      default:
+        out += c;
     }
   }
 }
@@ -211,14 +295,29 @@ void JsEscape(std::string_view text, std::string& out) {
   for (size_t i = 0; i < text.size(); ++i) {
     const auto c = static_cast<unsigned char>(text[i]);
     switch (c) {
-      case '\\': out += "\\\\"; continue;
-      case '\'': out += "\\'"; continue;
-      case '"': out += "\\\""; continue;
-      case '<': out += "\\u003C"; continue;
-      case '>': out += "\\u003E"; continue;
-      case '&': out += "\\u0026"; continue;
-      case '=': out += "\\u003D"; continue;
-      default: break;
+      case '\\':
+        out += "\\\\";
+        continue;
+      case '\'':
+        out += "\\'";
+        continue;
+      case '"':
+        out += "\\\"";
+        continue;
+      case '<':
+        out += "\\u003C";
+        continue;
+      case '>':
+        out += "\\u003E";
+        continue;
+      case '&':
+        out += "\\u0026";
+        continue;
+      case '=':
+        out += "\\u003D";
+        continue;
+      default:
+        break;
     }
     if (c < ' ') {
       out += "\\u00";
@@ -267,7 +366,8 @@ const FuncInfo* FindFunc(std::string_view name) {
 Status CheckArgument(const FuncInfo& func, Param param, const Value& value) {
   (void)func;
   switch (param) {
-    case Param::kAny: return OkStatus();
+    case Param::kAny:
+      return OkStatus();
     case Param::kString:
       if (value.kind == Kind::kString) return OkStatus();
       if (value.is_nil()) return Status::Error("invalid value; expected string");
@@ -289,21 +389,28 @@ Status CheckArgument(const FuncInfo& func, Param param, const Value& value) {
 
 StatusOr<Value> CallBuiltin(const FuncInfo& func, std::vector<Value>& args) {
   switch (func.func) {
-    case Func::kNot: return Value::Bool(!Truth(args[0]));
+    case Func::kNot:
+      return Value::Bool(!Truth(args[0]));
     case Func::kEq:
     case Func::kNe:
     case Func::kLt:
     case Func::kLe:
     case Func::kGt:
-    case Func::kGe: return Compare(func.func, args);
-    case Func::kLen: return Length(args[0]);
-    case Func::kIndex: return Index(args);
+    case Func::kGe:
+      return Compare(func.func, args);
+    case Func::kLen:
+      return Length(args[0]);
+    case Func::kIndex:
+      return Index(args);
+    case Func::kSlice:
+      return Slice(args);
     case Func::kPrintf: {
       auto text = Sprintf(args[0].text, std::vector<Value>(args.begin() + 1, args.end()));
       if (!text.ok()) return text.status();
       return Value::String(std::move(*text));
     }
-    default: break;
+    default:
+      break;
   }
   // print, println, html, js, urlquery: the arguments as fmt.Sprint prints them.
   std::string text;
@@ -311,7 +418,8 @@ StatusOr<Value> CallBuiltin(const FuncInfo& func, std::vector<Value>& args) {
                           : func.func == Func::kPrintln ? SprintMode::kLine
                                                         : SprintMode::kPrintable;
   if (Status status = Sprint(args, mode, text); !status.ok()) return status;
-  if (func.func == Func::kPrint || func.func == Func::kPrintln) return Value::String(std::move(text));
+  if (func.func == Func::kPrint || func.func == Func::kPrintln)
+    return Value::String(std::move(text));
   std::string out;
   if (func.func == Func::kHtml) HtmlEscape(text, out);
   if (func.func == Func::kJs) JsEscape(text, out);
@@ -324,17 +432,18 @@ StatusOr<Value> CallFunction(const FuncInfo& func, std::vector<Value>& args,
   for (size_t i = 0; i < args.size() && i < func.params.size(); ++i) {
     if (Status status = CheckArgument(func, func.params[i], args[i]); !status.ok()) return status;
   }
-  StatusOr<Value> result = func.func <= Func::kUrlquery ? CallBuiltin(func, args)
-                                                        : CallPrometheus(func, args, context);
-  if (!result.ok()) return Status::Error(fmt::format("error calling {}: {}", func.name, result.message()));
+  StatusOr<Value> result =
+      func.func <= Func::kSlice ? CallBuiltin(func, args) : CallPrometheus(func, args, context);
+  if (!result.ok())
+    return Status::Error(fmt::format("error calling {}: {}", func.name, result.message()));
   return result;
 }
 
 Status CheckCall(const FuncInfo& func, Command& command, bool has_final) {
   const size_t explicit_args = command.args.size() - 1;
-  const Value* first =
-      explicit_args > 0 && command.args[1].kind == OperandKind::kLiteral ? &command.args[1].literal
-                                                                         : nullptr;
+  const Value* first = explicit_args > 0 && command.args[1].kind == OperandKind::kLiteral
+                           ? &command.args[1].literal
+                           : nullptr;
   if (func.func == Func::kEq && explicit_args + (has_final ? 1 : 0) < 2) {
     return Status::Error("error calling eq: missing argument for comparison");
   }
@@ -344,7 +453,8 @@ Status CheckCall(const FuncInfo& func, Command& command, bool has_final) {
   if ((func.func == Func::kMatch || func.func == Func::kReReplaceAll) && first != nullptr &&
       first->kind == Kind::kString) {
     auto regex = CompileRegex(first->text);
-    if (!regex.ok()) return Status::Error(fmt::format("error calling {}: {}", func.name, regex.message()));
+    if (!regex.ok())
+      return Status::Error(fmt::format("error calling {}: {}", func.name, regex.message()));
     command.regex = std::move(*regex);
   }
   return OkStatus();

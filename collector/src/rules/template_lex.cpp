@@ -17,10 +17,18 @@ bool IsAlphaNumeric(char c) {
 
 Tok Keyword(std::string_view word) {
   static constexpr std::pair<std::string_view, Tok> kKeywords[] = {
-      {"if", Tok::kIf},         {"else", Tok::kElse},         {"end", Tok::kEnd},
-      {"range", Tok::kRange},   {"with", Tok::kWith},         {"define", Tok::kDefine},
-      {"template", Tok::kTemplate}, {"block", Tok::kBlock},   {"nil", Tok::kNil},
-      {"break", Tok::kBreak},   {"continue", Tok::kContinue}, {"true", Tok::kBool},
+      {"if", Tok::kIf},
+      {"else", Tok::kElse},
+      {"end", Tok::kEnd},
+      {"range", Tok::kRange},
+      {"with", Tok::kWith},
+      {"define", Tok::kDefine},
+      {"template", Tok::kTemplate},
+      {"block", Tok::kBlock},
+      {"nil", Tok::kNil},
+      {"break", Tok::kBreak},
+      {"continue", Tok::kContinue},
+      {"true", Tok::kBool},
       {"false", Tok::kBool},
   };
   for (const auto& [name, tok] : kKeywords) {
@@ -76,7 +84,8 @@ class Lexer {
       while (stop > start && IsSpace(text_[stop - 1])) --stop;
     }
     if (stop > start) {
-      tokens_.push_back({Tok::kText, static_cast<uint32_t>(start), text_.substr(start, stop - start)});
+      tokens_.push_back(
+          {Tok::kText, static_cast<uint32_t>(start), text_.substr(start, stop - start)});
     }
     if (delim == std::string_view::npos) {
       pos_ = text_.size();
@@ -113,13 +122,17 @@ class Lexer {
       }
       ++pos_;
       switch (c) {
-        case '=': Emit(Tok::kAssign, start); continue;
+        case '=':
+          Emit(Tok::kAssign, start);
+          continue;
         case ':':
           if (Peek() != '=') return Fail(start, "expected :=");
           ++pos_;
           Emit(Tok::kDeclare, start);
           continue;
-        case '|': Emit(Tok::kPipe, start); continue;
+        case '|':
+          Emit(Tok::kPipe, start);
+          continue;
         case '"':
           if (!LexQuote('"', "unterminated quoted string")) return false;
           Emit(Tok::kString, start);
@@ -146,7 +159,8 @@ class Lexer {
           if (--paren_depth < 0) return Fail(start, "unexpected right paren");
           Emit(Tok::kRightParen, start);
           continue;
-        default: break;
+        default:
+          break;
       }
       if (c == '.' && !(Peek() >= '0' && Peek() <= '9')) {
         if (!LexFieldOrVariable(start, Tok::kField)) return false;
@@ -268,7 +282,8 @@ class Lexer {
     accept("i");
     if (IsAlphaNumeric(Peek())) {
       ++pos_;
-      return Fail(start, fmt::format("bad number syntax: \"{}\"", text_.substr(start, pos_ - start)));
+      return Fail(start,
+                  fmt::format("bad number syntax: \"{}\"", text_.substr(start, pos_ - start)));
     }
     return true;
   }

@@ -37,14 +37,30 @@ bool UnquoteOne(std::string_view s, size_t& i, char quote, std::string& out, uin
   if (++i >= s.size()) return false;
   const char e = s[i++];
   switch (e) {
-    case 'a': rune = '\a'; break;
-    case 'b': rune = '\b'; break;
-    case 'f': rune = '\f'; break;
-    case 'n': rune = '\n'; break;
-    case 'r': rune = '\r'; break;
-    case 't': rune = '\t'; break;
-    case 'v': rune = '\v'; break;
-    case '\\': rune = '\\'; break;
+    case 'a':
+      rune = '\a';
+      break;
+    case 'b':
+      rune = '\b';
+      break;
+    case 'f':
+      rune = '\f';
+      break;
+    case 'n':
+      rune = '\n';
+      break;
+    case 'r':
+      rune = '\r';
+      break;
+    case 't':
+      rune = '\t';
+      break;
+    case 'v':
+      rune = '\v';
+      break;
+    case '\\':
+      rune = '\\';
+      break;
     case '\'':
     case '"':
       if (e != quote) return false;
@@ -221,15 +237,16 @@ StatusOr<Value> NumberLiteral(std::string_view text, bool char_constant) {
     return Status::Error(fmt::format("illegal number syntax: \"{}\"", text));
   }
   for (const char c : clean) {
-    if (!isxdigit(static_cast<unsigned char>(c)) && std::string_view("+-.xXpPeE").find(c) ==
-                                                        std::string_view::npos) {
+    if (!isxdigit(static_cast<unsigned char>(c)) &&
+        std::string_view("+-.xXpPeE").find(c) == std::string_view::npos) {
       return Status::Error(fmt::format("illegal number syntax: \"{}\"", text));
     }
   }
   errno = 0;
   char* end = nullptr;
   const double value = std::strtod(clean.c_str(), &end);
-  if (end != clean.c_str() + clean.size() || clean.find_first_of("0123456789") == std::string::npos) {
+  if (end != clean.c_str() + clean.size() ||
+      clean.find_first_of("0123456789") == std::string::npos) {
     return Status::Error(fmt::format("illegal number syntax: \"{}\"", text));
   }
   if (errno == ERANGE && std::abs(value) > 1) {

@@ -129,7 +129,8 @@ class Parser {
       case Tok::kBreak:
       case Tok::kContinue: {
         const bool is_break = token.type == Tok::kBreak;
-        if (range_depth_ == 0) Fail(token.pos, fmt::format("{{{{{}}}}} outside {{{{range}}}}", token.val));
+        if (range_depth_ == 0)
+          Fail(token.pos, fmt::format("{{{{{}}}}} outside {{{{range}}}}", token.val));
         ExpectRightDelim(is_break ? "{{break}}" : "{{continue}}");
         Node node;
         node.kind = is_break ? NodeKind::kBreak : NodeKind::kContinue;
@@ -150,10 +151,17 @@ class Parser {
         stop_pos_ = token.pos;
         ExpectRightDelim("end");
         return Stop::kEnd;
-      case Tok::kIf: list.push_back(Control(NodeKind::kIf, start)); return Stop::kNone;
-      case Tok::kRange: list.push_back(Control(NodeKind::kRange, start)); return Stop::kNone;
-      case Tok::kWith: list.push_back(Control(NodeKind::kWith, start)); return Stop::kNone;
-      default: break;
+      case Tok::kIf:
+        list.push_back(Control(NodeKind::kIf, start));
+        return Stop::kNone;
+      case Tok::kRange:
+        list.push_back(Control(NodeKind::kRange, start));
+        return Stop::kNone;
+      case Tok::kWith:
+        list.push_back(Control(NodeKind::kWith, start));
+        return Stop::kNone;
+      default:
+        break;
     }
     Backup();
     Node node;
@@ -166,7 +174,9 @@ class Parser {
 
   Node Control(NodeKind kind, uint32_t start) {
     if (++depth_ > kMaxDepth) Fail(start, "actions nested too deeply");
-    const char* context = kind == NodeKind::kIf ? "if" : kind == NodeKind::kRange ? "range" : "with";
+    const char* context = kind == NodeKind::kIf      ? "if"
+                          : kind == NodeKind::kRange ? "range"
+                                                     : "with";
     const size_t mark = vars_.size();
     Node node;
     node.kind = kind;
@@ -233,13 +243,22 @@ class Parser {
         break;
       }
       switch (token.type) {
-        case Tok::kBool: case Tok::kCharConstant: case Tok::kDot: case Tok::kField:
-        case Tok::kIdentifier: case Tok::kNumber: case Tok::kNil: case Tok::kRawString:
-        case Tok::kString: case Tok::kVariable: case Tok::kLeftParen:
+        case Tok::kBool:
+        case Tok::kCharConstant:
+        case Tok::kDot:
+        case Tok::kField:
+        case Tok::kIdentifier:
+        case Tok::kNumber:
+        case Tok::kNil:
+        case Tok::kRawString:
+        case Tok::kString:
+        case Tok::kVariable:
+        case Tok::kLeftParen:
           Backup();
           pipe->commands.push_back(ParseCommand());
           continue;
-        default: Unexpected(token, context);
+        default:
+          Unexpected(token, context);
       }
     }
     CheckPipeline(*pipe, context);
@@ -286,8 +305,8 @@ class Parser {
     if (Peek().type == Tok::kField) {
       const OperandKind kind = operand->kind;
       if (kind == OperandKind::kLiteral || kind == OperandKind::kNil || kind == OperandKind::kDot) {
-        Fail(Peek().pos, fmt::format("unexpected . after term \"{}\"",
-                                     Source(operand->begin, operand->end)));
+        Fail(Peek().pos,
+             fmt::format("unexpected . after term \"{}\"", Source(operand->begin, operand->end)));
       }
       while (Peek().type == Tok::kField) {
         const Token& field = Next();
@@ -309,13 +328,17 @@ class Parser {
         operand.kind = OperandKind::kFunction;
         operand.func = FindFunc(token.val);
         if (operand.func == nullptr) {
-          const bool known = token.val == "call" || token.val == "slice";
+          const bool known = token.val == "call";
           Fail(token.pos, fmt::format("function \"{}\" {}", token.val,
                                       known ? "is not supported" : "not defined"));
         }
         return operand;
-      case Tok::kDot: operand.kind = OperandKind::kDot; return operand;
-      case Tok::kNil: operand.kind = OperandKind::kNil; return operand;
+      case Tok::kDot:
+        operand.kind = OperandKind::kDot;
+        return operand;
+      case Tok::kNil:
+        operand.kind = OperandKind::kNil;
+        return operand;
       case Tok::kVariable:
         operand.kind = OperandKind::kVariable;
         operand.slot = Lookup(token.val, token.pos);
@@ -350,7 +373,9 @@ class Parser {
         operand.pipeline = ParsePipeline("parenthesized pipeline", Tok::kRightParen);
         operand.end = operand.pipeline->end;
         return operand;
-      default: Backup(); return std::nullopt;
+      default:
+        Backup();
+        return std::nullopt;
     }
   }
 
@@ -373,10 +398,12 @@ class Parser {
         if (first.kind == OperandKind::kFunction) CheckArity(*first.func, 0, first.begin);
         if (command.args.size() > 1 || has_final) {
           Fail(command.begin,
-               fmt::format("can't give argument to non-function {}{}", Source(first.begin, first.end),
-                           first.fields.empty() ? ""
-                                                : " (methods with arguments, such as time's "
-                                                  "Format, are not supported)"));
+               fmt::format("can't give argument to non-function {}{}",
+                           Source(first.begin, first.end),
+                           first.fields.empty() || TypeOf(first) != SType::kUnknown
+                               ? ""
+                               : " (methods with arguments, such as time's Format, are not "
+                                 "supported)"));
         }
       }
       for (size_t j = 1; j < command.args.size(); ++j) {
@@ -418,9 +445,9 @@ class Parser {
         if (arg->literal.kind == Kind::kString) continue;
         Fail(arg->begin, fmt::format("expected string; found {}", source));
       }
-      Fail(arg->begin, fmt::format("can't handle {} for arg of type {}", source,
-                                   param == Param::kSample ? "*template.sample"
-                                                           : "template.queryResult"));
+      Fail(arg->begin,
+           fmt::format("can't handle {} for arg of type {}", source,
+                       param == Param::kSample ? "*template.sample" : "template.queryResult"));
     }
     if (Status status = CheckCall(func, command, previous != nullptr); !status.ok()) {
       Fail(command.begin, status.message());
@@ -435,12 +462,14 @@ class Parser {
         if (field == "Value") return SType::kFloat;
         Fail(pos, fmt::format("can't evaluate field {} in type {}", field,
                               TypeName(Value::Root(nullptr))));
-      case SType::kLabels: return SType::kString;
+      case SType::kLabels:
+        return SType::kString;
       case SType::kString:
       case SType::kFloat:
         Fail(pos, fmt::format("can't evaluate field {} in type {}", field,
                               receiver == SType::kString ? "string" : "float64"));
-      case SType::kUnknown: break;
+      case SType::kUnknown:
+        break;
     }
     return SType::kUnknown;
   }
@@ -448,7 +477,8 @@ class Parser {
   SType TypeOf(const Operand& operand) const {
     SType type = SType::kUnknown;
     if (operand.kind == OperandKind::kDot || operand.kind == OperandKind::kField) type = dot_type_;
-    if (operand.kind == OperandKind::kVariable) type = slot_types_[static_cast<size_t>(operand.slot)];
+    if (operand.kind == OperandKind::kVariable)
+      type = slot_types_[static_cast<size_t>(operand.slot)];
     for (const std::string& field : operand.fields) type = FieldType(type, field, operand.begin);
     return type;
   }

@@ -17,10 +17,14 @@ namespace {
 // convertToFloat: float64, int, or a string that strconv.ParseFloat reads.
 StatusOr<double> ToFloat(const Value& value) {
   switch (value.kind) {
-    case Kind::kFloat: return value.number;
-    case Kind::kInt: return static_cast<double>(value.integer);
-    case Kind::kString: return ParseFloatGo(value.text);
-    default: return Status::Error(fmt::format("can't convert {} to float", TypeName(value)));
+    case Kind::kFloat:
+      return value.number;
+    case Kind::kInt:
+      return static_cast<double>(value.integer);
+    case Kind::kString:
+      return ParseFloatGo(value.text);
+    default:
+      return Status::Error(fmt::format("can't convert {} to float", TypeName(value)));
   }
 }
 
@@ -142,7 +146,8 @@ StatusOr<Value> MapCase(const Value& value, Case mode) {
     i += length;
     uint32_t mapped = r;
     if (mode == Case::kTitle) {
-      if (IsSeparator(previous)) mapped = r < 0x80 ? static_cast<uint32_t>(std::toupper(static_cast<int>(r))) : ToTitle(r);
+      if (IsSeparator(previous))
+        mapped = r < 0x80 ? static_cast<uint32_t>(std::toupper(static_cast<int>(r))) : ToTitle(r);
       previous = r;
     } else if (r < 0x80) {
       mapped = static_cast<uint32_t>(mode == Case::kUpper ? std::toupper(static_cast<int>(r))
@@ -207,7 +212,8 @@ std::string UrlPath(std::string_view url) {
   }
   std::string out;
   for (size_t i = 0; i < url.size(); ++i) {
-    if (url[i] == '%' && i + 2 < url.size() && std::isxdigit(static_cast<unsigned char>(url[i + 1])) &&
+    if (url[i] == '%' && i + 2 < url.size() &&
+        std::isxdigit(static_cast<unsigned char>(url[i + 1])) &&
         std::isxdigit(static_cast<unsigned char>(url[i + 2]))) {
       out.push_back(static_cast<char>(std::stoi(std::string(url.substr(i + 1, 2)), nullptr, 16)));
       i += 2;
@@ -288,8 +294,8 @@ StatusOr<Value> CallRegex(const FuncInfo& func, const std::vector<Value>& args,
     auto compiled = CompileRegex(args[0].text);
     if (!compiled.ok()) {
       if (func.func == Func::kMatch) return compiled.status();
-      return Status::Error(fmt::format("regexp: Compile(`{}`): {}", args[0].text,
-                                       compiled.message()));
+      return Status::Error(
+          fmt::format("regexp: Compile(`{}`): {}", args[0].text, compiled.message()));
     }
     regex = std::move(*compiled);
   }
@@ -335,8 +341,8 @@ StatusOr<Value> CallRegex(const FuncInfo& func, const std::vector<Value>& args,
 StatusOr<std::shared_ptr<const re2::RE2>> CompileRegex(std::string_view pattern) {
   RE2::Options options;
   options.set_log_errors(false);
-  auto regex = std::make_shared<const re2::RE2>(re2::StringPiece(pattern.data(), pattern.size()),
-                                                options);
+  auto regex =
+      std::make_shared<const re2::RE2>(re2::StringPiece(pattern.data(), pattern.size()), options);
   if (!regex->ok()) return Status::Error("error parsing regexp: " + regex->error());
   return regex;
 }
@@ -353,11 +359,16 @@ StatusOr<Value> CallPrometheus(const FuncInfo& func, std::vector<Value>& args,
       auto v = ToFloat(args[0]);
       if (!v.ok()) return v.status();
       switch (func.func) {
-        case Func::kHumanize: return Value::String(Humanize(*v));
-        case Func::kHumanize1024: return Value::String(Humanize1024(*v));
-        case Func::kHumanizeDuration: return Value::String(HumanizeDuration(*v));
-        case Func::kHumanizePercentage: return Value::String(FormatG4(*v * 100) + "%");
-        default: break;
+        case Func::kHumanize:
+          return Value::String(Humanize(*v));
+        case Func::kHumanize1024:
+          return Value::String(Humanize1024(*v));
+        case Func::kHumanizeDuration:
+          return Value::String(HumanizeDuration(*v));
+        case Func::kHumanizePercentage:
+          return Value::String(FormatG4(*v * 100) + "%");
+        default:
+          break;
       }
       if (func.func == Func::kHumanizeTimestamp && (std::isnan(*v) || std::isinf(*v))) {
         return Value::String(FormatG4(*v));
@@ -396,19 +407,24 @@ StatusOr<Value> CallPrometheus(const FuncInfo& func, std::vector<Value>& args,
     }
     case Func::kArgs: {
       ValueMap entries;
-      for (size_t i = 0; i < args.size(); ++i) entries.emplace_back(fmt::format("arg{}", i), args[i]);
+      for (size_t i = 0; i < args.size(); ++i)
+        entries.emplace_back(fmt::format("arg{}", i), args[i]);
       return Value::Map(std::move(entries));
     }
     case Func::kMatch:
-    case Func::kReReplaceAll: return CallRegex(func, args, context.command.regex);
+    case Func::kReReplaceAll:
+      return CallRegex(func, args, context.command.regex);
     case Func::kSafeHtml: {
       Value out = args[0];
       out.kind = Kind::kHtml;
       return out;
     }
-    case Func::kTitle: return MapCase(args[0], Case::kTitle);
-    case Func::kToUpper: return MapCase(args[0], Case::kUpper);
-    case Func::kToLower: return MapCase(args[0], Case::kLower);
+    case Func::kTitle:
+      return MapCase(args[0], Case::kTitle);
+    case Func::kToUpper:
+      return MapCase(args[0], Case::kUpper);
+    case Func::kToLower:
+      return MapCase(args[0], Case::kLower);
     case Func::kGraphLink:
     case Func::kTableLink: {
       std::string out = "/graph?g0.expr=";
@@ -432,9 +448,12 @@ StatusOr<Value> CallPrometheus(const FuncInfo& func, std::vector<Value>& args,
       out.owner = args[0].owner;
       return out;
     }
-    case Func::kStripDomain: return Value::String(StripDomain(args[0].text));
-    case Func::kPathPrefix: return Value::String(UrlPath(context.data.external_url));
-    case Func::kExternalUrl: return Value::Borrowed(context.data.external_url);
+    case Func::kStripDomain:
+      return Value::String(StripDomain(args[0].text));
+    case Func::kPathPrefix:
+      return Value::String(UrlPath(context.data.external_url));
+    case Func::kExternalUrl:
+      return Value::Borrowed(context.data.external_url);
     case Func::kParseDuration: {
       const std::string_view text = args[0].text;
       if (text.empty()) return Status::Error("empty duration string");
@@ -447,7 +466,8 @@ StatusOr<Value> CallPrometheus(const FuncInfo& func, std::vector<Value>& args,
       }
       return Value::Float(static_cast<double>(duration->count()) / 1000.0);
     }
-    default: break;
+    default:
+      break;
   }
   return Status::Error("internal error: not a Prometheus function");
 }

@@ -158,35 +158,56 @@ Value MapValue(const ValueMap& map, std::string_view key) {
 
 bool Truth(const Value& value) {
   switch (value.kind) {
-    case Kind::kNil: return false;
-    case Kind::kBool: return value.boolean;
-    case Kind::kInt: return value.integer != 0;
-    case Kind::kFloat: return value.number != 0;  // NaN is true, as in Go
+    case Kind::kNil:
+      return false;
+    case Kind::kBool:
+      return value.boolean;
+    case Kind::kInt:
+      return value.integer != 0;
+    case Kind::kFloat:
+      return value.number != 0;  // NaN is true, as in Go
     case Kind::kString:
-    case Kind::kHtml: return !value.text.empty();
-    case Kind::kLabels: return !value.labels().empty();
-    case Kind::kMap: return !value.map().empty();
-    case Kind::kSample: return value.sample() != nullptr;
-    case Kind::kSamples: return !value.samples().empty();
+    case Kind::kHtml:
+      return !value.text.empty();
+    case Kind::kLabels:
+      return !value.labels().empty();
+    case Kind::kMap:
+      return !value.map().empty();
+    case Kind::kSample:
+      return value.sample() != nullptr;
+    case Kind::kSamples:
+      return !value.samples().empty();
     case Kind::kTime:
-    case Kind::kRoot: return true;
+    case Kind::kRoot:
+      return true;
   }
   return false;
 }
 
 std::string_view TypeName(const Value& value) {
   switch (value.kind) {
-    case Kind::kNil: return "<nil>";
-    case Kind::kBool: return "bool";
-    case Kind::kInt: return "int";
-    case Kind::kFloat: return "float64";
-    case Kind::kString: return "string";
-    case Kind::kHtml: return "template.HTML";
-    case Kind::kLabels: return "map[string]string";
-    case Kind::kMap: return "map[string]interface {}";
-    case Kind::kSample: return "*template.sample";
-    case Kind::kSamples: return "template.queryResult";
-    case Kind::kTime: return "*time.Time";
+    case Kind::kNil:
+      return "<nil>";
+    case Kind::kBool:
+      return "bool";
+    case Kind::kInt:
+      return "int";
+    case Kind::kFloat:
+      return "float64";
+    case Kind::kString:
+      return "string";
+    case Kind::kHtml:
+      return "template.HTML";
+    case Kind::kLabels:
+      return "map[string]string";
+    case Kind::kMap:
+      return "map[string]interface {}";
+    case Kind::kSample:
+      return "*template.sample";
+    case Kind::kSamples:
+      return "template.queryResult";
+    case Kind::kTime:
+      return "*time.Time";
     case Kind::kRoot:
       return "struct { Labels map[string]string; ExternalLabels map[string]string; ExternalURL "
              "string; Value float64 }";
@@ -252,13 +273,25 @@ void AppendTime(int64_t unix_ms, std::string& out) {
 
 Status AppendV(const Value& value, std::string& out, bool pointer_prefix) {
   switch (value.kind) {
-    case Kind::kNil: out += "<nil>"; break;
-    case Kind::kBool: out += value.boolean ? "true" : "false"; break;
-    case Kind::kInt: fmt::format_to(std::back_inserter(out), "{}", value.integer); break;
-    case Kind::kFloat: AppendFloatV(value.number, out); break;
+    case Kind::kNil:
+      out += "<nil>";
+      break;
+    case Kind::kBool:
+      out += value.boolean ? "true" : "false";
+      break;
+    case Kind::kInt:
+      fmt::format_to(std::back_inserter(out), "{}", value.integer);
+      break;
+    case Kind::kFloat:
+      AppendFloatV(value.number, out);
+      break;
     case Kind::kString:
-    case Kind::kHtml: out += value.text; break;
-    case Kind::kLabels: AppendLabels(value.labels(), out); break;
+    case Kind::kHtml:
+      out += value.text;
+      break;
+    case Kind::kLabels:
+      AppendLabels(value.labels(), out);
+      break;
     case Kind::kMap: {
       out += "map[";
       bool first = true;
@@ -296,7 +329,9 @@ Status AppendV(const Value& value, std::string& out, bool pointer_prefix) {
       return Status::Error(
           "printing a query result is not supported (Go prints memory addresses); range over it "
           "or use first");
-    case Kind::kTime: AppendTime(value.integer, out); break;
+    case Kind::kTime:
+      AppendTime(value.integer, out);
+      break;
     case Kind::kRoot: {
       const TemplateData& data = value.root();
       out += '{';
@@ -316,10 +351,16 @@ Status AppendV(const Value& value, std::string& out, bool pointer_prefix) {
 
 Status AppendPrint(const Value& value, std::string& out) {
   switch (value.kind) {
-    case Kind::kNil: out += "<no value>"; return OkStatus();
+    case Kind::kNil:
+      out += "<no value>";
+      return OkStatus();
     case Kind::kString:
-    case Kind::kHtml: out += value.text; return OkStatus();
-    case Kind::kFloat: AppendFloatV(value.number, out); return OkStatus();
+    case Kind::kHtml:
+      out += value.text;
+      return OkStatus();
+    case Kind::kFloat:
+      AppendFloatV(value.number, out);
+      return OkStatus();
     case Kind::kSample: {
       if (value.sample() == nullptr) {
         out += "<no value>";
@@ -331,7 +372,8 @@ Status AppendPrint(const Value& value, std::string& out) {
       if (status.ok()) out.erase(start, 1);
       return status;
     }
-    default: return AppendV(value, out, true);
+    default:
+      return AppendV(value, out, true);
   }
 }
 

@@ -10,9 +10,9 @@
 #include <string_view>
 #include <vector>
 
-#include "template_value.h"
 #include "mingus/collector/rules/template.h"
 #include "mingus/common/status.h"
+#include "template_value.h"
 
 // A parsed template: the lexer's tokens, the tree the parser builds from them (Go's
 // text/template/parse nodes, with variables resolved to slots and functions to table entries),
@@ -22,11 +22,39 @@ namespace mingus::collector::rules::detail {
 // ---- Lexer (template_lex.cpp) ----
 
 enum class Tok : uint8_t {
-  kText, kLeftDelim, kRightDelim, kSpace, kEof, kError,
-  kBool, kChar, kCharConstant, kNumber, kString, kRawString,
-  kDot, kField, kVariable, kIdentifier, kPipe, kDeclare, kAssign, kLeftParen, kRightParen,
+  kText,
+  kLeftDelim,
+  kRightDelim,
+  kSpace,
+  kEof,
+  kError,
+  kBool,
+  kChar,
+  kCharConstant,
+  kNumber,
+  kString,
+  kRawString,
+  kDot,
+  kField,
+  kVariable,
+  kIdentifier,
+  kPipe,
+  kDeclare,
+  kAssign,
+  kLeftParen,
+  kRightParen,
   // Keywords.
-  kIf, kElse, kEnd, kRange, kWith, kDefine, kTemplate, kBlock, kNil, kBreak, kContinue,
+  kIf,
+  kElse,
+  kEnd,
+  kRange,
+  kWith,
+  kDefine,
+  kTemplate,
+  kBlock,
+  kNil,
+  kBreak,
+  kContinue,
 };
 
 struct Token {
@@ -43,13 +71,51 @@ std::vector<Token> Lex(std::string_view text, std::string& error);
 
 enum class Func : uint8_t {
   // Go's builtins.
-  kAnd, kOr, kNot, kEq, kNe, kLt, kLe, kGt, kGe, kLen, kIndex, kPrint, kPrintf, kPrintln, kHtml,
-  kJs, kUrlquery,
+  kAnd,
+  kOr,
+  kNot,
+  kEq,
+  kNe,
+  kLt,
+  kLe,
+  kGt,
+  kGe,
+  kLen,
+  kIndex,
+  kPrint,
+  kPrintf,
+  kPrintln,
+  kHtml,
+  kJs,
+  kUrlquery,
+  kSlice,
   // Prometheus'.
-  kQuery, kFirst, kLabel, kValue, kStrvalue, kArgs, kReReplaceAll, kSafeHtml, kMatch, kTitle,
-  kToUpper, kToLower, kGraphLink, kTableLink, kSortByLabel, kStripPort, kStripDomain, kHumanize,
-  kHumanize1024, kHumanizeDuration, kHumanizePercentage, kHumanizeTimestamp, kToTime,
-  kPathPrefix, kExternalUrl, kParseDuration,
+  kQuery,
+  kFirst,
+  kLabel,
+  kValue,
+  kStrvalue,
+  kArgs,
+  kReReplaceAll,
+  kSafeHtml,
+  kMatch,
+  kTitle,
+  kToUpper,
+  kToLower,
+  kGraphLink,
+  kTableLink,
+  kSortByLabel,
+  kStripPort,
+  kStripDomain,
+  kHumanize,
+  kHumanize1024,
+  kHumanizeDuration,
+  kHumanizePercentage,
+  kHumanizeTimestamp,
+  kToTime,
+  kPathPrefix,
+  kExternalUrl,
+  kParseDuration,
 };
 
 // A parameter's Go type, for checking literals at parse and values at execution.
@@ -75,9 +141,9 @@ enum class OperandKind : uint8_t { kDot, kNil, kLiteral, kField, kVariable, kFun
 // One word of a command: a term with the fields that follow it (.a.b, $x.a, (pipe).a).
 struct Operand {
   OperandKind kind = OperandKind::kDot;
-  uint32_t begin = 0, end = 0;  // its source text
-  Value literal;                // kLiteral: bool, int, float64 or string
-  int slot = 0;                 // kVariable
+  uint32_t begin = 0, end = 0;         // its source text
+  Value literal;                       // kLiteral: bool, int, float64 or string
+  int slot = 0;                        // kVariable
   const FuncInfo* func = nullptr;      // kFunction
   std::unique_ptr<Pipeline> pipeline;  // kPipeline
   std::vector<std::string> fields;     // kField: from dot; others: after the term
@@ -85,7 +151,7 @@ struct Operand {
 
 struct Command {
   uint32_t begin = 0, end = 0;
-  std::vector<Operand> args;             // args[0]: the function, or the only operand
+  std::vector<Operand> args;              // args[0]: the function, or the only operand
   std::shared_ptr<const re2::RE2> regex;  // match/reReplaceAll with a literal pattern
 };
 
