@@ -363,8 +363,7 @@ const FuncInfo* FindFunc(std::string_view name) {
   return nullptr;
 }
 
-Status CheckArgument(const FuncInfo& func, Param param, const Value& value) {
-  (void)func;
+Status CheckArgument(Param param, const Value& value) {
   switch (param) {
     case Param::kAny:
       return OkStatus();
@@ -430,7 +429,7 @@ StatusOr<Value> CallBuiltin(const FuncInfo& func, std::vector<Value>& args) {
 StatusOr<Value> CallFunction(const FuncInfo& func, std::vector<Value>& args,
                              const CallContext& context) {
   for (size_t i = 0; i < args.size() && i < func.params.size(); ++i) {
-    if (Status status = CheckArgument(func, func.params[i], args[i]); !status.ok()) return status;
+    if (Status status = CheckArgument(func.params[i], args[i]); !status.ok()) return status;
   }
   StatusOr<Value> result =
       func.func <= Func::kSlice ? CallBuiltin(func, args) : CallPrometheus(func, args, context);

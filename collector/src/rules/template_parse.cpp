@@ -64,7 +64,7 @@ class Parser {
 
   static std::string Describe(const Token& token) {
     if (token.type == Tok::kEof) return "EOF";
-    if (token.type >= Tok::kIf) return fmt::format("<{}>", token.val);
+    if (token.type >= Tok::kIf || token.type == Tok::kDot) return fmt::format("<{}>", token.val);
     if (token.val.size() > 10) return QuoteGo(token.val.substr(0, 10)) + "...";
     return QuoteGo(token.val);
   }

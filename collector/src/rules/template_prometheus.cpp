@@ -64,7 +64,8 @@ std::string HumanizeDuration(double v) {
   if (std::abs(v) >= 1) {
     const char* sign = v < 0 ? "-" : "";
     v = std::abs(v);
-    const auto duration = v >= 9.2e18 ? INT64_MAX : static_cast<int64_t>(v);
+    // int64(v) of a value past the range is MinInt64 on amd64, where Prometheus runs.
+    const int64_t duration = v >= 9223372036854775807.0 ? INT64_MIN : static_cast<int64_t>(v);
     const int64_t seconds = duration % 60, minutes = duration / 60 % 60;
     const int64_t hours = duration / 3600 % 24, days = duration / 86400;
     if (days != 0) return fmt::format("{}{}d {}h {}m {}s", sign, days, hours, minutes, seconds);

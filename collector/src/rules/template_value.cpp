@@ -84,12 +84,6 @@ Value Value::String(std::string text) {
   return out;
 }
 
-Value Value::Html(std::string text) {
-  Value out = String(std::move(text));
-  out.kind = Kind::kHtml;
-  return out;
-}
-
 Value Value::Labels(const tsdb::Labels* labels, std::shared_ptr<const void> owner) {
   Value out;
   out.kind = Kind::kLabels;

@@ -70,7 +70,7 @@ std::vector<Token> Lex(std::string_view text, std::string& error);
 // ---- Functions (template_functions.cpp) ----
 
 enum class Func : uint8_t {
-  // Go's builtins.
+  // Go's builtins: first, through kSlice (CallFunction relies on the order).
   kAnd,
   kOr,
   kNot,
@@ -228,7 +228,7 @@ void QueryEscape(std::string_view text, std::string& out);
 // regular expression); may compile the regular expression into the command.
 Status CheckCall(const FuncInfo& func, Command& command, bool has_final);
 // A value as a function's argument of type `param` ("wrong type for value; ...").
-Status CheckArgument(const FuncInfo& func, Param param, const Value& value);
+Status CheckArgument(Param param, const Value& value);
 
 // ---- Formatting (template_format.cpp) ----
 

@@ -49,7 +49,6 @@ struct Value {
   static Value Time(int64_t unix_ms);
   static Value Borrowed(std::string_view text);  // text that outlives the execution
   static Value String(std::string text);         // owned
-  static Value Html(std::string text);
   static Value Labels(const tsdb::Labels* labels, std::shared_ptr<const void> owner = nullptr);
   static Value Map(ValueMap entries);
   static Value Sample(const TemplateSample* sample, std::shared_ptr<const void> owner);

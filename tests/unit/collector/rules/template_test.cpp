@@ -107,6 +107,12 @@ TEST_F(TemplateTest, Humanize) {
       R"T(1h 0m 0s 2ki 50% 1970-01-01 00:00:00 +0000 UTC 7d 0h 0m 0s)T");
 }
 
+TEST_F(TemplateTest, HumanizeDurationPastInt64IsGoOnAmd64) {
+  // promtool: int64(v) of a value past int64 is MinInt64 on amd64.
+  EXPECT_EQ(Run("{{ humanizeDuration 1e19 }} {{ humanizeDuration -1e30 }}"),
+            "-106751991167300d -15h -30m -8s --106751991167300d -15h -30m -8s");
+}
+
 TEST_F(TemplateTest, LabelsAndData) {
   EXPECT_EQ(
       Run(R"T({{ $labels.job }}|{{ .Labels.job }}|{{ $labels.missing }}|{{ .Labels.missing }}|{{ index $labels "job" }}|{{ index .Labels "nope" }})T"),
