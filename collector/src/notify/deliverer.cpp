@@ -168,10 +168,10 @@ void Deliverer::Schedule() {
   std::unique_lock lock(mutex_);
   while (!stopping_) {
     woken_ = false;
-    lock.unlock();
+    // Read under the lock: a worker that finishes between a read and the in_flight_ check below
+    // would otherwise leave a stale entry that is sent again.
     auto outbox = store_.Outbox();
     const int64_t now = UnixMillis(clock_);
-    lock.lock();
     int64_t next = now + 60'000;
     if (outbox.ok()) {
       queued_ = outbox->size();
