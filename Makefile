@@ -33,6 +33,7 @@ bench: build
 	@/usr/bin/python3 tests/bench/intake_vs_peers.py --agent $(BUILD_DIR)/agent/mingus-agent
 	@/usr/bin/python3 tests/bench/collector_vs_prometheus.py --agent $(BUILD_DIR)/agent/mingus-agent \
 		--collector $(BUILD_DIR)/collector/mingus-collector
+	@/usr/bin/python3 tests/bench/rules_vs_prometheus.py --collector $(BUILD_DIR)/collector/mingus-collector
 	@/usr/bin/python3 tests/bench/notify_latency.py --collector $(BUILD_DIR)/collector/mingus-collector
 	@$(BUILD_DIR)/tests/xor_chunk_bench --benchmark_repetitions=3 --benchmark_report_aggregates_only=true
 
