@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "detail/template_program.h"
+#include "mingus/common/text.h"
 
 namespace mingus::collector::rules::detail {
 
@@ -263,33 +264,6 @@ StatusOr<Value> Slice(const std::vector<Value>& args) {
       begin + static_cast<std::ptrdiff_t>(bounds[1])));
 }
 
-void HtmlEscape(std::string_view text, std::string& out) {
-  for (const char c : text) {
-    switch (c) {
-      case '<':
-        out += "&lt;";
-        break;
-      case '>':
-        out += "&gt;";
-        break;
-      case '&':
-        out += "&amp;";
-        break;
-      case '\'':
-        out += "&#39;";
-        break;
-      case '"':
-        out += "&#34;";
-        break;
-      case '\0':
-        out += "\xEF\xBF\xBD";
-        break;
-      default:
-        out += c;
-    }
-  }
-}
-
 void JsEscape(std::string_view text, std::string& out) {
   static constexpr char kHex[] = "0123456789ABCDEF";
   for (size_t i = 0; i < text.size(); ++i) {
@@ -420,7 +394,7 @@ StatusOr<Value> CallBuiltin(const FuncInfo& func, std::vector<Value>& args) {
   if (func.func == Func::kPrint || func.func == Func::kPrintln)
     return Value::String(std::move(text));
   std::string out;
-  if (func.func == Func::kHtml) HtmlEscape(text, out);
+  if (func.func == Func::kHtml) text::AppendHtmlEscaped(text, out);
   if (func.func == Func::kJs) JsEscape(text, out);
   if (func.func == Func::kUrlquery) QueryEscape(text, out);
   return Value::String(std::move(out));

@@ -38,4 +38,31 @@ std::optional<uint64_t> ParseUint64(std::string_view s) { return ParseWhole<uint
 std::optional<int64_t> ParseInt64(std::string_view s) { return ParseWhole<int64_t>(s); }
 std::optional<double> ParseDouble(std::string_view s) { return ParseWhole<double>(s); }
 
+void AppendHtmlEscaped(std::string_view text, std::string& out) {
+  for (const char c : text) {
+    switch (c) {
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '&':
+        out += "&amp;";
+        break;
+      case '\'':
+        out += "&#39;";
+        break;
+      case '"':
+        out += "&#34;";
+        break;
+      case '\0':
+        out += "\xEF\xBF\xBD";
+        break;
+      default:
+        out += c;
+    }
+  }
+}
+
 }  // namespace mingus::text

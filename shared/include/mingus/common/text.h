@@ -11,6 +11,9 @@ namespace mingus::text {
 
 std::string_view Trim(std::string_view s);
 
+// Go's html.EscapeString as text/template's `html` applies it: & ' < > " and NUL.
+void AppendHtmlEscaped(std::string_view text, std::string& out);
+
 // Splits on runs of spaces and tabs; empty fields never appear. Views point into `line`.
 void SplitFields(std::string_view line, std::vector<std::string_view>& fields);
 
