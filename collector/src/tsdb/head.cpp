@@ -4,6 +4,7 @@
 #include <re2/re2.h>
 
 #include <algorithm>
+#include <iterator>
 #include <mutex>
 
 namespace mingus::collector::tsdb {
@@ -151,42 +152,98 @@ bool Head::AppendLocked(SeriesRef ref, int64_t t, double value) {
   return true;
 }
 
+namespace {
+
+// The refs of `a` also in `b`, both sorted. Binary search when `b` is much longer, as the
+// postings of a metric name are against those of one path.
+std::vector<SeriesRef> Intersect(const std::vector<SeriesRef>& a, const std::vector<SeriesRef>& b) {
+  std::vector<SeriesRef> out;
+  if (b.size() > 16 * a.size()) {
+    auto from = b.begin();
+    for (const SeriesRef ref : a) {
+      from = std::lower_bound(from, b.end(), ref);
+      if (from == b.end()) break;
+      if (*from == ref) out.push_back(ref);
+    }
+  } else {
+    std::set_intersection(a.begin(), a.end(), b.begin(), b.end(), std::back_inserter(out));
+  }
+  return out;
+}
+
+std::string_view LabelValue(const Labels& labels, std::string_view name) {
+  const auto it =
+      std::lower_bound(labels.begin(), labels.end(), name,
+                       [](const auto& label, std::string_view n) { return label.first < n; });
+  return it != labels.end() && it->first == name ? std::string_view(it->second) : "";
+}
+
+}  // namespace
+
 std::vector<SeriesRef> Head::Select(const std::vector<Matcher>& matchers) const {
   std::shared_lock lock(mutex_);
-  // Start from the postings of an equality matcher on a non-empty value when there is one;
-  // otherwise from every series.
-  std::vector<SeriesRef> candidates;
-  bool seeded = false;
+  // As Prometheus' PostingsForMatchers: a matcher that refuses the empty value can only match
+  // series that have its label, so the candidates are the intersection of those matchers'
+  // postings (equality lookups first, smallest first); a non-equality one takes the union of
+  // the postings of the values it matches, unless the candidates are already fewer than the
+  // label's values, when checking each candidate is cheaper. What remains is checked label by
+  // label on each candidate.
+  std::vector<const std::vector<SeriesRef>*> equal_postings;
+  std::vector<const Matcher*> needs_label, check;
   for (const auto& m : matchers) {
-    if (m.op != Matcher::Op::kEqual || m.value.empty()) continue;
+    if (m.Matches("")) {
+      if (postings_.contains(m.name)) check.push_back(&m);  // else every series lacks the label
+      continue;
+    }
     const auto name = postings_.find(m.name);
     if (name == postings_.end()) return {};
-    const auto value = name->second.find(m.value);
-    if (value == name->second.end()) return {};
-    candidates = value->second;
-    seeded = true;
-    break;
+    if (m.op == Matcher::Op::kEqual) {
+      const auto value = name->second.find(m.value);
+      if (value == name->second.end()) return {};
+      equal_postings.push_back(&value->second);
+    } else {
+      needs_label.push_back(&m);
+    }
   }
-  if (!seeded) {
-    candidates.reserve(series_.size());
-    for (const auto& [ref, series] : series_) candidates.push_back(ref);
+  std::sort(equal_postings.begin(), equal_postings.end(),
+            [](const auto* a, const auto* b) { return a->size() < b->size(); });
+  std::optional<std::vector<SeriesRef>> candidates;
+  for (const auto* postings : equal_postings) {
+    candidates = candidates ? Intersect(*candidates, *postings) : *postings;
+    if (candidates->empty()) return {};
   }
-  std::vector<SeriesRef> out;
-  for (const SeriesRef ref : candidates) {
+  for (const Matcher* m : needs_label) {
+    const auto& values = postings_.find(m->name)->second;
+    if (candidates && candidates->size() < values.size()) {
+      check.push_back(m);
+      continue;
+    }
+    std::vector<SeriesRef> matching;
+    for (const auto& [value, refs] : values) {
+      if (m->Matches(value)) matching.insert(matching.end(), refs.begin(), refs.end());
+    }
+    std::sort(matching.begin(), matching.end());
+    candidates = candidates ? Intersect(*candidates, matching) : std::move(matching);
+    if (candidates->empty()) return {};
+  }
+  if (!candidates) {
+    candidates.emplace();
+    candidates->reserve(series_.size());
+    for (const auto& [ref, series] : series_) candidates->push_back(ref);
+  }
+  std::vector<std::pair<const Labels*, SeriesRef>> selected;
+  for (const SeriesRef ref : *candidates) {
     const Labels& labels = series_.at(ref)->labels;
-    const bool all = std::all_of(matchers.begin(), matchers.end(), [&](const Matcher& m) {
-      const auto it = std::lower_bound(
-          labels.begin(), labels.end(), m.name,
-          [](const auto& label, const std::string& name) { return label.first < name; });
-      const std::string_view value =
-          it != labels.end() && it->first == m.name ? std::string_view(it->second) : "";
-      return m.Matches(value);
-    });
-    if (all) out.push_back(ref);
+    if (std::all_of(check.begin(), check.end(),
+                    [&](const Matcher* m) { return m->Matches(LabelValue(labels, m->name)); })) {
+      selected.emplace_back(&labels, ref);
+    }
   }
-  std::sort(out.begin(), out.end(), [&](SeriesRef a, SeriesRef b) {
-    return series_.at(a)->labels < series_.at(b)->labels;
-  });
+  std::sort(selected.begin(), selected.end(),
+            [](const auto& a, const auto& b) { return *a.first < *b.first; });
+  std::vector<SeriesRef> out;
+  out.reserve(selected.size());
+  for (const auto& [labels, ref] : selected) out.push_back(ref);
   return out;
 }
 
@@ -287,7 +344,8 @@ std::vector<Head::UnflushedSeries> Head::ChunksToFlush() const {
       series.closed.push_back({c.min_t, c.max_t, c.bytes});
       series.closed_through = c.max_t;
     }
-    if (s->head.samples() > 0) series.open = StoredChunk{s->head_min_t, s->head_max_t, s->head.Bytes()};
+    if (s->head.samples() > 0)
+      series.open = StoredChunk{s->head_min_t, s->head_max_t, s->head.Bytes()};
     if (series.closed.empty() && !series.open) continue;
     series.ref = ref;
     series.labels = s->labels;
