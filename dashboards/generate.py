@@ -645,7 +645,9 @@ def alerts():
             f"sum by (reason) (rate({m('mingus_agent_parse_errors_total')}[{RI}]))", "{{reason}}")], "ops",
             minimum=0, w=10),
         timeseries("Dropped: series over the cap, kernel UDP drops, spool", [
-            q(f"sum by (instance) (rate({m('mingus_agent_series_dropped_total')}[{RI}]))", "{{instance}} series"),
+            # No series until the cap drops one (labelled by metric): 0 for every agent until then.
+            q(f"sum by (instance) (rate({m('mingus_agent_series_dropped_total')}[{RI}])) or "
+              f"0 * sum by (instance) ({m('mingus_agent_udp_datagrams_total')})", "{{instance}} series"),
             q(f"sum by (instance) (rate({m('mingus_agent_udp_kernel_drops_total')}[{RI}]))", "{{instance}} UDP"),
             q(f"sum by (instance) (rate({m('mingus_agent_spool_dropped_events_total')}[{RI}]))",
               "{{instance}} spooled events"),
