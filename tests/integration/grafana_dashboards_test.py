@@ -279,7 +279,8 @@ def install_types(work_dir):
                 return tsc
     except FileNotFoundError:
         pass
-    proc = subprocess.run(["npm", "ci", "--no-audit", "--no-fund", "--loglevel=error"], cwd=work_dir,
+    proc = subprocess.run(["npm", "ci", "--prefer-offline", "--ignore-scripts", "--no-audit", "--no-fund",
+                           "--loglevel=error"], cwd=work_dir,
                           capture_output=True, text=True, timeout=300)
     if proc.returncode != 0:
         raise RuntimeError(f"npm ci failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}")
