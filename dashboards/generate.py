@@ -92,6 +92,10 @@ def timeseries(title, targets, unit="short", description="", stack=False, minimu
 
 def stat(title, targets, unit="short", description="", thresholds=GREEN, decimals=None,
          calc="lastNotNull", graph=True, w=4, h=4, color_mode="value"):
+    # A figure over the whole time range ($__range) is one instant query, without a sparkline.
+    if any(RANGE in t["expr"] for t in targets):
+        targets = [dict(t, range=False, instant=True) for t in targets]
+        graph = False
     return {
         "type": "stat", "title": title, "description": description, "w": w, "h": h,
         "fieldConfig": {"defaults": _field_defaults(unit, thresholds, decimals=decimals, color="thresholds"),
