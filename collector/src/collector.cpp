@@ -67,11 +67,15 @@ Collector::Collector(CollectorConfig config, const Clock& clock)
           }),
       rules_(head_, engine_, clock_, *registry_),
       api_(head_, engine_, clock_, &scrapes_manager_, &rules_, *registry_),
+      monitoring_(engine_, clock_, &rules_, config_.dashboard, *registry_),
+      stream_(monitoring_, {.interval = config_.evaluation_interval}),
       router_(std::make_shared<http::Router>()) {
   metrics::AddBuildInfo(*registry_, "collector");
   reload_success_.Set(1);
   reload_timestamp_.SetToCurrentTime();
   api_.Register(*router_);
+  monitoring_.Register(*router_);
+  stream_.Register(*router_);
   router_->Handle("GET", "/metrics", [this](const http::Request& r) { return ServeMetrics(r); });
   http::AddDaemonRoutes(*router_, "Mingus Collector",
                         {{"/metrics", "Metrics"},
@@ -132,11 +136,14 @@ StatusOr<std::string> Collector::Start() {
   scrapes_manager_.Start();
   flusher_ = std::thread([this] { FlushLoop(); });
   server_ = std::make_unique<http::Server>(config_.web, router_);
-  return server_->Start();
+  auto address = server_->Start();
+  if (address.ok()) stream_.Start();
+  return address;
 }
 
 void Collector::Stop() {
   if (server_) server_->Stop();
+  stream_.Stop();
   scrapes_manager_.Stop();
   rules_.Stop();
   StopNotifier();
@@ -199,6 +206,8 @@ void Collector::Reload(CollectorConfig config) {
   config.storage_path = config_.storage_path;
   config_ = std::move(config);
   rules_.Apply(config_.rule_groups, RuleOptions());
+  monitoring_.Apply(config_.dashboard);
+  stream_.SetInterval(config_.evaluation_interval);
   {
     std::lock_guard lock(notifier_mutex_);
     alert_labels_ = RuleOptions().external_labels;
@@ -242,6 +251,7 @@ Status Collector::StartNotifier() {
       *notify_store_, *sender_, clock_, *registry_, notify::DeliveryOptions{},
       [this](const std::string& key) { dispatcher_->ForgetLog(key); });
   api::RegisterSilencesApi(*router_, *dispatcher_, clock_);
+  monitoring_.SetSilenceSource([this] { return dispatcher_->Silences(); });
   deliverer_->Start();
   notifier_stopping_ = false;
   notifier_ = std::thread([this] { NotifyLoop(); });

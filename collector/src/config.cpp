@@ -2,7 +2,9 @@
 
 #include <fmt/format.h>
 
+#include <cmath>
 #include <filesystem>
+#include <tuple>
 #include <set>
 
 #include "mingus/common/duration.h"
@@ -36,6 +38,57 @@ Status CheckTarget(std::string_view target) {
     return Status::Error(fmt::format("target '{}': bad port", target));
   }
   return OkStatus();
+}
+
+// A number (for thresholds), refused unless finite and within [min, max].
+void ReadNumber(MapReader& reader, std::string_view key, double& out, double min, double max) {
+  const YAML::Node node = reader.Node(key);
+  if (!node || node.IsNull()) return;
+  const auto value = node.IsScalar() ? text::ParseDouble(node.Scalar()) : std::nullopt;
+  if (!value || !std::isfinite(*value)) {
+    reader.Fail(node, key, fmt::format("'{}' is not a number", config::ScalarText(node)));
+  }
+  if (*value < min || *value > max) {
+    reader.Fail(node, key, fmt::format("{} is out of range [{}, {}]", *value, min, max));
+  }
+  out = *value;
+}
+
+void ReadDashboard(MapReader& top, api::DashboardConfig& dashboard) {
+  MapReader reader = top.Map("dashboard");
+  reader.Read("window", dashboard.window);
+  reader.Read("rate_window", dashboard.rate_window);
+  reader.Read("cache_ttl", dashboard.cache_ttl);
+  reader.Read("slow_query_threshold", dashboard.slow_query_threshold);
+  reader.Read("max_hours", dashboard.max_hours, 1, 24 * 366);
+  for (const auto& [key, value] :
+       {std::pair{"window", dashboard.window}, std::pair{"rate_window", dashboard.rate_window},
+        std::pair{"slow_query_threshold", dashboard.slow_query_threshold}}) {
+    reader.Check(key, value.count() > 0 ? OkStatus() : Status::Error("must be above zero"));
+  }
+  reader.Check("cache_ttl", dashboard.cache_ttl.count() >= 0
+                               ? OkStatus()
+                               : Status::Error("must not be negative"));
+  MapReader thresholds = reader.Map("thresholds");
+  for (const auto& [key, field, max] :
+       {std::tuple{"api_response_time", &dashboard.api_response_time, 1e9},
+        std::tuple{"api_error_rate", &dashboard.api_error_rate, 1.0},
+        std::tuple{"db_execution_time", &dashboard.db_execution_time, 1e9},
+        std::tuple{"slow_queries", &dashboard.slow_queries, 1e18},
+        std::tuple{"cpu_percent", &dashboard.cpu_percent, 100.0},
+        std::tuple{"memory_percent", &dashboard.memory_percent, 100.0},
+        std::tuple{"disk_percent", &dashboard.disk_percent, 100.0}}) {
+    MapReader figure = thresholds.Map(key);
+    ReadNumber(figure, "warning", field->warning, 0, max);
+    ReadNumber(figure, "critical", field->critical, 0, max);
+    figure.Check("critical", field->warning <= field->critical
+                                 ? OkStatus()
+                                 : Status::Error(fmt::format("{} is below warning {}",
+                                                             field->critical, field->warning)));
+    figure.Finish();
+  }
+  thresholds.Finish();
+  reader.Finish();
 }
 
 ScrapeConfig ReadScrapeConfig(MapReader& reader, const YAML::Node& node) {
@@ -106,6 +159,7 @@ void ReadFile(const YAML::Node& root, const std::string& file, CollectorConfig& 
     query.Read("max_samples", config.query_max_samples, 1, int64_t{1} << 40);
     query.Finish();
   }
+  ReadDashboard(top, config.dashboard);
   config.rule_files = top.Strings("rule_files");
   {
     MapReader alerting = top.Map("alerting");

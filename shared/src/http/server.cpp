@@ -1,6 +1,8 @@
 #include "mingus/http/server.h"
 
 #include <atomic>
+#include <deque>
+#include <mutex>
 #include <optional>
 #include <thread>
 #include <vector>
@@ -21,6 +23,18 @@ namespace bhttp = boost::beast::http;
 namespace net = boost::asio;
 using tcp = net::ip::tcp;
 
+namespace {
+class Session;
+
+// What a stream's writer shares with its session: whether it has ended, and the session to
+// post writes to while it has not.
+struct StreamState {
+  std::mutex mutex;
+  bool closed = false;
+  std::weak_ptr<Session> session;
+};
+}  // namespace
+
 struct Server::Impl {
   Impl(ServerOptions opts, std::shared_ptr<const Router> r)
       : options(std::move(opts)), router(std::move(r)) {}
@@ -32,6 +46,9 @@ struct Server::Impl {
   std::atomic<size_t> open_connections{0};
   std::atomic<uint64_t> refused{0};
   std::atomic<uint64_t> rejected{0};
+  std::atomic<size_t> open_streams{0};
+  std::mutex streams_mutex;
+  std::vector<std::weak_ptr<StreamState>> streams;  // to end them at Stop()
   std::vector<std::thread> threads;
   bool running = false;
   // Sessions owned by pending handlers die with the io_context and touch the counters above
@@ -104,6 +121,10 @@ class Session : public std::enable_shared_from_this<Session> {
     const unsigned version = message.version();
     const Request request = ToRequest(std::move(message));
     Response response = server_.router->Route(request);
+    if (response.on_stream && request.method != "HEAD") {
+      return StartStream(std::move(response), version);
+    }
+    response.on_stream = nullptr;
     const bool gzip = response.compressible && request.AcceptsGzip();
     Send(std::move(response), version, keep_alive, gzip, request.method == "HEAD");
   }
@@ -141,11 +162,139 @@ class Session : public std::enable_shared_from_this<Session> {
     stream_.socket().close(ignored);
   }
 
+ public:
+  // ---- streamed responses: the head and body now, then what the writer is given, until the
+  // client goes, falls behind, or the server stops. Runs on the session's strand except
+  // EndStream from Server::Stop, which runs when no thread runs the io_context any more.
+
+  void Post(std::string data) {
+    net::post(stream_.get_executor(),
+              [self = shared_from_this(), data = std::move(data)]() mutable {
+                self->Enqueue(std::move(data));
+              });
+  }
+
+  void EndStream() {
+    if (stream_ended_) return;
+    stream_ended_ = true;
+    {
+      std::lock_guard lock(stream_state_->mutex);
+      stream_state_->closed = true;
+    }
+    server_.open_streams.fetch_sub(1, std::memory_order_relaxed);
+    if (write_timer_) write_timer_->cancel();
+    Close();
+  }
+
+ private:
+  void StartStream(Response&& response, unsigned version) {
+    const size_t open = server_.open_streams.fetch_add(1, std::memory_order_relaxed);
+    if (open >= server_.options.max_streams) {
+      server_.open_streams.fetch_sub(1, std::memory_order_relaxed);
+      Response busy = Response::JsonError(503, "too many open streams");
+      busy.headers.emplace_back("Retry-After", "5");
+      return Send(std::move(busy), version, false, false);
+    }
+    stream_state_ = std::make_shared<StreamState>();
+    stream_state_->session = weak_from_this();
+    {
+      std::lock_guard lock(server_.streams_mutex);
+      std::erase_if(server_.streams, [](const auto& state) { return state.expired(); });
+      server_.streams.push_back(stream_state_);
+    }
+    write_timer_.emplace(stream_.get_executor());
+    stream_.expires_never();
+    // No Content-Length and no chunking: the body ends with the connection, which every
+    // HTTP/1.x client (and EventSource) reads as the end of the stream.
+    const auto reason = bhttp::obsolete_reason(static_cast<bhttp::status>(response.status));
+    std::string head = fmt::format("HTTP/{}.{} {} {}\r\nServer: mingus\r\nContent-Type: {}\r\n",
+                                   version / 10, version % 10, response.status,
+                                   std::string_view(reason.data(), reason.size()),
+                                   response.content_type);
+    for (const auto& [name, value] : response.headers) {
+      head += fmt::format("{}: {}\r\n", name, value);
+    }
+    head += "Connection: close\r\n\r\n";
+    Enqueue(std::move(head) + response.body);
+    WatchForClose();
+    response.on_stream(std::make_shared<Writer>(stream_state_));
+  }
+
+  void Enqueue(std::string data) {
+    if (stream_ended_ || data.empty()) return;
+    if (queued_bytes_ + data.size() > server_.options.max_stream_buffer_bytes) {
+      spdlog::debug("dropping a stream whose client is {} bytes behind", queued_bytes_);
+      return EndStream();
+    }
+    queued_bytes_ += data.size();
+    queue_.push_back(std::move(data));
+    if (!writing_) WriteNext();
+  }
+
+  void WriteNext() {
+    writing_ = true;
+    const uint64_t write = ++writes_;
+    write_timer_->expires_after(server_.options.write_timeout);
+    write_timer_->async_wait([self = shared_from_this(), write](beast::error_code ec) {
+      // The client has not taken this write in time.
+      if (!ec && self->writing_ && self->writes_ == write) self->EndStream();
+    });
+    net::async_write(stream_.socket(), net::buffer(queue_.front()),
+                     beast::bind_front_handler(&Session::OnStreamWrite, shared_from_this()));
+  }
+
+  void OnStreamWrite(beast::error_code ec, size_t) {
+    writing_ = false;
+    write_timer_->cancel();
+    if (ec || stream_ended_) return EndStream();
+    queued_bytes_ -= queue_.front().size();
+    queue_.pop_front();
+    if (!queue_.empty()) WriteNext();
+  }
+
+  // A stream's client sends nothing more; a read that ends is the client going away.
+  void WatchForClose() {
+    stream_.socket().async_read_some(
+        net::buffer(discard_), [self = shared_from_this()](beast::error_code ec, size_t) {
+          if (ec || self->stream_ended_) return self->EndStream();
+          self->WatchForClose();
+        });
+  }
+
+  class Writer final : public StreamWriter {
+   public:
+    explicit Writer(std::shared_ptr<StreamState> state) : state_(std::move(state)) {}
+    bool Write(std::string data) override {
+      std::lock_guard lock(state_->mutex);
+      if (state_->closed) return false;
+      const auto session = state_->session.lock();
+      if (!session) return false;
+      session->Post(std::move(data));
+      return true;
+    }
+    bool open() const override {
+      std::lock_guard lock(state_->mutex);
+      return !state_->closed;
+    }
+
+   private:
+    std::shared_ptr<StreamState> state_;
+  };
+
   beast::tcp_stream stream_;
   Server::Impl& server_;
   beast::flat_buffer buffer_;
   std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
   std::optional<bhttp::response<bhttp::string_body>> response_;
+  // A streamed response's state.
+  std::shared_ptr<StreamState> stream_state_;
+  std::optional<net::steady_timer> write_timer_;
+  std::deque<std::string> queue_;
+  size_t queued_bytes_ = 0;
+  bool writing_ = false;
+  uint64_t writes_ = 0;
+  bool stream_ended_ = false;
+  char discard_[512];
 };
 
 }  // namespace
@@ -209,9 +358,26 @@ StatusOr<std::string> Server::Start() {
 void Server::Stop() {
   if (!impl_->running) return;
   impl_->running = false;
+  std::vector<std::shared_ptr<StreamState>> streams;
+  {
+    std::lock_guard lock(impl_->streams_mutex);
+    for (const auto& weak : impl_->streams) {
+      if (auto state = weak.lock()) streams.push_back(std::move(state));
+    }
+    impl_->streams.clear();
+  }
+  for (const auto& state : streams) {  // writers stop posting from now on
+    std::lock_guard lock(state->mutex);
+    state->closed = true;
+  }
   impl_->ioc.stop();
   for (auto& thread : impl_->threads) thread.join();
   impl_->threads.clear();
+  // No thread runs the io_context any more: close the streams' connections from here, so that
+  // their clients see the end now rather than when the server is destroyed.
+  for (const auto& state : streams) {
+    if (auto session = state->session.lock()) session->EndStream();
+  }
   // No thread runs the io_context any more, so the acceptor may be closed from here.
   beast::error_code ignored;
   impl_->acceptor->close(ignored);
@@ -219,5 +385,6 @@ void Server::Stop() {
 
 uint64_t Server::refused_connections() const { return impl_->refused.load(); }
 uint64_t Server::rejected_requests() const { return impl_->rejected.load(); }
+size_t Server::open_streams() const { return impl_->open_streams.load(); }
 
 }  // namespace mingus::http

@@ -12,6 +12,8 @@
 #include <string>
 #include <thread>
 
+#include "mingus/collector/api/monitoring_api.h"
+#include "mingus/collector/api/monitoring_stream.h"
 #include "mingus/collector/api/prometheus_api.h"
 #include "mingus/collector/config.h"
 #include "mingus/collector/notify/deliverer.h"
@@ -79,6 +81,8 @@ class Collector {
   scrape::ScrapeManager scrapes_manager_;
   rules::RuleManager rules_;
   api::PrometheusApi api_;
+  api::MonitoringApi monitoring_;
+  api::DashboardStream stream_;  // /api/monitoring/stream
   std::shared_ptr<http::Router> router_;
   std::unique_ptr<http::Server> server_;
   std::thread flusher_;

@@ -7,6 +7,7 @@
 #include <utility>
 #include <vector>
 
+#include "mingus/collector/api/dashboard_config.h"
 #include "mingus/collector/notify/config.h"
 #include "mingus/collector/rules/rule_file.h"
 #include "mingus/config/daemon.h"
@@ -71,6 +72,8 @@ struct CollectorConfig {
   // query
   std::chrono::milliseconds lookback_delta{5 * 60 * 1000};
   int64_t query_max_samples = 50'000'000;
+  // dashboard: the monitoring API's windows, cache and status thresholds
+  api::DashboardConfig dashboard;
   // The configuration file's folder: relative file_sd paths are resolved from it.
   std::string base_directory = ".";
 };

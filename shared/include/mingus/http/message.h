@@ -2,6 +2,7 @@
 
 #include <functional>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -32,12 +33,28 @@ struct Request {
   bool AcceptsGzip() const;
 };
 
+// The writing end of a streamed response (see Response::on_stream). Thread-safe: writes from
+// any thread are sent in the order they were made.
+class StreamWriter {
+ public:
+  virtual ~StreamWriter() = default;
+  // Queues `data` for the client. False once the stream has ended (the client went away or
+  // fell too far behind, or the server stopped); what is written then is dropped.
+  virtual bool Write(std::string data) = 0;
+  virtual bool open() const = 0;
+};
+
 struct Response {
   int status = 200;
   std::string content_type = "text/plain; charset=utf-8";
   std::string body;
   std::vector<std::pair<std::string, std::string>> headers;
   bool compressible = false;  // the server may gzip it when the client accepts gzip
+  // A streamed response (Server-Sent Events): when set, the server sends the status, the
+  // headers and `body` without a length, keeps the connection open, and hands `on_stream` a
+  // writer for what follows; the body ends when the connection does. See ServerOptions for
+  // the bounds.
+  std::function<void(std::shared_ptr<StreamWriter>)> on_stream;
 
   static Response Text(int status, std::string body);
   static Response Json(int status, std::string body);

@@ -19,6 +19,11 @@ struct ServerOptions {
   std::chrono::milliseconds write_timeout{30'000};
   size_t max_connections = 256;
   int threads = 2;
+  // Streamed responses (Response::on_stream) open at once; more get 503. A stream whose
+  // client stops reading is dropped when a write has waited write_timeout, or when this much
+  // is queued for it.
+  size_t max_streams = 64;
+  size_t max_stream_buffer_bytes = 1 << 20;
 };
 
 // A bounded HTTP/1.1 server on Boost.Beast: each request goes to the router, responses marked
@@ -33,13 +38,16 @@ class Server {
 
   // Binds, listens and starts the threads; returns the bound address (port 0 picks one).
   StatusOr<std::string> Start();
-  // Stops accepting, closes connections and joins the threads. Idempotent.
+  // Stops accepting, ends the streams (their clients see the connection close at once),
+  // closes connections and joins the threads. Idempotent.
   void Stop();
 
   // Connections refused because max_connections were open, and requests refused as malformed,
   // too large or too slow since start.
   uint64_t refused_connections() const;
   uint64_t rejected_requests() const;
+  // Streamed responses open now.
+  size_t open_streams() const;
 
   struct Impl;  // public so the connection code can name it; defined in server.cpp only
 
