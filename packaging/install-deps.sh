@@ -18,7 +18,15 @@ packages=(
   python3-aiosmtpd openssl
   # benchmark peers (make bench)
   collectd-core libprotobuf-c1 libmicrohttpd12 netdata
+  # the dashboard's browser test drives Debian's Chromium (tests/browser)
+  chromium
 )
+# The build runs `npm ci` for the dashboard's uPlot (collector/web) and the browser test's
+# playwright-core. A Node.js that brings its own npm (as NodeSource's does) is kept as it is;
+# otherwise Debian's nodejs and npm.
+if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+  packages+=(nodejs npm)
+fi
 
 missing=()
 for pkg in "${packages[@]}"; do

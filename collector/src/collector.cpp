@@ -8,6 +8,7 @@
 #include <filesystem>
 
 #include "mingus/collector/api/silences_api.h"
+#include "mingus/collector/api/web_ui.h"
 #include "mingus/common/file.h"
 #include "mingus/http/daemon_routes.h"
 #include "mingus/logging/logging.h"
@@ -84,6 +85,8 @@ Collector::Collector(CollectorConfig config, const Clock& clock)
                          {"/api/v1/alerts", "Alerts"},
                          {"/api/v1/query?query=up", "Query: up"},
                          {"/-/healthy", "Health"}});
+  // The live dashboard replaces that index page at /; it links the same pages in its footer.
+  api::RegisterWebUi(*router_);
   // As Prometheus' --web.enable-lifecycle: the same path as SIGHUP, through main's signal loop.
   for (const char* method : {"POST", "PUT"}) {
     router_->Handle(method, "/-/reload", [](const http::Request&) {
