@@ -186,8 +186,8 @@ std::vector<SeriesRef> Head::Select(const std::vector<Matcher>& matchers) const 
   // series that have its label, so the candidates are the intersection of those matchers'
   // postings (equality lookups first, smallest first); a non-equality one takes the union of
   // the postings of the values it matches, unless the candidates are already fewer than the
-  // label's values, when checking each candidate is cheaper. What remains is checked label by
-  // label on each candidate.
+  // label's values or than that union, when checking each candidate is cheaper. What remains is
+  // checked label by label on each candidate.
   std::vector<const std::vector<SeriesRef>*> equal_postings;
   std::vector<const Matcher*> needs_label, check;
   for (const auto& m : matchers) {
@@ -214,14 +214,22 @@ std::vector<SeriesRef> Head::Select(const std::vector<Matcher>& matchers) const 
   }
   for (const Matcher* m : needs_label) {
     const auto& values = postings_.find(m->name)->second;
-    if (candidates && candidates->size() < values.size()) {
+    if (candidates && candidates->size() <= values.size()) {
+      check.push_back(m);
+      continue;
+    }
+    std::vector<const std::vector<SeriesRef>*> lists;
+    size_t total = 0;
+    for (const auto& [value, refs] : values) {
+      if (m->Matches(value)) lists.push_back(&refs), total += refs.size();
+    }
+    if (candidates && candidates->size() <= total) {
       check.push_back(m);
       continue;
     }
     std::vector<SeriesRef> matching;
-    for (const auto& [value, refs] : values) {
-      if (m->Matches(value)) matching.insert(matching.end(), refs.begin(), refs.end());
-    }
+    matching.reserve(total);
+    for (const auto* refs : lists) matching.insert(matching.end(), refs->begin(), refs->end());
     std::sort(matching.begin(), matching.end());
     candidates = candidates ? Intersect(*candidates, matching) : std::move(matching);
     if (candidates->empty()) return {};
@@ -258,8 +266,7 @@ std::vector<Sample> Head::Samples(SeriesRef ref, int64_t min_t, int64_t max_t) c
   const auto it = series_.find(ref);
   if (it == series_.end()) return out;
   const Series& s = *it->second;
-  const auto take = [&](std::string_view bytes) {
-    XorChunkReader reader(bytes);
+  const auto take = [&](XorChunkReader reader) {
     Sample sample;
     while (reader.Next(sample)) {
       if (sample.timestamp_ms > max_t) break;
@@ -267,9 +274,9 @@ std::vector<Sample> Head::Samples(SeriesRef ref, int64_t min_t, int64_t max_t) c
     }
   };
   for (const Chunk& chunk : s.closed) {
-    if (chunk.max_t >= min_t && chunk.min_t <= max_t) take(chunk.bytes);
+    if (chunk.max_t >= min_t && chunk.min_t <= max_t) take(XorChunkReader(chunk.bytes));
   }
-  if (s.head.samples() > 0 && s.head_max_t >= min_t && s.head_min_t <= max_t) take(s.head.Bytes());
+  if (s.head.samples() > 0 && s.head_max_t >= min_t && s.head_min_t <= max_t) take(s.head.Reader());
   return out;
 }
 

@@ -1,5 +1,6 @@
 #include "mingus/collector/tsdb/xor_chunk.h"
 
+#include <algorithm>
 #include <bit>
 #include <cstring>
 #include <limits>
@@ -115,6 +116,11 @@ std::string XorChunkWriter::Bytes() const {
   return out;
 }
 
+XorChunkReader XorChunkWriter::Reader() const {
+  return XorChunkReader(
+      count_, std::string_view(reinterpret_cast<const char*>(stream_.data()), stream_.size()));
+}
+
 XorChunkReader::XorChunkReader(std::string_view bytes) {
   if (bytes.size() < 2) {
     error_ = !bytes.empty();
@@ -127,10 +133,29 @@ XorChunkReader::XorChunkReader(std::string_view bytes) {
 bool XorChunkReader::ReadBits(int count, uint64_t& out) {
   if (bit_ + static_cast<size_t>(count) > stream_.size() * 8) return false;
   out = 0;
-  for (int i = 0; i < count; ++i, ++bit_) {
-    const uint8_t byte = static_cast<uint8_t>(stream_[bit_ / 8]);
-    out = (out << 1) | ((byte >> (7 - bit_ % 8)) & 1);
+  if (count == 0) return true;
+  // A word at a time (big-endian, as the bits were written): the 8 bytes from the current one
+  // hold at least 57 of the bits wanted; a 58- to 64-bit read takes the rest from the 9th byte.
+  const size_t byte = bit_ / 8;
+  const int offset = static_cast<int>(bit_ % 8);
+  uint64_t window = 0;
+  const size_t available = std::min<size_t>(8, stream_.size() - byte);
+  if (available == 8) {
+    std::memcpy(&window, stream_.data() + byte, 8);
+    if constexpr (std::endian::native == std::endian::little) window = __builtin_bswap64(window);
+  } else {
+    for (size_t i = 0; i < available; ++i)
+      window |= uint64_t{static_cast<uint8_t>(stream_[byte + i])} << (56 - 8 * i);
   }
+  window <<= offset;
+  const int held = 64 - offset;
+  if (count <= held) {
+    out = count == 64 ? window : window >> (64 - count);
+  } else {
+    const int rest = count - held;
+    out = (window >> offset) << rest | (static_cast<uint8_t>(stream_[byte + 8]) >> (8 - rest));
+  }
+  bit_ += static_cast<size_t>(count);
   return true;
 }
 
@@ -188,8 +213,9 @@ bool XorChunkReader::Next(Sample& out) {
         const int width = kPayload[prefix];
         // Sign-extend; values equal to 2^(width-1) stand for +2^(width-1) (see Fits).
         dod = width == 64 ? static_cast<int64_t>(raw)
-                          : (raw > (uint64_t{1} << (width - 1)) ? static_cast<int64_t>(raw) - (int64_t{1} << width)
-                                                                 : static_cast<int64_t>(raw));
+                          : (raw > (uint64_t{1} << (width - 1))
+                                 ? static_cast<int64_t>(raw) - (int64_t{1} << width)
+                                 : static_cast<int64_t>(raw));
       }
       if (__builtin_add_overflow(delta_, dod, &delta_)) return fail();
     }
@@ -231,7 +257,8 @@ std::vector<Sample> DecodeAll(std::string_view bytes) {
 
 size_t XorChunkSampleCount(std::string_view bytes) {
   if (bytes.size() < 2) return 0;
-  return (static_cast<size_t>(static_cast<uint8_t>(bytes[0])) << 8) | static_cast<uint8_t>(bytes[1]);
+  return (static_cast<size_t>(static_cast<uint8_t>(bytes[0])) << 8) |
+         static_cast<uint8_t>(bytes[1]);
 }
 
 }  // namespace mingus::collector::tsdb

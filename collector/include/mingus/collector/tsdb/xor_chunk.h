@@ -24,6 +24,8 @@ struct Sample {
   friend bool operator==(const Sample&, const Sample&) = default;
 };
 
+class XorChunkReader;
+
 // Appends samples in time order. Not thread-safe.
 class XorChunkWriter {
  public:
@@ -32,6 +34,8 @@ class XorChunkWriter {
   size_t samples() const { return count_; }
   // The encoded chunk: a 2-byte sample count, then the bit stream.
   std::string Bytes() const;
+  // Reads the samples appended so far without copying them; valid until the next Append.
+  XorChunkReader Reader() const;
 
  private:
   void WriteBits(uint64_t bits, int count);
@@ -56,6 +60,8 @@ class XorChunkReader {
   bool error() const { return error_; }
 
  private:
+  friend class XorChunkWriter;
+  XorChunkReader(uint16_t samples, std::string_view stream) : stream_(stream), total_(samples) {}
   bool ReadBits(int count, uint64_t& out);
   bool ReadBit(bool& out);
   bool ReadVarint(int64_t& out);
