@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# `make run`: starts the agent and the collector with configs/ defaults (the demo traffic
-# generator joins here when it is built), prints where to look, and stops everything on Ctrl-C.
+# `make run`: starts the agent and the collector with configs/ defaults and demo traffic into
+# the agent, prints where to look, and stops everything on Ctrl-C.
 set -euo pipefail
 build_dir=${1:-build}
 root="$(cd "$(dirname "$0")/.." && pwd)"
@@ -52,11 +52,16 @@ pids+=($!)
 collector_url="http://127.0.0.1:9190"
 wait_ready mingus-collector "$collector_url" "$data_dir/collector.log"
 
+# Demo traffic: what a busy app would send (tests/integration/demo_traffic.py, stdlib Python).
+/usr/bin/python3 "$root/tests/integration/demo_traffic.py" --statsd 127.0.0.1:8125 &
+pids+=($!)
+
 cat <<MSG
 
   Mingus Monitor is running.
-    collector: $collector_url/   (PromQL: $collector_url/api/v1/query?query=up,
-               or add it to Grafana as a Prometheus data source)
+    dashboard: $collector_url/
+    collector: PromQL at $collector_url/api/v1/query?query=up (or add it to Grafana
+               as a Prometheus data source; dashboards/ holds ours)
     agent:     $agent_url/        (metrics: $agent_url/metrics)
     intake:    udp://127.0.0.1:8125  (try: echo "demo.hits:1|c" | nc -u -w0 127.0.0.1 8125)
     alerts:    $collector_url/api/v1/alerts; notifications are printed here as they arrive
