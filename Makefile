@@ -35,6 +35,7 @@ bench: build
 		--collector $(BUILD_DIR)/collector/mingus-collector
 	@/usr/bin/python3 tests/bench/rules_vs_prometheus.py --collector $(BUILD_DIR)/collector/mingus-collector
 	@/usr/bin/python3 tests/bench/notify_latency.py --collector $(BUILD_DIR)/collector/mingus-collector
+	@/usr/bin/python3 tests/bench/dashboard_latency.py --collector $(BUILD_DIR)/collector/mingus-collector
 	@$(BUILD_DIR)/tests/xor_chunk_bench --benchmark_repetitions=3 --benchmark_report_aggregates_only=true
 
 # Longer fuzzing than the smoke runs of make test.
