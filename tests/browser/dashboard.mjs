@@ -203,6 +203,20 @@ async function main() {
       if (latency < 20 || requests < 20) throw new Error(`too few series pixels: latency ${latency}, requests ${requests}`);
     });
 
+    await check('the 6 h range redraws the charts and asks for 6 hours of slow endpoints', async () => {
+      const [performance] = await Promise.all([
+        page.waitForResponse((r) => r.url().includes('/api/monitoring/performance?hours=6'), { timeout: 10000 }),
+        page.waitForResponse((r) => r.url().includes('/api/v1/query_range') && r.url().includes('step=60'), { timeout: 10000 }),
+        page.locator('button[data-range="6h"]').click(),
+      ]);
+      if (performance.status() !== 200 && args.expectTiles) throw new Error(`performance answered ${performance.status()}`);
+      if (await page.locator('button[data-range="6h"]').getAttribute('aria-pressed') !== 'true') throw new Error('6 h is not shown as chosen');
+      await page.waitForFunction(() => window.mingusDashboard.state.range === '6h' && !window.mingusDashboard.state.errors['chart-latency'], null, { timeout: 5000 });
+      // Back to 1 h: a minute of data has points every 10 s there (every 60 s at 6 h).
+      await page.locator('button[data-range="1h"]').click();
+      await waitForCharts(page, 10000);
+    });
+
     if (args.expectStream) {
       await check('the page is live on the SSE stream', async () => {
         await page.waitForFunction(() => window.mingusDashboard.state.mode === 'live', null, { timeout: 10000 });

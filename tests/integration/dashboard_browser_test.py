@@ -15,6 +15,7 @@ Usage: /usr/bin/python3 tests/integration/dashboard_browser_test.py --agent PATH
          [--chromium /usr/bin/chromium]
 """
 
+import gzip
 import json
 import os
 import sys
@@ -93,6 +94,28 @@ scrape_configs:
                     return data["result"] and float(data["result"][0]["value"][1]) > 0
                 checks.run("the collector scrapes the agent's demo traffic",
                            lambda: h.wait_until(traffic_is_scraped, what="request rate > 0"))
+
+                def page_and_assets_are_served():
+                    page = collector.get("/")
+                    assert page.status == 200, page.status
+                    assert page.headers["content-type"] == "text/html; charset=utf-8", page.headers
+                    assert "script-src 'self'" in page.headers["content-security-policy"], page.headers
+                    assert b'src="/static/app.js"' in page.body, page.body[:300]
+                    for path, kind in (("/static/app.js", "text/javascript"),
+                                       ("/static/dashboard.css", "text/css"),
+                                       ("/static/vendor/uPlot.iife.min.js", "text/javascript"),
+                                       ("/static/vendor/uPlot.min.css", "text/css")):
+                        plain = collector.get(path)
+                        assert plain.status == 200 and plain.headers["content-type"].startswith(kind), \
+                            (path, plain.status, plain.headers)
+                        packed = collector.get(path, headers={"Accept-Encoding": "gzip"})
+                        assert packed.headers.get("content-encoding") == "gzip", (path, packed.headers)
+                        assert gzip.decompress(packed.body) == plain.body, path
+                        again = collector.get(path, headers={"If-None-Match": plain.headers["etag"]})
+                        assert again.status == 304 and again.body == b"", (path, again.status)
+                    assert collector.get("/static/missing.js").status == 404
+                checks.run("/ and /static/... serve the embedded page and uPlot (gzip, ETag, 304)",
+                           page_and_assets_are_served)
 
                 has_dashboard = answers(collector, "/api/monitoring/dashboard")
                 has_silences = answers(collector, "/api/monitoring/silences")

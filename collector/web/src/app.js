@@ -292,8 +292,14 @@ function renderAlert(alert, now) {
       h('div', { class: 'labels' }, others.map(([name, value]) => h('span', { class: 'chip' }, `${name}=${value}`))),
       h('p', { class: 'meta muted' },
         `active since ${formatAgo(alert.activeAt, now)}`,
-        alert.value !== undefined ? ` \u00b7 value ${alert.value}` : '')),
+        alert.value !== undefined ? ` \u00b7 value ${formatValue(alert.value)}` : '')),
     action);
+}
+
+// An alert's value as Prometheus writes it ("7.3333333e+01") with four significant digits.
+function formatValue(value) {
+  const n = toNumber(value);
+  return n === null ? String(value) : String(Number(n.toPrecision(4)));
 }
 
 async function silenceAlert(key, labels) {
