@@ -427,6 +427,21 @@ Status FormatValue(const Spec& spec, const Value& value, std::string& out, int d
     }
     case Kind::kSamples:
       return AppendV(value, out, depth == 0);
+    case Kind::kKV:
+      FormatLabels(spec, value.labels(), out);
+      return OkStatus();
+    case Kind::kStrings:
+    case Kind::kAmData:
+    case Kind::kAlerts:
+    case Kind::kAlert:
+    case Kind::kPairs:
+    case Kind::kPair:
+      // Alertmanager's composite values: %v as {{.}} prints them; other verbs are rare enough.
+      if (verb != 'v' || spec.plus_v || spec.minus || spec.width >= 0) {
+        return Status::Error(
+            fmt::format("printf verb %{} of a {} is not supported", verb, TypeName(value)));
+      }
+      return AppendV(value, out, depth == 0);
   }
   return OkStatus();
 }

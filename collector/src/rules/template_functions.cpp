@@ -9,53 +9,60 @@ namespace mingus::collector::rules::detail {
 
 namespace {
 
-constexpr Param A = Param::kAny, S = Param::kString, P = Param::kSample, Q = Param::kSamples;
+constexpr Param A = Param::kAny, S = Param::kString, P = Param::kSample, Q = Param::kSamples,
+                L = Param::kStrings;
+constexpr uint8_t kRuleOnly = 1 << static_cast<int>(Dialect::kRule);
+constexpr uint8_t kNotificationOnly = 1 << static_cast<int>(Dialect::kNotification);
+constexpr uint8_t kBoth = kRuleOnly | kNotificationOnly;
 
 constexpr FuncInfo kFuncs[] = {
-    {"and", Func::kAnd, 1, -1, {A, A, A}},
-    {"or", Func::kOr, 1, -1, {A, A, A}},
-    {"not", Func::kNot, 1, 1, {A, A, A}},
-    {"eq", Func::kEq, 1, -1, {A, A, A}},
-    {"ne", Func::kNe, 2, 2, {A, A, A}},
-    {"lt", Func::kLt, 2, 2, {A, A, A}},
-    {"le", Func::kLe, 2, 2, {A, A, A}},
-    {"gt", Func::kGt, 2, 2, {A, A, A}},
-    {"ge", Func::kGe, 2, 2, {A, A, A}},
-    {"len", Func::kLen, 1, 1, {A, A, A}},
-    {"index", Func::kIndex, 1, -1, {A, A, A}},
-    {"print", Func::kPrint, 0, -1, {A, A, A}},
-    {"printf", Func::kPrintf, 1, -1, {S, A, A}},
-    {"println", Func::kPrintln, 0, -1, {A, A, A}},
-    {"html", Func::kHtml, 0, -1, {A, A, A}},
-    {"js", Func::kJs, 0, -1, {A, A, A}},
-    {"urlquery", Func::kUrlquery, 0, -1, {A, A, A}},
-    {"slice", Func::kSlice, 1, -1, {A, A, A}},
-    {"query", Func::kQuery, 1, 1, {S, A, A}},
-    {"first", Func::kFirst, 1, 1, {Q, A, A}},
-    {"label", Func::kLabel, 2, 2, {S, P, A}},
-    {"value", Func::kValue, 1, 1, {P, A, A}},
-    {"strvalue", Func::kStrvalue, 1, 1, {P, A, A}},
-    {"args", Func::kArgs, 0, -1, {A, A, A}},
-    {"reReplaceAll", Func::kReReplaceAll, 3, 3, {S, S, S}},
-    {"safeHtml", Func::kSafeHtml, 1, 1, {S, A, A}},
-    {"match", Func::kMatch, 2, 2, {S, S, A}},
-    {"title", Func::kTitle, 1, 1, {S, A, A}},
-    {"toUpper", Func::kToUpper, 1, 1, {S, A, A}},
-    {"toLower", Func::kToLower, 1, 1, {S, A, A}},
-    {"graphLink", Func::kGraphLink, 1, 1, {S, A, A}},
-    {"tableLink", Func::kTableLink, 1, 1, {S, A, A}},
-    {"sortByLabel", Func::kSortByLabel, 2, 2, {S, Q, A}},
-    {"stripPort", Func::kStripPort, 1, 1, {S, A, A}},
-    {"stripDomain", Func::kStripDomain, 1, 1, {S, A, A}},
-    {"humanize", Func::kHumanize, 1, 1, {A, A, A}},
-    {"humanize1024", Func::kHumanize1024, 1, 1, {A, A, A}},
-    {"humanizeDuration", Func::kHumanizeDuration, 1, 1, {A, A, A}},
-    {"humanizePercentage", Func::kHumanizePercentage, 1, 1, {A, A, A}},
-    {"humanizeTimestamp", Func::kHumanizeTimestamp, 1, 1, {A, A, A}},
-    {"toTime", Func::kToTime, 1, 1, {A, A, A}},
-    {"pathPrefix", Func::kPathPrefix, 0, 0, {A, A, A}},
-    {"externalURL", Func::kExternalUrl, 0, 0, {A, A, A}},
-    {"parseDuration", Func::kParseDuration, 1, 1, {S, A, A}},
+    {"and", Func::kAnd, 1, -1, {A, A, A}, kBoth},
+    {"or", Func::kOr, 1, -1, {A, A, A}, kBoth},
+    {"not", Func::kNot, 1, 1, {A, A, A}, kBoth},
+    {"eq", Func::kEq, 1, -1, {A, A, A}, kBoth},
+    {"ne", Func::kNe, 2, 2, {A, A, A}, kBoth},
+    {"lt", Func::kLt, 2, 2, {A, A, A}, kBoth},
+    {"le", Func::kLe, 2, 2, {A, A, A}, kBoth},
+    {"gt", Func::kGt, 2, 2, {A, A, A}, kBoth},
+    {"ge", Func::kGe, 2, 2, {A, A, A}, kBoth},
+    {"len", Func::kLen, 1, 1, {A, A, A}, kBoth},
+    {"index", Func::kIndex, 1, -1, {A, A, A}, kBoth},
+    {"print", Func::kPrint, 0, -1, {A, A, A}, kBoth},
+    {"printf", Func::kPrintf, 1, -1, {S, A, A}, kBoth},
+    {"println", Func::kPrintln, 0, -1, {A, A, A}, kBoth},
+    {"html", Func::kHtml, 0, -1, {A, A, A}, kBoth},
+    {"js", Func::kJs, 0, -1, {A, A, A}, kBoth},
+    {"urlquery", Func::kUrlquery, 0, -1, {A, A, A}, kBoth},
+    {"slice", Func::kSlice, 1, -1, {A, A, A}, kBoth},
+    {"query", Func::kQuery, 1, 1, {S, A, A}, kRuleOnly},
+    {"first", Func::kFirst, 1, 1, {Q, A, A}, kRuleOnly},
+    {"label", Func::kLabel, 2, 2, {S, P, A}, kRuleOnly},
+    {"value", Func::kValue, 1, 1, {P, A, A}, kRuleOnly},
+    {"strvalue", Func::kStrvalue, 1, 1, {P, A, A}, kRuleOnly},
+    {"args", Func::kArgs, 0, -1, {A, A, A}, kRuleOnly},
+    {"reReplaceAll", Func::kReReplaceAll, 3, 3, {S, S, S}, kBoth},
+    {"safeHtml", Func::kSafeHtml, 1, 1, {S, A, A}, kBoth},
+    {"match", Func::kMatch, 2, 2, {S, S, A}, kBoth},
+    {"title", Func::kTitle, 1, 1, {S, A, A}, kBoth},
+    {"toUpper", Func::kToUpper, 1, 1, {S, A, A}, kBoth},
+    {"toLower", Func::kToLower, 1, 1, {S, A, A}, kBoth},
+    {"graphLink", Func::kGraphLink, 1, 1, {S, A, A}, kRuleOnly},
+    {"tableLink", Func::kTableLink, 1, 1, {S, A, A}, kRuleOnly},
+    {"sortByLabel", Func::kSortByLabel, 2, 2, {S, Q, A}, kRuleOnly},
+    {"stripPort", Func::kStripPort, 1, 1, {S, A, A}, kRuleOnly},
+    {"stripDomain", Func::kStripDomain, 1, 1, {S, A, A}, kRuleOnly},
+    {"humanize", Func::kHumanize, 1, 1, {A, A, A}, kRuleOnly},
+    {"humanize1024", Func::kHumanize1024, 1, 1, {A, A, A}, kRuleOnly},
+    {"humanizeDuration", Func::kHumanizeDuration, 1, 1, {A, A, A}, kRuleOnly},
+    {"humanizePercentage", Func::kHumanizePercentage, 1, 1, {A, A, A}, kRuleOnly},
+    {"humanizeTimestamp", Func::kHumanizeTimestamp, 1, 1, {A, A, A}, kRuleOnly},
+    {"toTime", Func::kToTime, 1, 1, {A, A, A}, kRuleOnly},
+    {"pathPrefix", Func::kPathPrefix, 0, 0, {A, A, A}, kRuleOnly},
+    {"externalURL", Func::kExternalUrl, 0, 0, {A, A, A}, kRuleOnly},
+    {"parseDuration", Func::kParseDuration, 1, 1, {S, A, A}, kRuleOnly},
+    // Alertmanager 0.25's DefaultFuncs besides the shared ones above (no humanize, date or tz).
+    {"join", Func::kJoin, 2, 2, {S, L, A}, kNotificationOnly},
+    {"stringSlice", Func::kStringSlice, 0, -1, {S, S, S}, kNotificationOnly},
 };
 
 // text/template's basicKind: what eq and lt can compare.
@@ -166,7 +173,13 @@ StatusOr<Value> Length(const Value& value) {
     case Kind::kHtml:
       return Value::Int(static_cast<int64_t>(value.text.size()));
     case Kind::kLabels:
+    case Kind::kKV:
+    case Kind::kPairs:
       return Value::Int(static_cast<int64_t>(value.labels().size()));
+    case Kind::kStrings:
+      return Value::Int(static_cast<int64_t>(value.strings().size()));
+    case Kind::kAlerts:
+      return Value::Int(static_cast<int64_t>(value.alerts().size()));
     case Kind::kMap:
       return Value::Int(static_cast<int64_t>(value.map().size()));
     case Kind::kSamples:
@@ -181,12 +194,35 @@ StatusOr<Value> Length(const Value& value) {
   }
 }
 
+// An element of a notification list ([]string, template.Alerts, template.Pairs).
+StatusOr<Value> ListElement(const Value& list, const Value& index) {
+  if (index.kind != Kind::kInt) {
+    return Status::Error(
+        index.is_nil() ? std::string("cannot index slice/array with nil")
+                       : fmt::format("cannot index slice/array with type {}", TypeName(index)));
+  }
+  const size_t size = list.kind == Kind::kStrings  ? list.strings().size()
+                      : list.kind == Kind::kAlerts ? list.alerts().size()
+                                                   : list.labels().size();
+  if (index.integer < 0 || static_cast<uint64_t>(index.integer) >= size) {
+    return Status::Error(fmt::format("index out of range: {}", index.integer));
+  }
+  const auto at = static_cast<size_t>(index.integer);
+  if (list.kind == Kind::kStrings) {
+    Value out = Value::Borrowed(list.strings()[at]);
+    out.owner = list.owner;
+    return out;
+  }
+  if (list.kind == Kind::kAlerts) return Value::Alert(&list.alerts()[at], list.owner);
+  return Value::Pair(&list.labels()[at], list.owner);
+}
+
 StatusOr<Value> Index(const std::vector<Value>& args) {
   Value item = args[0];
   if (item.is_nil()) return Status::Error("index of untyped nil");
   for (size_t i = 1; i < args.size(); ++i) {
     const Value& index = args[i];
-    if (item.kind == Kind::kLabels || item.kind == Kind::kMap) {
+    if (item.is_label_map() || item.kind == Kind::kMap) {
       if (!index.is_stringish()) {
         return Status::Error(
             index.is_nil() ? std::string("value is nil; should be of type string")
@@ -199,6 +235,12 @@ StatusOr<Value> Index(const std::vector<Value>& args) {
         label.owner = item.owner;  // the labels may be a query result's
         item = std::move(label);
       }
+      continue;
+    }
+    if (item.kind == Kind::kStrings || item.kind == Kind::kAlerts || item.kind == Kind::kPairs) {
+      auto element = ListElement(item, index);
+      if (!element.ok()) return element;
+      item = std::move(*element);
       continue;
     }
     if (item.kind != Kind::kSamples && !item.is_stringish()) {
@@ -330,9 +372,9 @@ void QueryEscape(std::string_view text, std::string& out) {
   }
 }
 
-const FuncInfo* FindFunc(std::string_view name) {
+const FuncInfo* FindFunc(std::string_view name, Dialect dialect) {
   for (const FuncInfo& func : kFuncs) {
-    if (func.name == name) return &func;
+    if (func.name == name && (func.dialects & (1 << static_cast<int>(dialect))) != 0) return &func;
   }
   return nullptr;
 }
@@ -346,6 +388,10 @@ Status CheckArgument(Param param, const Value& value) {
       if (value.is_nil()) return Status::Error("invalid value; expected string");
       return Status::Error(
           fmt::format("wrong type for value; expected string; got {}", TypeName(value)));
+    case Param::kStrings:
+      if (value.is_nil() || value.kind == Kind::kStrings) return OkStatus();
+      return Status::Error(
+          fmt::format("wrong type for value; expected []string; got {}", TypeName(value)));
     case Param::kSample:
     case Param::kSamples: {
       const bool sample = param == Param::kSample;
@@ -400,13 +446,34 @@ StatusOr<Value> CallBuiltin(const FuncInfo& func, std::vector<Value>& args) {
   return Value::String(std::move(out));
 }
 
+StatusOr<Value> CallAlertmanager(const FuncInfo& func, std::vector<Value>& args) {
+  std::vector<std::string> strings;
+  if (func.func == Func::kJoin) {
+    // join inverts strings.Join's arguments for pipelines: {{ .Values | join ", " }}.
+    if (args[1].is_nil()) return Value::Borrowed("");
+    std::string out;
+    const std::vector<std::string>& parts = args[1].strings();
+    for (size_t i = 0; i < parts.size(); ++i) {
+      if (i > 0) out += args[0].text;
+      out += parts[i];
+    }
+    return Value::String(std::move(out));
+  }
+  for (size_t i = 0; i < args.size(); ++i) {
+    if (Status status = CheckArgument(Param::kString, args[i]); !status.ok()) return status;
+    strings.emplace_back(args[i].text);
+  }
+  return Value::Strings(std::move(strings));
+}
+
 StatusOr<Value> CallFunction(const FuncInfo& func, std::vector<Value>& args,
                              const CallContext& context) {
   for (size_t i = 0; i < args.size() && i < func.params.size(); ++i) {
     if (Status status = CheckArgument(func.params[i], args[i]); !status.ok()) return status;
   }
-  StatusOr<Value> result =
-      func.func <= Func::kSlice ? CallBuiltin(func, args) : CallPrometheus(func, args, context);
+  StatusOr<Value> result = func.func <= Func::kSlice  ? CallBuiltin(func, args)
+                           : func.func >= Func::kJoin ? CallAlertmanager(func, args)
+                                                      : CallPrometheus(func, args, context);
   if (!result.ok())
     return Status::Error(fmt::format("error calling {}: {}", func.name, result.message()));
   return result;

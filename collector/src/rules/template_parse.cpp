@@ -3,6 +3,7 @@
 // argument count, a literal of the wrong type, a field the alert data does not have.
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <optional>
 
 #include "detail/template_program.h"
@@ -32,7 +33,14 @@ constexpr int kMaxDepth = 100;
 class Parser {
  public:
   Parser(TemplateProgram& program, std::vector<Token> tokens)
-      : p_(program), tokens_(std::move(tokens)) {}
+      : p_(program), tokens_(std::move(tokens)) {
+    if (p_.dialect == Dialect::kNotification) {
+      // Alertmanager predeclares nothing, and its data is not the rule data.
+      vars_.resize(1);
+      std::fill(slot_types_.begin(), slot_types_.end(), SType::kUnknown);
+      dot_type_ = SType::kUnknown;
+    }
+  }
 
   void Run() {
     while (Peek().type != Tok::kEof) {
@@ -123,9 +131,18 @@ class Parser {
       case Tok::kBlock:
       case Tok::kDefine:
       case Tok::kTemplate:
-        Fail(token.pos, fmt::format("{{{{{}}}}} is not supported: alert templates have no "
-                                    "associated templates",
-                                    token.val));
+        if (p_.dialect == Dialect::kRule) {
+          Fail(token.pos, fmt::format("{{{{{}}}}} is not supported: alert templates have no "
+                                      "associated templates",
+                                      token.val));
+        }
+        if (token.type == Tok::kDefine) {
+          if (depth_ != 0) Unexpected(token, "command");
+          ParseDefine(start);
+          return Stop::kNone;
+        }
+        list.push_back(TemplateCall(token.type == Tok::kBlock, start));
+        return Stop::kNone;
       case Tok::kBreak:
       case Tok::kContinue: {
         const bool is_break = token.type == Tok::kBreak;
@@ -170,6 +187,75 @@ class Parser {
     node.pipeline = ParsePipeline("command", Tok::kRightDelim);
     list.push_back(std::move(node));
     return Stop::kNone;
+  }
+
+  std::string TemplateName(std::string_view context) {
+    const Token& token = NextNonSpace();
+    if (token.type != Tok::kString && token.type != Tok::kRawString) {
+      Unexpected(token, context);
+    }
+    auto name = UnquoteGo(token.val);
+    if (!name.ok()) Fail(token.pos, name.message());
+    return std::move(*name);
+  }
+
+  // The body of a {{define}} or {{block}} up to its {{end}}, in a scope of its own: only $.
+  void DefineBody(std::string name, uint32_t start) {
+    if (++depth_ > kMaxDepth) Fail(start, "actions nested too deeply");
+    Define define;
+    define.name = std::move(name);
+    define.begin = start;
+    auto saved_vars = std::move(vars_);
+    vars_ = {{"$", kRootSlot}};
+    const SType saved_dot = dot_type_;
+    const int saved_range = range_depth_;
+    dot_type_ = SType::kUnknown;
+    range_depth_ = 0;
+    if (ParseList(define.nodes) != Stop::kEnd) Fail(stop_pos_, "unexpected {{else}}");
+    vars_ = std::move(saved_vars);
+    dot_type_ = saved_dot;
+    range_depth_ = saved_range;
+    --depth_;
+    define.empty = std::all_of(define.nodes.begin(), define.nodes.end(), [&](const Node& node) {
+      return node.kind == NodeKind::kText &&
+             Source(node.begin, node.end).find_first_not_of(" \t\r\n") == std::string_view::npos;
+    });
+    for (Define& existing : p_.defines) {
+      if (existing.name != define.name) continue;
+      if (!existing.empty && !define.empty) {
+        Fail(start,
+             fmt::format("template: multiple definition of template {}", QuoteGo(define.name)));
+      }
+      if (existing.empty) existing = std::move(define);
+      return;
+    }
+    p_.defines.push_back(std::move(define));
+  }
+
+  void ParseDefine(uint32_t start) {
+    std::string name = TemplateName("define clause");
+    ExpectRightDelim("define clause");
+    DefineBody(std::move(name), start);
+  }
+
+  // {{template "name" [pipeline]}}, or {{block "name" pipeline}}...{{end}}: a define and a call.
+  Node TemplateCall(bool block, uint32_t start) {
+    const std::string_view context = block ? "block clause" : "template clause";
+    Node node;
+    node.kind = NodeKind::kTemplate;
+    node.begin = start;
+    node.name = TemplateName(context);
+    if (PeekNonSpace().type != Tok::kRightDelim) {
+      node.pipeline = ParsePipeline(context, Tok::kRightDelim);
+    } else {
+      NextNonSpace();
+      if (block) Fail(start, "missing value for block clause");
+    }
+    if (block) {
+      // The body sees no variables of the caller, as Go parses it as a separate tree.
+      DefineBody(node.name, start);
+    }
+    return node;
   }
 
   Node Control(NodeKind kind, uint32_t start) {
@@ -326,7 +412,7 @@ class Parser {
     switch (token.type) {
       case Tok::kIdentifier:
         operand.kind = OperandKind::kFunction;
-        operand.func = FindFunc(token.val);
+        operand.func = FindFunc(token.val, p_.dialect);
         if (operand.func == nullptr) {
           const bool known = token.val == "call";
           Fail(token.pos, fmt::format("function \"{}\" {}", token.val,
@@ -396,7 +482,10 @@ class Parser {
         CheckFunction(command, previous);
       } else {
         if (first.kind == OperandKind::kFunction) CheckArity(*first.func, 0, first.begin);
-        if (command.args.size() > 1 || has_final) {
+        // Notification data has methods with arguments (.CommonLabels.Remove .Names); the
+        // executor checks that the last field is one.
+        const bool method_call = p_.dialect == Dialect::kNotification && !first.fields.empty();
+        if ((command.args.size() > 1 || has_final) && !method_call) {
           Fail(command.begin,
                fmt::format("can't give argument to non-function {}{}",
                            Source(first.begin, first.end),

@@ -126,6 +126,50 @@ Value Value::Root(const TemplateData* data) {
   return out;
 }
 
+Value Value::Strings(std::vector<std::string> strings) {
+  auto owned = std::make_shared<const std::vector<std::string>>(std::move(strings));
+  Value out;
+  out.kind = Kind::kStrings;
+  out.pointer = owned.get();
+  out.owner = std::move(owned);
+  return out;
+}
+
+Value Value::AmData(const NotificationTemplateData* data) {
+  Value out;
+  out.kind = Kind::kAmData;
+  out.pointer = data;
+  return out;
+}
+
+namespace {
+Value Pointing(Kind kind, const void* pointer, std::shared_ptr<const void> owner) {
+  Value out;
+  out.kind = kind;
+  out.pointer = pointer;
+  out.owner = std::move(owner);
+  return out;
+}
+}  // namespace
+
+Value Value::Alerts(const std::vector<AlertTemplateData>* alerts,
+                    std::shared_ptr<const void> owner) {
+  return Pointing(Kind::kAlerts, alerts, std::move(owner));
+}
+Value Value::Alert(const AlertTemplateData* alert, std::shared_ptr<const void> owner) {
+  return Pointing(Kind::kAlert, alert, std::move(owner));
+}
+Value Value::KV(const tsdb::Labels* labels, std::shared_ptr<const void> owner) {
+  return Pointing(Kind::kKV, labels, std::move(owner));
+}
+Value Value::Pairs(const tsdb::Labels* pairs, std::shared_ptr<const void> owner) {
+  return Pointing(Kind::kPairs, pairs, std::move(owner));
+}
+Value Value::Pair(const std::pair<std::string, std::string>* pair,
+                  std::shared_ptr<const void> owner) {
+  return Pointing(Kind::kPair, pair, std::move(owner));
+}
+
 const tsdb::Labels& Value::labels() const {
   return pointer != nullptr ? *static_cast<const tsdb::Labels*>(pointer) : kNoLabels;
 }
@@ -164,7 +208,17 @@ bool Truth(const Value& value) {
     case Kind::kHtml:
       return !value.text.empty();
     case Kind::kLabels:
+    case Kind::kKV:
+    case Kind::kPairs:
       return !value.labels().empty();
+    case Kind::kStrings:
+      return !value.strings().empty();
+    case Kind::kAlerts:
+      return !value.alerts().empty();
+    case Kind::kAmData:
+    case Kind::kAlert:
+    case Kind::kPair:
+      return true;
     case Kind::kMap:
       return !value.map().empty();
     case Kind::kSample:
@@ -205,6 +259,20 @@ std::string_view TypeName(const Value& value) {
     case Kind::kRoot:
       return "struct { Labels map[string]string; ExternalLabels map[string]string; ExternalURL "
              "string; Value float64 }";
+    case Kind::kStrings:
+      return "[]string";
+    case Kind::kAmData:
+      return "template.Data";
+    case Kind::kAlerts:
+      return "template.Alerts";
+    case Kind::kAlert:
+      return "template.Alert";
+    case Kind::kKV:
+      return "template.KV";
+    case Kind::kPairs:
+      return "template.Pairs";
+    case Kind::kPair:
+      return "template.Pair";
   }
   return "?";
 }
@@ -265,8 +333,80 @@ void AppendTime(int64_t unix_ms, std::string& out) {
   out += " +0000 UTC";
 }
 
+namespace {
+
+void AppendAlert(const AlertTemplateData& alert, std::string& out) {
+  out += '{';
+  out += alert.status;
+  out += ' ';
+  AppendLabels(alert.labels, out);
+  out += ' ';
+  AppendLabels(alert.annotations, out);
+  out += ' ';
+  AppendTime(alert.starts_at_ms, out);
+  out += ' ';
+  AppendTime(alert.ends_at_ms, out);
+  out += ' ';
+  out += alert.generator_url;
+  out += ' ';
+  out += alert.fingerprint;
+  out += '}';
+}
+
+void AppendAlerts(const std::vector<AlertTemplateData>& alerts, std::string& out) {
+  out += '[';
+  for (size_t i = 0; i < alerts.size(); ++i) {
+    if (i > 0) out += ' ';
+    AppendAlert(alerts[i], out);
+  }
+  out += ']';
+}
+
+}  // namespace
+
 Status AppendV(const Value& value, std::string& out, bool pointer_prefix) {
   switch (value.kind) {
+    case Kind::kStrings:
+      out += '[';
+      for (size_t i = 0; i < value.strings().size(); ++i) {
+        if (i > 0) out += ' ';
+        out += value.strings()[i];
+      }
+      out += ']';
+      break;
+    case Kind::kKV:
+      AppendLabels(value.labels(), out);
+      break;
+    case Kind::kPairs:
+      out += '[';
+      for (size_t i = 0; i < value.labels().size(); ++i) {
+        if (i > 0) out += ' ';
+        out += '{' + value.labels()[i].first + ' ' + value.labels()[i].second + '}';
+      }
+      out += ']';
+      break;
+    case Kind::kPair:
+      out += '{' + value.pair().first + ' ' + value.pair().second + '}';
+      break;
+    case Kind::kAlert:
+      AppendAlert(value.alert(), out);
+      break;
+    case Kind::kAlerts:
+      AppendAlerts(value.alerts(), out);
+      break;
+    case Kind::kAmData: {
+      // amtool's example data is a template.Data value, which printf shows without "&".
+      const NotificationTemplateData& data = value.am_data();
+      out += '{' + data.receiver + ' ' + data.status + ' ';
+      AppendAlerts(data.alerts, out);
+      for (const tsdb::Labels* labels :
+           {&data.group_labels, &data.common_labels, &data.common_annotations}) {
+        out += ' ';
+        AppendLabels(*labels, out);
+      }
+      out += ' ' + data.external_url + '}';
+      break;
+    }
     case Kind::kNil:
       out += "<nil>";
       break;

@@ -116,10 +116,17 @@ enum class Func : uint8_t {
   kPathPrefix,
   kExternalUrl,
   kParseDuration,
+  // Alertmanager's (the others it shares with Prometheus are above).
+  kJoin,
+  kStringSlice,
 };
 
+// Whose templates: Prometheus' alert rules, or Alertmanager's notifications. They differ in
+// functions, data, predeclared variables, and whether {{define}}/{{template}} exist.
+enum class Dialect : uint8_t { kRule, kNotification };
+
 // A parameter's Go type, for checking literals at parse and values at execution.
-enum class Param : uint8_t { kAny, kString, kSample, kSamples };
+enum class Param : uint8_t { kAny, kString, kSample, kSamples, kStrings };
 
 struct FuncInfo {
   std::string_view name;
@@ -127,10 +134,11 @@ struct FuncInfo {
   int min_args;
   int max_args;                 // -1: variadic
   std::array<Param, 3> params;  // of the first arguments; the rest are kAny
+  uint8_t dialects;             // bit 1 << Dialect
 };
 
-// The function named `name`, or nullptr.
-const FuncInfo* FindFunc(std::string_view name);
+// The function named `name` in `dialect`'s function map, or nullptr.
+const FuncInfo* FindFunc(std::string_view name, Dialect dialect = Dialect::kRule);
 
 // ---- Tree ----
 
@@ -162,13 +170,31 @@ struct Pipeline {
   std::vector<Command> commands;
 };
 
-enum class NodeKind : uint8_t { kText, kAction, kIf, kRange, kWith, kBreak, kContinue };
+enum class NodeKind : uint8_t {
+  kText,
+  kAction,
+  kIf,
+  kRange,
+  kWith,
+  kBreak,
+  kContinue,
+  kTemplate,  // {{template "name" pipeline}}; the pipeline may be null (dot is nil)
+};
 
 struct Node {
   NodeKind kind = NodeKind::kText;
   uint32_t begin = 0, end = 0;  // kText: the text to write; others: the action
   std::unique_ptr<Pipeline> pipeline;
   std::vector<Node> list, else_list;
+  std::string name;  // kTemplate
+};
+
+// A {{define}} (or {{block}}) of a program: its body is parsed over the program's text.
+struct Define {
+  std::string name;
+  std::vector<Node> nodes;
+  uint32_t begin = 0;
+  bool empty = true;  // only spaces: does not replace an earlier definition (Go's IsEmptyTree)
 };
 
 // Variable slots: $ and the variables Prometheus predeclares come first.
@@ -185,6 +211,23 @@ struct TemplateProgram {
   int slot_count = kFirstFreeSlot;
   std::deque<std::string> literals;  // unquoted string literals; Values borrow them
   bool constant = false;             // no actions: the text is the output
+  Dialect dialect = Dialect::kRule;
+  std::vector<Define> defines;  // kNotification only
+};
+
+// Associated templates by name, across programs (Go's template namespace): a program's own
+// defines come first, then these.
+struct TemplateSet {
+  struct Entry {
+    const TemplateProgram* program = nullptr;
+    const Define* define = nullptr;
+  };
+  std::vector<std::shared_ptr<const TemplateProgram>> programs;  // keep the entries alive
+  std::vector<std::pair<std::string, Entry>> entries;            // sorted by name, unique
+
+  const Entry* Find(std::string_view name) const;
+  // Adds `program`'s defines, replacing earlier ones unless the new body is empty.
+  void Add(std::shared_ptr<const TemplateProgram> program);
 };
 
 // Appends a code point in UTF-8.
@@ -203,8 +246,15 @@ std::string ErrorPrefix(const TemplateProgram& program, uint32_t offset);
 
 // ---- Parsing (template_parse.cpp) ----
 
-// Fills program.nodes from program.text; the message is "template: NAME:LINE:COL: REASON".
+// Fills program.nodes (and .defines) from program.text; the message is
+// "template: NAME:LINE:COL: REASON".
 Status ParseProgram(TemplateProgram& program);
+
+// Expands `program` (a notification template) with `data` as dot and $, looking {{template}}
+// names up in the program, then `set` (may be null). `html`: values printed are escaped for HTML
+// text unless they are template.HTML (safeHtml), in the templates it calls too.
+Status ExecuteNotification(const TemplateProgram& program, const TemplateSet* set,
+                           const NotificationTemplateData& data, bool html, std::string& out);
 
 // ---- Execution (template_execute.cpp, template_functions.cpp) ----
 

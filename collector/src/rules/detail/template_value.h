@@ -27,6 +27,14 @@ enum class Kind : uint8_t {
   kSamples,  // template.queryResult
   kTime,     // *time.Time (toTime), in Unix milliseconds as Prometheus keeps it
   kRoot,     // the alert's data: struct {Labels; ExternalLabels; ExternalURL; Value}
+  // Alertmanager's notification data (NotificationTemplateData); text and labels borrowed.
+  kStrings,  // []string (stringSlice, KV.Names); owned
+  kAmData,   // template.Data
+  kAlerts,   // template.Alerts: a std::vector<AlertTemplateData>
+  kAlert,    // template.Alert
+  kKV,       // template.KV: map[string]string with methods, a tsdb::Labels
+  kPairs,    // template.Pairs: a tsdb::Labels in SortedPairs' order (alertname first)
+  kPair,     // template.Pair: one std::pair<std::string, std::string>
 };
 
 struct Value;
@@ -54,14 +62,37 @@ struct Value {
   static Value Sample(const TemplateSample* sample, std::shared_ptr<const void> owner);
   static Value Samples(std::shared_ptr<const std::vector<TemplateSample>> samples);
   static Value Root(const TemplateData* data);
+  static Value Strings(std::vector<std::string> strings);
+  static Value AmData(const NotificationTemplateData* data);
+  static Value Alerts(const std::vector<AlertTemplateData>* alerts,
+                      std::shared_ptr<const void> owner = nullptr);
+  static Value Alert(const AlertTemplateData* alert, std::shared_ptr<const void> owner);
+  static Value KV(const tsdb::Labels* labels, std::shared_ptr<const void> owner);
+  static Value Pairs(const tsdb::Labels* pairs, std::shared_ptr<const void> owner);
+  static Value Pair(const std::pair<std::string, std::string>* pair,
+                    std::shared_ptr<const void> owner);
 
   bool is_nil() const { return kind == Kind::kNil; }
   bool is_stringish() const { return kind == Kind::kString || kind == Kind::kHtml; }
-  const tsdb::Labels& labels() const;  // kLabels; null is an empty map
+  const tsdb::Labels& labels() const;  // kLabels, kKV, kPairs; null is an empty map
+  bool is_label_map() const { return kind == Kind::kLabels || kind == Kind::kKV; }
   const ValueMap& map() const { return *static_cast<const ValueMap*>(pointer); }
   const TemplateSample* sample() const { return static_cast<const TemplateSample*>(pointer); }
   const std::vector<TemplateSample>& samples() const;  // kSamples; null is empty
   const TemplateData& root() const { return *static_cast<const TemplateData*>(pointer); }
+  const std::vector<std::string>& strings() const {
+    return *static_cast<const std::vector<std::string>*>(pointer);
+  }
+  const NotificationTemplateData& am_data() const {
+    return *static_cast<const NotificationTemplateData*>(pointer);
+  }
+  const std::vector<AlertTemplateData>& alerts() const {
+    return *static_cast<const std::vector<AlertTemplateData>*>(pointer);
+  }
+  const AlertTemplateData& alert() const { return *static_cast<const AlertTemplateData*>(pointer); }
+  const std::pair<std::string, std::string>& pair() const {
+    return *static_cast<const std::pair<std::string, std::string>*>(pointer);
+  }
 };
 
 // A label's value, "" when absent (Go's zero value of a missing map[string]string key).

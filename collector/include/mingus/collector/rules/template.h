@@ -1,5 +1,6 @@
 #pragma once
 
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <string>
@@ -31,6 +32,31 @@ struct TemplateData {
   // Evaluates a PromQL instant query for the `query` function; may be empty (then `query`
   // fails at execution).
   std::function<StatusOr<std::vector<TemplateSample>>(std::string_view expr)> query;
+};
+
+// Alertmanager 0.25's template.Alert and template.Data (alertmanager/template/template.go), what
+// notification templates work on; the notifier fills them (notify/notify_template.h), this
+// engine only reads them.
+struct AlertTemplateData {
+  std::string status;  // "firing" or "resolved"
+  tsdb::Labels labels;
+  tsdb::Labels annotations;
+  int64_t starts_at_ms = 0;
+  int64_t ends_at_ms = kGoZeroTimeMs;  // Go's zero time.Time while firing
+  std::string generator_url;
+  std::string fingerprint;
+
+  // time.Time{} in Unix milliseconds: 0001-01-01 00:00:00 UTC.
+  static constexpr int64_t kGoZeroTimeMs = -62135596800000;
+};
+struct NotificationTemplateData {
+  std::string receiver;
+  std::string status;
+  std::vector<AlertTemplateData> alerts;
+  tsdb::Labels group_labels;
+  tsdb::Labels common_labels;
+  tsdb::Labels common_annotations;
+  std::string external_url;
 };
 
 namespace detail {
