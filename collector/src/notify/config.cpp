@@ -7,6 +7,7 @@
 #include <initializer_list>
 #include <set>
 
+#include "mingus/collector/notify/notify_template.h"
 #include "mingus/common/duration.h"
 #include "mingus/common/file.h"
 #include "mingus/config/yaml_reader.h"
@@ -381,6 +382,14 @@ void Loader::ReadReceiver(MapReader& reader, const YAML::Node& node, Receiver& r
                      "rocketchat_configs", "incidentio_configs", "mattermost_configs"});
 }
 
+// Receiver fields are templates: Alertmanager would fail every notification with one that does
+// not parse, so it is refused here.
+void CheckTemplateField(MapReader& reader, const std::string& key, const std::string& text) {
+  if (Status status = NotifyTemplates::Check(text); !status.ok()) {
+    reader.Fail(reader.Node(key), key, status.message());
+  }
+}
+
 void Loader::ReadEmail(MapReader& reader, const YAML::Node& node, EmailConfig& email) {
   ReadBool(reader, "send_resolved", email.send_resolved);
   reader.Read("to", email.to);
@@ -411,6 +420,9 @@ void Loader::ReadEmail(MapReader& reader, const YAML::Node& node, EmailConfig& e
   }
   reader.Read("html", email.html);
   reader.Read("text", email.text);
+  CheckTemplateField(reader, "html", email.html);
+  CheckTemplateField(reader, "text", email.text);
+  for (const auto& [name, value] : email.headers) CheckTemplateField(reader, "headers", value);
   email.require_tls = global_.smtp_require_tls;  // unless the key says otherwise
   ReadBool(reader, "require_tls", email.require_tls);
   MapReader tls = reader.Map("tls_config");
@@ -454,6 +466,16 @@ void Loader::ReadSlack(MapReader& reader, const YAML::Node& node, SlackConfig& s
   reader.Read("text", slack.text);
   reader.Read("icon_emoji", slack.icon_emoji);
   reader.Read("icon_url", slack.icon_url);
+  for (const auto& [key, text] :
+       {std::pair<const char*, const std::string*>{"username", &slack.username},
+        {"color", &slack.color},
+        {"title", &slack.title},
+        {"title_link", &slack.title_link},
+        {"text", &slack.text},
+        {"icon_emoji", &slack.icon_emoji},
+        {"icon_url", &slack.icon_url}}) {
+    CheckTemplateField(reader, key, *text);
+  }
   if (const YAML::Node http = reader.Node("http_config"); http && !http.IsNull()) {
     MapReader http_reader = reader.Map("http_config");
     ReadHttp(http_reader, slack.http_config, slack_);
@@ -606,6 +628,12 @@ NotifyConfig Loader::Load(const YAML::Node& root) {
   global.Finish();
   global_ = config.global;
   for (const auto& pattern : top.Strings("templates")) config.templates.push_back(Resolve(pattern));
+  if (!config.templates.empty()) {
+    // As Alertmanager: a file that does not parse refuses the configuration.
+    auto template_set = NotifyTemplates::Load(config.templates);
+    if (!template_set.ok()) top.Fail(top.Node("templates"), "templates", template_set.message());
+    config.template_set = std::move(*template_set);
+  }
   top.ForEachMap("receivers", [&](MapReader& reader, const YAML::Node& node) {
     ReadReceiver(reader, node, config.receivers.emplace_back());
   });

@@ -97,68 +97,121 @@ SendResult Post(const std::string& url, const std::string& body,
 
 }  // namespace
 
-StatusOr<std::string> RenderField(std::string_view text, std::string_view default_text,
-                                  const std::string& rendered_default) {
+StatusOr<std::string> RenderField(const NotifyTemplates& templates,
+                                  const rules::NotificationTemplateData& data,
+                                  std::string_view text, std::string_view default_text,
+                                  const std::string& rendered_default, bool html) {
   if (text == default_text) return rendered_default;
   if (text.find("{{") == std::string_view::npos) return std::string(text);
-  return Status::Error("custom Alertmanager templates are not supported yet; using the default");
+  return html ? templates.ExecuteHtml(text, data) : templates.ExecuteText(text, data);
 }
 
-std::string SlackPayload(const SlackConfig& config, const Notification& notification) {
-  const auto field = [&](const std::string& text, std::string_view default_text,
-                         const std::string& rendered) {
-    auto value = RenderField(text, default_text, rendered);
+namespace {
+
+// Renders the fields of one notification, falling back to the default on failure.
+class Fields {
+ public:
+  Fields(const Notification& notification, FieldRenderer renderer)
+      : renderer_(renderer),
+        defaults_(renderer.templates == nullptr ? NotifyTemplates::Defaults() : nullptr),
+        templates_(renderer.templates != nullptr ? *renderer.templates : *defaults_),
+        data_(TemplateDataFor(notification)) {}
+
+  std::string operator()(std::string_view name, std::string_view text,
+                         std::string_view default_text, const std::string& rendered,
+                         bool html = false) const {
+    auto value = RenderField(templates_, data_, text, default_text, rendered, html);
     if (value.ok()) return std::move(*value);
-    spdlog::warn("receiver {} (slack): {}", notification.receiver, value.message());
+    if (renderer_.failures != nullptr) {
+      renderer_.failures->push_back(fmt::format("{}: {}", name, value.message()));
+    }
     return rendered;
-  };
-  const std::string title = field(config.title, kDefaultSlackTitle, DefaultSubject(notification));
+  }
+
+ private:
+  FieldRenderer renderer_;
+  std::shared_ptr<const NotifyTemplates> defaults_;
+  const NotifyTemplates& templates_;
+  rules::NotificationTemplateData data_;
+};
+
+}  // namespace
+
+std::string SlackPayload(const SlackConfig& config, const Notification& notification,
+                         FieldRenderer renderer) {
+  const Fields field(notification, renderer);
+  const std::string title =
+      field("title", config.title, kDefaultSlackTitle, DefaultSubject(notification));
   const std::string title_link =
-      field(config.title_link, kDefaultSlackTitleLink, AlertsLink(notification));
+      field("title_link", config.title_link, kDefaultSlackTitleLink, AlertsLink(notification));
   boost::json::object attachment{
       {"title", title},
       {"title_link", title_link},
-      {"text", field(config.text, kDefaultSlackText, AlertLines(notification, false))},
+      {"text", field("text", config.text, kDefaultSlackText, AlertLines(notification, false))},
       {"fallback", title + " | " + title_link},
-      {"color", field(config.color, kDefaultSlackColor, SeverityColor(notification))},
+      {"color", field("color", config.color, kDefaultSlackColor, SeverityColor(notification))},
       {"mrkdwn_in", boost::json::array{"fallback", "pretext", "text"}}};
   boost::json::object message{
-      {"username", field(config.username, kDefaultSlackUsername, "Alertmanager")},
+      {"username", field("username", config.username, kDefaultSlackUsername, "Alertmanager")},
       {"attachments", boost::json::array{std::move(attachment)}}};
   if (!config.channel.empty()) message["channel"] = config.channel;
-  const std::string icon_emoji = field(config.icon_emoji, kDefaultSlackIconEmoji, "");
-  const std::string icon_url = field(config.icon_url, kDefaultSlackIconUrl, "");
+  const std::string icon_emoji = field("icon_emoji", config.icon_emoji, kDefaultSlackIconEmoji, "");
+  const std::string icon_url = field("icon_url", config.icon_url, kDefaultSlackIconUrl, "");
   if (!icon_emoji.empty()) message["icon_emoji"] = icon_emoji;
   if (!icon_url.empty()) message["icon_url"] = icon_url;
   return boost::json::serialize(message);
 }
 
-StatusOr<RenderedEmail> RenderEmail(const EmailConfig& config, const Notification& notification) {
+RenderedEmail RenderEmail(const EmailConfig& config, const Notification& notification,
+                          FieldRenderer renderer) {
+  const Fields field(notification, renderer);
   RenderedEmail out;
-  const std::string subject = DefaultSubject(notification);
   const auto header = config.headers.find("Subject");
-  auto rendered_subject = RenderField(
-      header == config.headers.end() ? std::string(kDefaultEmailSubject) : header->second,
-      kDefaultEmailSubject, subject);
-  if (!rendered_subject.ok()) return rendered_subject.status();
-  out.subject = std::move(*rendered_subject);
+  out.subject =
+      field("headers.Subject",
+            header == config.headers.end() ? std::string(kDefaultEmailSubject) : header->second,
+            kDefaultEmailSubject, DefaultSubject(notification));
   const std::string html = fmt::format(
       "<!DOCTYPE html>\n<html><head><meta "
       "charset=\"UTF-8\"><title>{0}</title></head><body>\n<h2>{0}</h2>\n<ul>\n{1}</ul>\n"
       "<p><a href=\"{2}\">View in the collector</a></p>\n</body></html>\n",
       HtmlEscape(out.subject), AlertLines(notification, true),
       HtmlEscape(AlertsLink(notification)));
-  auto rendered_html = RenderField(config.html, kDefaultEmailHtml, html);
-  if (!rendered_html.ok()) return rendered_html.status();
-  out.html = std::move(*rendered_html);
-  if (!config.text.empty()) {
-    auto text = RenderField(config.text, "", "");
-    if (!text.ok()) return text.status();
-    out.text = std::move(*text);
-  } else {
-    out.text = out.subject + "\n\n" + AlertLines(notification, false);
+  out.html = field("html", config.html, kDefaultEmailHtml, html, true);
+  const std::string text = out.subject + "\n\n" + AlertLines(notification, false);
+  out.text = config.text.empty() ? text : field("text", config.text, "", text);
+  for (const auto& [name, value] : config.headers) {
+    if (name != "Subject" && name != "To" && name != "From") {
+      out.headers.emplace_back(name, field("headers." + name, value, "", value));
+    }
   }
   return out;
+}
+
+ConfiguredSender::ConfiguredSender(NotifyConfig config, prometheus::Registry* registry)
+    : config_(std::move(config)) {
+  if (registry != nullptr) {
+    failures_family_ = &prometheus::BuildCounter()
+                            .Name("mingus_collector_notification_template_failures_total")
+                            .Help(
+                                "Receiver fields whose template failed to render, sent with "
+                                "the default instead, by receiver and integration.")
+                            .Register(*registry);
+  }
+}
+
+void ConfiguredSender::ReportTemplateFailures(const std::string& integration,
+                                              const Notification& notification,
+                                              const std::vector<std::string>& failures) {
+  for (const std::string& failure : failures) {
+    spdlog::warn("receiver {} ({}): template failed, sending the default instead: {}",
+                 notification.receiver, integration, failure);
+    ++template_failures_;
+    if (failures_family_ != nullptr) {
+      failures_family_->Add({{"receiver", notification.receiver}, {"integration", integration}})
+          .Increment();
+    }
+  }
 }
 
 void ConfiguredSender::Apply(NotifyConfig config) {
@@ -188,15 +241,18 @@ SendResult ConfiguredSender::Send(const std::string& integration,
     return Post(webhook.url.Reveal(), WebhookPayload(notification),
                 HttpOptions(webhook.http_config, false));
   }
+  std::vector<std::string> failures;
+  const FieldRenderer renderer{config.template_set.get(), &failures};
   if (kind == "slack" && *index < receiver->slack_configs.size()) {
     const SlackConfig& slack = receiver->slack_configs[*index];
-    return Post(slack.api_url.Reveal(), SlackPayload(slack, notification),
-                HttpOptions(slack.http_config, true));
+    const std::string payload = SlackPayload(slack, notification, renderer);
+    ReportTemplateFailures(integration, notification, failures);
+    return Post(slack.api_url.Reveal(), payload, HttpOptions(slack.http_config, true));
   }
   if (kind == "email" && *index < receiver->email_configs.size()) {
     const EmailConfig& email = receiver->email_configs[*index];
-    auto rendered = RenderEmail(email, notification);
-    if (!rendered.ok()) return {false, false, rendered.message()};
+    RenderedEmail rendered = RenderEmail(email, notification, renderer);
+    ReportTemplateFailures(integration, notification, failures);
     EmailMessage message;
     message.from = email.from;
     for (size_t start = 0; start <= email.to.size();) {
@@ -207,13 +263,10 @@ SendResult ConfiguredSender::Send(const std::string& integration,
     }
     message.headers.emplace_back("From", email.from);
     message.headers.emplace_back("To", email.to);
-    message.headers.emplace_back("Subject", rendered->subject);
-    for (const auto& [name, value] : email.headers) {
-      if (name != "Subject" && name != "To" && name != "From")
-        message.headers.emplace_back(name, value);
-    }
-    message.text = std::move(rendered->text);
-    message.html = std::move(rendered->html);
+    message.headers.emplace_back("Subject", rendered.subject);
+    for (auto& header : rendered.headers) message.headers.push_back(std::move(header));
+    message.text = std::move(rendered.text);
+    message.html = std::move(rendered.html);
     SmtpOptions options;
     options.smarthost = email.smarthost;
     options.hello = email.hello.empty() ? "localhost" : email.hello;

@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <memory>
 #include <optional>
 #include <ostream>
 #include <string>
@@ -157,9 +158,13 @@ struct GlobalConfig {
   HttpConfig http_config;
 };
 
+class NotifyTemplates;  // notify_template.h
+
 struct NotifyConfig {
   GlobalConfig global;
   std::vector<std::string> templates;  // glob patterns, relative ones from the file's folder
+  // The templates files' definitions over our defaults, parsed at load; null means the defaults.
+  std::shared_ptr<const NotifyTemplates> template_set;
   RouteConfig route;
   std::vector<InhibitRule> inhibit_rules;
   std::vector<Receiver> receivers;
