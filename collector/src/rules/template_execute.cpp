@@ -87,6 +87,9 @@ struct Budget {
   uint64_t steps = 0;
   int depth = 0;
   bool html = false;
+  // The program being expanded: its defines, then the set's, share one namespace (Go's), so a
+  // default calling "__alertmanager" gets a file's redefinition.
+  const TemplateProgram* root = nullptr;
 };
 constexpr int kMaxTemplateDepth = 100;
 
@@ -213,8 +216,13 @@ class Executor {
     }
     const TemplateProgram* program = &p_;
     const Define* define = nullptr;
-    for (const Define& own : p_.defines) {
-      if (own.name == node.name) define = &own;
+    if (budget_.root != nullptr) {
+      for (const Define& own : budget_.root->defines) {
+        if (own.name == node.name) {
+          program = budget_.root;
+          define = &own;
+        }
+      }
     }
     if (define == nullptr && set_ != nullptr) {
       if (const TemplateSet::Entry* entry = set_->Find(node.name)) {
@@ -584,6 +592,7 @@ Status ExecuteNotification(const TemplateProgram& program, const TemplateSet* se
                            const NotificationTemplateData& data, bool html, std::string& out) {
   Budget budget;
   budget.html = html;
+  budget.root = &program;
   const Value root = Value::AmData(&data);
   Executor executor(program, set, root, out, out.size(), budget);
   return executor.Walk(program.nodes, root);
