@@ -59,10 +59,21 @@ groups:
 """
 
 
+# The team's own Alertmanager templates (a second Slack config uses them): a templates: file, a
+# title calling its definition, a text ranging over the firing alerts, and a username whose
+# template fails at run time (the default is sent instead, and the failure logged).
+TEAM_TMPL = """{{ define "team.title" -}}
+{{ .Status | toUpper }} {{ .CommonLabels.alertname }} on {{ .GroupLabels.shard }} ({{ len .Alerts.Firing }} firing)
+{{- end }}
+"""
+
+
 def notify_yaml(tmp, webhook, slack, smtp_server, cert):
     token_file = h.write_file(os.path.join(tmp, "token"), TOKEN + "\n")
     password_file = h.write_file(os.path.join(tmp, "smtp-password"), smtp.PASSWORD + "\n")
+    h.write_file(os.path.join(tmp, "team.tmpl"), TEAM_TMPL)
     return f"""
+templates: [team.tmpl]
 global:
   smtp_from: alerts@mingus.test
   smtp_smarthost: {smtp_server.smarthost}
@@ -84,6 +95,10 @@ receivers:
     slack_configs:
       - api_url: http://127.0.0.1:{slack.port}/services/T000/B000/XXXX
         channel: "#alerts"
+      - api_url: http://127.0.0.1:{slack.port}/services/custom
+        title: '{{{{ template "team.title" . }}}}'
+        text: '{{{{ range .Alerts.Firing }}}}{{{{ .Labels.shard }}}}: {{{{ .Annotations.summary }}}}{{{{ end }}}}'
+        username: '{{{{ index .Alerts 9 }}}}'
     email_configs:
       - to: oncall@mingus.test, lead@mingus.test
         tls_config: {{ca_file: {cert}}}
@@ -140,7 +155,8 @@ scrape_configs:
                            webhook_gets_v4_payload)
 
                 def slack_gets_incoming_webhook_message():
-                    posts = h.wait_until(slack.posts, what="the slack post")
+                    posts = h.wait_until(lambda: [p for p in slack.posts() if p["path"] != "/services/custom"],
+                                         what="the slack post")
                     message = posts[0]["json"]
                     assert posts[0]["path"] == "/services/T000/B000/XXXX", posts[0]
                     assert message["channel"] == "#alerts" and message["username"] == "Alertmanager", message
@@ -152,6 +168,20 @@ scrape_configs:
                     assert "level 9 on shard a" in attachment["text"], attachment
                     assert attachment["title_link"].startswith("http://collector.test:9190/#/alerts"), attachment
                 checks.run("Slack gets an incoming-webhook message: title, colour, text", slack_gets_incoming_webhook_message)
+
+                def slack_custom_templates_render():
+                    posts = h.wait_until(lambda: [p for p in slack.posts() if p["path"] == "/services/custom"],
+                                         what="the custom slack post")
+                    message = posts[0]["json"]
+                    attachment = message["attachments"][0]
+                    assert attachment["title"] == "FIRING LevelHigh on a (1 firing)", attachment
+                    assert attachment["text"] == "a: level 9 on shard a", attachment
+                    assert message["username"] == "Alertmanager", message  # the failed template's default
+                    h.wait_until(lambda: "receiver everyone (slack[1]): template failed" in collector.output(),
+                                 what="the template failure in the log")
+                    assert "index out of range: 9" in collector.output()
+                checks.run("Slack with the team's templates (templates: file, title, text) gets them rendered; "
+                           "a failing one is logged and sent as the default", slack_custom_templates_render)
 
                 def mail_arrives_over_starttls_with_auth():
                     mails = h.wait_until(mail.mails, what="the mail")
