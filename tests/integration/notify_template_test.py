@@ -12,7 +12,8 @@ block, range over SortedPairs, .Alerts.Firing, Alertmanager's default template n
   and a user file, and ours holds only the user file (our defaults are built in);
 - or both refuse it (functions Alertmanager does not have, undefined templates, run-time
   errors).
-Times are left out: amtool takes them from time.Now().
+Times are printed only through Format layouts that do not change within a run (the year, the
+zone): amtool takes them from time.Now().
 
 Usage: /usr/bin/python3 tests/integration/notify_template_test.py --check-notify build/tests/check_notify
 """
@@ -71,6 +72,8 @@ SAME = [
     "{{ $x := .Receiver }}{{ range .Alerts }}{{ $x }}/{{ $.Status }} {{ end }}",
     "{{ range (index .Alerts 1).Annotations }}{{ . }} {{ end }}",
     "{{ .GroupLabels.SortedPairs.Names }} {{ .CommonAnnotations.SortedPairs.Values }}",
+    # amtool's times are time.Now()-based: only the year and the (UTC) zone are stable.
+    '{{ (index .Alerts 0).StartsAt.Format "2006 MST -0700 Z07:00 _2006" }}',
     '{{ template "__subject" . }}',
     '{{ template "__description" . }}|',
     '{{ template "__text_alert_list" .Alerts }}',
@@ -98,6 +101,8 @@ BOTH_FAIL = [
     '{{ template "nope" . }}',
     "{{ index .Alerts 5 }}",
     "{{ .Receiver.Foo }}",
+    '{{ .Receiver.Format "x" }}',
+    "{{ (index .Alerts 0).StartsAt.Format 3 }}",
     "{{ $labels.job }}",
     "{{ if }}",
 ]

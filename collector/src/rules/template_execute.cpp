@@ -521,6 +521,16 @@ class Executor {
     if (receiver.kind >= Kind::kStrings) {  // Alertmanager's types
       return NotificationField(receiver, name, args);
     }
+    if (args != nullptr && receiver.kind == Kind::kTime && name == "Format") {
+      if (args->size() != 1) {
+        return Status::Error(
+            fmt::format("wrong number of args for Format: want 1 got {}", args->size()));
+      }
+      if (Status status = CheckArgument(Param::kString, (*args)[0]); !status.ok()) return status;
+      std::string text;
+      AppendGoTimeFormat(receiver.integer, (*args)[0].text, text);
+      return Value::String(std::move(text));
+    }
     if (args != nullptr) {
       return Status::Error(fmt::format("can't give argument to non-function {}", name));
     }

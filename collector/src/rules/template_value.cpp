@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <charconv>
 #include <cmath>
+#include <optional>
 
 namespace mingus::collector::rules::detail {
 
@@ -363,6 +364,93 @@ void AppendAlerts(const std::vector<AlertTemplateData>& alerts, std::string& out
 }
 
 }  // namespace
+
+void AppendGoTimeFormat(int64_t unix_ms, std::string_view layout, std::string& out) {
+  static constexpr const char* kMonths[] = {"January",   "February", "March",    "April",
+                                            "May",       "June",     "July",     "August",
+                                            "September", "October",  "November", "December"};
+  static constexpr const char* kDays[] = {"Sunday",   "Monday", "Tuesday", "Wednesday",
+                                          "Thursday", "Friday", "Saturday"};
+  const CivilTime t = ToCivil(unix_ms);
+  const int64_t days = unix_ms >= 0 ? unix_ms / 86400000 : -((-(unix_ms + 1)) / 86400000) - 1;
+  const int weekday = static_cast<int>(((days + 4) % 7 + 7) % 7);
+  const int hour12 = t.hour % 12 == 0 ? 12 : t.hour % 12;
+  const auto starts = [&](size_t i, std::string_view word) {
+    return layout.substr(i, word.size()) == word;
+  };
+  const auto digit = [&](size_t i) {
+    return i < layout.size() && layout[i] >= '0' && layout[i] <= '9';
+  };
+  for (size_t i = 0; i < layout.size();) {
+    // The longest layout word at i, as time.nextStdChunk reads them.
+    struct Word {
+      std::string_view text;
+      std::string value;
+    };
+    std::optional<Word> word;
+    const auto take = [&](std::string_view text, std::string value) {
+      if (!word && starts(i, text)) word = Word{text, std::move(value)};
+    };
+    take("January", kMonths[t.month - 1]);
+    take("Jan", std::string(kMonths[t.month - 1]).substr(0, 3));
+    take("Monday", kDays[weekday]);
+    take("Mon", std::string(kDays[weekday]).substr(0, 3));
+    take("MST", "UTC");
+    take("2006", fmt::format("{:04}", t.year));
+    take("002", fmt::format("{:03}", t.year_day));
+    take("01", fmt::format("{:02}", t.month));
+    take("02", fmt::format("{:02}", t.day));
+    take("03", fmt::format("{:02}", hour12));
+    take("04", fmt::format("{:02}", t.minute));
+    take("05", fmt::format("{:02}", t.second));
+    take("06", fmt::format("{:02}", t.year % 100));
+    take("15", fmt::format("{}", t.hour));
+    take("1", fmt::format("{}", t.month));
+    take("_2006", fmt::format("_{:04}", t.year));
+    take("__2", fmt::format("{:>3}", t.year_day));
+    take("_2", fmt::format("{:>2}", t.day));
+    take("2", fmt::format("{}", t.day));
+    take("3", fmt::format("{}", hour12));
+    take("4", fmt::format("{}", t.minute));
+    take("5", fmt::format("{}", t.second));
+    take("PM", t.hour >= 12 ? "PM" : "AM");
+    take("pm", t.hour >= 12 ? "pm" : "am");
+    for (const std::string_view zone : {"-07:00:00", "-070000", "-07:00", "-0700", "-07",
+                                        "Z07:00:00", "Z070000", "Z07:00", "Z0700", "Z07"}) {
+      if (zone[0] == 'Z') {
+        take(zone, "Z");
+      } else {
+        std::string zero(zone);
+        for (char& c : zero) c = c == '-' ? '+' : c == ':' ? ':' : '0';
+        take(zone, zero);
+      }
+    }
+    if (!word && (layout[i] == '.' || layout[i] == ',') && i + 1 < layout.size() &&
+        (layout[i + 1] == '0' || layout[i + 1] == '9')) {
+      size_t j = i + 1;
+      while (j < layout.size() && layout[j] == layout[i + 1]) ++j;
+      if (!digit(j)) {
+        const size_t n = j - i - 1;
+        std::string fraction = fmt::format("{:03}", t.millisecond);
+        fraction.resize(std::max<size_t>(n, 3), '0');
+        fraction.resize(n);
+        if (layout[i + 1] == '9') {
+          while (!fraction.empty() && fraction.back() == '0') fraction.pop_back();
+          word = Word{layout.substr(i, j - i),
+                      fraction.empty() ? std::string() : std::string(1, layout[i]) + fraction};
+        } else {
+          word = Word{layout.substr(i, j - i), std::string(1, layout[i]) + fraction};
+        }
+      }
+    }
+    if (word) {
+      out += word->value;
+      i += word->text.size();
+    } else {
+      out += layout[i++];
+    }
+  }
+}
 
 Status AppendV(const Value& value, std::string& out, bool pointer_prefix) {
   switch (value.kind) {

@@ -113,6 +113,9 @@ struct CivilTime {
   int month = 1, day = 1, hour = 0, minute = 0, second = 0, millisecond = 0, year_day = 1;
 };
 CivilTime ToCivil(int64_t unix_ms);
+// time.Time.Format(layout) in UTC, with Go's layout words (2006 01 02 15 04 05 Jan Monday MST
+// -0700 .000 ...).
+void AppendGoTimeFormat(int64_t unix_ms, std::string_view layout, std::string& out);
 // time.Time.String() in UTC: "2023-03-16 20:53:20 +0000 UTC", "... 20:53:20.25 +0000 UTC".
 void AppendTime(int64_t unix_ms, std::string& out);
 

@@ -168,6 +168,20 @@ TEST(NotifyTemplateTest, TemplateDataForNotification) {
   EXPECT_EQ(RenderWith(data, "{{ .CommonAnnotations.summary }}"), "p99 over 1s");
 }
 
+TEST(NotifyTemplateTest, TimeFormatWithGoLayouts) {
+  rules::NotificationTemplateData data = TwoAlerts();
+  data.alerts[0].starts_at_ms = 1'700'000'000'123;  // 2023-11-14 22:13:20.123 UTC, a Tuesday
+  EXPECT_EQ(RenderWith(
+                data, R"({{ (index .Alerts 0).StartsAt.Format "2006-01-02T15:04:05.000Z07:00" }})"),
+            "2023-11-14T22:13:20.123Z");
+  EXPECT_EQ(
+      RenderWith(
+          data,
+          R"({{ (index .Alerts 0).StartsAt.Format "Mon Jan _2 3:4:5 PM MST -0700 .99 002" }})"),
+      "Tue Nov 14 10:13:20 PM UTC +0000 .12 318");
+  EXPECT_EQ(RenderWith(data, R"({{ (index .Alerts 0).StartsAt.Unix }})"), "1700000000");
+}
+
 TEST(NotifyTemplateTest, SlackFieldsRenderAndFailuresFallBack) {
   SlackConfig slack;
   slack.title = R"({{ .Status | toUpper }}: {{ .CommonLabels.alertname }})";
