@@ -5,6 +5,7 @@
 
 #include <boost/beast/core/detail/base64.hpp>
 #include <boost/json.hpp>
+#include <tuple>
 
 #include "mingus/collector/notify/smtp.h"
 #include "mingus/common/duration.h"
@@ -127,6 +128,10 @@ class Fields {
     }
     return rendered;
   }
+  // Without a default: the rendering or the reason it failed.
+  StatusOr<std::string> Strict(std::string_view text) const {
+    return RenderField(templates_, data_, text, "", std::string());
+  }
 
  private:
   FieldRenderer renderer_;
@@ -166,6 +171,16 @@ RenderedEmail RenderEmail(const EmailConfig& config, const Notification& notific
                           FieldRenderer renderer) {
   const Fields field(notification, renderer);
   RenderedEmail out;
+  for (const auto& [key, text, target] :
+       {std::tuple<const char*, const std::string*, std::string*>{"to", &config.to, &out.to},
+        {"from", &config.from, &out.from}}) {
+    auto rendered = field.Strict(*text);
+    if (rendered.ok()) {
+      *target = std::move(*rendered);
+    } else if (out.address_error.empty()) {
+      out.address_error = fmt::format("{}: {}", key, rendered.message());
+    }
+  }
   const auto header = config.headers.find("Subject");
   out.subject =
       field("headers.Subject",
@@ -253,16 +268,19 @@ SendResult ConfiguredSender::Send(const std::string& integration,
     const EmailConfig& email = receiver->email_configs[*index];
     RenderedEmail rendered = RenderEmail(email, notification, renderer);
     ReportTemplateFailures(integration, notification, failures);
+    if (!rendered.address_error.empty()) {
+      return {false, false, "email template failed: " + rendered.address_error};
+    }
     EmailMessage message;
-    message.from = email.from;
-    for (size_t start = 0; start <= email.to.size();) {
-      const size_t comma = std::min(email.to.find(',', start), email.to.size());
-      const auto address = text::Trim(std::string_view(email.to).substr(start, comma - start));
+    message.from = rendered.from;
+    for (size_t start = 0; start <= rendered.to.size();) {
+      const size_t comma = std::min(rendered.to.find(',', start), rendered.to.size());
+      const auto address = text::Trim(std::string_view(rendered.to).substr(start, comma - start));
       if (!address.empty()) message.to.emplace_back(address);
       start = comma + 1;
     }
-    message.headers.emplace_back("From", email.from);
-    message.headers.emplace_back("To", email.to);
+    message.headers.emplace_back("From", rendered.from);
+    message.headers.emplace_back("To", rendered.to);
     message.headers.emplace_back("Subject", rendered.subject);
     for (auto& header : rendered.headers) message.headers.push_back(std::move(header));
     message.text = std::move(rendered.text);

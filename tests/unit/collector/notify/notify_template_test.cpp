@@ -202,16 +202,30 @@ TEST(NotifyTemplateTest, SlackFieldsRenderAndFailuresFallBack) {
 
 TEST(NotifyTemplateTest, EmailFieldsRender) {
   EmailConfig email;
+  email.to = "{{ .Receiver }}@example.com, lead@example.com";
+  email.from = "alerts@example.com";
   email.headers["Subject"] = R"(Alert {{ .GroupLabels.alertname }})";
   email.headers["X-Team"] = "{{ .Receiver }}";
   email.html = "<b>{{ .CommonAnnotations.summary }}</b>";
   email.text = "{{ len .Alerts }} alerts";
   const RenderedEmail mail = RenderEmail(email, SampleNotification());
+  EXPECT_EQ(mail.to, "team@example.com, lead@example.com");
+  EXPECT_EQ(mail.from, "alerts@example.com");
+  EXPECT_EQ(mail.address_error, "");
   EXPECT_EQ(mail.subject, "Alert HighLatency");
   EXPECT_EQ(mail.html, "<b>p99 over 1s</b>");
   EXPECT_EQ(mail.text, "2 alerts");
   ASSERT_EQ(mail.headers.size(), 1u);
   EXPECT_EQ(mail.headers[0].second, "team");
+}
+
+TEST(NotifyTemplateTest, EmailAddressTemplateFailureIsNotSentAsWritten) {
+  EmailConfig email;
+  email.to = "{{ index .Alerts 5 }}";
+  email.from = "a@example.com";
+  const RenderedEmail mail = RenderEmail(email, SampleNotification());
+  EXPECT_THAT(mail.address_error, HasSubstr("to: "));
+  EXPECT_THAT(mail.address_error, HasSubstr("index out of range: 5"));
 }
 
 TEST(NotifyTemplateTest, ConfigLoadsTemplateFilesAndRefusesBadOnes) {

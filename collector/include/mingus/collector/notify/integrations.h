@@ -32,6 +32,11 @@ std::string SlackPayload(const SlackConfig& config, const Notification& notifica
                          FieldRenderer renderer = {});
 // The mail Alertmanager's email notifier would send.
 struct RenderedEmail {
+  // to and from are templates too; unlike the texts they have no default to fall back to, so a
+  // failure leaves `address_error` set and the mail is not sent.
+  std::string to;
+  std::string from;
+  std::string address_error;
   std::string subject;
   std::string html;
   std::string text;
