@@ -169,6 +169,19 @@ def main():
                      am_err)
         checks.check("ours refuses it, naming file and line",
                      rc == 1 and "bad.tmpl:2:" in err and "humanize" in err, out + err)
+
+        # In notify.yaml's templates: key, amtool check-config and our loader agree.
+        for name, pattern, ok in (("a good templates file", "ours/*.tmpl", True),
+                                  ("a templates file that does not parse", "bad/*.tmpl", False)):
+            path = h.write_file(os.path.join(tmp, "notify.yaml"),
+                                f"templates: ['{pattern}']\nroute: {{receiver: w}}\n"
+                                "receivers: [{name: w}]\n")
+            am_rc, am_out, am_err = run([AMTOOL, "check-config", path])
+            rc, out, err = run([args.check_notify, path])
+            checks.check(f"amtool check-config {'accepts' if ok else 'refuses'} {name}",
+                         (am_rc == 0) == ok, am_out + am_err)
+            checks.check(f"ours {'accepts' if ok else 'refuses'} {name}",
+                         rc == 0 if ok else rc == 1 and "bad.tmpl:2:" in err, out + err)
     checks.exit()
 
 
