@@ -121,7 +121,11 @@ class Fields {
   std::string operator()(std::string_view name, std::string_view text,
                          std::string_view default_text, const std::string& rendered,
                          bool html = false) const {
-    auto value = RenderField(templates_, data_, text, default_text, rendered, html);
+    // A file redefining a default name reaches the default fields too, as in Alertmanager.
+    auto value =
+        templates_.overrides_defaults() && text == default_text && !text.empty()
+            ? (html ? templates_.ExecuteHtml(text, data_) : templates_.ExecuteText(text, data_))
+            : RenderField(templates_, data_, text, default_text, rendered, html);
     if (value.ok()) return std::move(*value);
     if (renderer_.failures != nullptr) {
       renderer_.failures->push_back(fmt::format("{}: {}", name, value.message()));

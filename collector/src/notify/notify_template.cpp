@@ -90,13 +90,20 @@ StatusOr<std::shared_ptr<const NotifyTemplates>> NotifyTemplates::Create(
   auto set = std::make_shared<detail::TemplateSet>();
   auto defaults = ParseNotification("default.tmpl", kDefaults);
   if (!defaults.ok()) return defaults.status();
+  const detail::TemplateProgram& default_program = **defaults;
   set->Add(std::move(*defaults));
+  bool overrides = false;
   for (const auto& [name, text] : files) {
     auto program = ParseNotification(name, text);
     if (!program.ok()) return program.status();
+    for (const detail::Define& define : (*program)->defines) {
+      for (const detail::Define& builtin : default_program.defines) {
+        overrides = overrides || (!define.empty && define.name == builtin.name);
+      }
+    }
     set->Add(std::move(*program));
   }
-  return std::shared_ptr<const NotifyTemplates>(new NotifyTemplates(std::move(set)));
+  return std::shared_ptr<const NotifyTemplates>(new NotifyTemplates(std::move(set), overrides));
 }
 
 std::shared_ptr<const NotifyTemplates> NotifyTemplates::Defaults() {

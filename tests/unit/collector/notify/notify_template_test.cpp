@@ -200,6 +200,22 @@ TEST(NotifyTemplateTest, SlackFieldsRenderAndFailuresFallBack) {
   EXPECT_THAT(failures[0], HasSubstr("index out of range: 7"));
 }
 
+TEST(NotifyTemplateTest, FileRedefiningADefaultNameReachesDefaultFields) {
+  auto templates = NotifyTemplates::Create(
+      {{"team.tmpl", R"({{ define "__subject" }}Team: {{ .CommonLabels.alertname }}{{ end }})"}});
+  ASSERT_TRUE(templates.ok()) << templates.message();
+  EXPECT_TRUE((*templates)->overrides_defaults());
+  EXPECT_FALSE(NotifyTemplates::Defaults()->overrides_defaults());
+  const boost::json::value payload = boost::json::parse(
+      SlackPayload(SlackConfig{}, SampleNotification(), FieldRenderer{templates->get(), nullptr}));
+  EXPECT_EQ(payload.at("attachments").at(0).at("title").as_string(), "Team: HighLatency");
+  EmailConfig email;
+  email.headers["Subject"] = std::string(kDefaultEmailSubject);
+  EXPECT_EQ(
+      RenderEmail(email, SampleNotification(), FieldRenderer{templates->get(), nullptr}).subject,
+      "Team: HighLatency");
+}
+
 TEST(NotifyTemplateTest, EmailFieldsRender) {
   EmailConfig email;
   email.to = "{{ .Receiver }}@example.com, lead@example.com";

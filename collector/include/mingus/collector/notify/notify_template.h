@@ -50,13 +50,18 @@ class NotifyTemplates {
 
   // Whether the set defines `name` (tests and checks).
   bool Defines(std::string_view name) const;
+  // Whether a file redefines one of Alertmanager's default names (__subject,
+  // slack.default.title, ...): the integrations then render their default fields through the
+  // templates, as Alertmanager would, rather than with their own rendering of the defaults.
+  bool overrides_defaults() const { return overrides_defaults_; }
 
  private:
-  explicit NotifyTemplates(std::shared_ptr<rules::detail::TemplateSet> set)
-      : set_(std::move(set)) {}
+  NotifyTemplates(std::shared_ptr<rules::detail::TemplateSet> set, bool overrides_defaults)
+      : set_(std::move(set)), overrides_defaults_(overrides_defaults) {}
   StatusOr<std::string> Execute(std::string_view text, const rules::NotificationTemplateData& data,
                                 bool html) const;
   std::shared_ptr<rules::detail::TemplateSet> set_;
+  bool overrides_defaults_ = false;
 };
 
 // Alertmanager's template.Data for a notification (notify.GetTemplateData): an alert is
