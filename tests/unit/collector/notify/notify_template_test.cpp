@@ -244,6 +244,29 @@ TEST(NotifyTemplateTest, EmailAddressTemplateFailureIsNotSentAsWritten) {
   EXPECT_THAT(mail.address_error, HasSubstr("index out of range: 5"));
 }
 
+TEST(NotifyTemplateTest, SenderCountsTemplateFailuresByReceiver) {
+  NotifyConfig config;
+  Receiver& receiver = config.receivers.emplace_back();
+  receiver.name = "team";
+  SlackConfig& slack = receiver.slack_configs.emplace_back();
+  slack.api_url = Secret("http://127.0.0.1:1/hook");  // refused: the send fails, not the test
+  slack.title = "{{ index .Alerts 9 }}";
+  slack.text = "{{ .Nope }}";
+  prometheus::Registry registry;
+  ConfiguredSender sender(config, &registry);
+  const SendResult result = sender.Send("slack[0]", SampleNotification());
+  EXPECT_FALSE(result.ok);
+  EXPECT_EQ(sender.template_failures(), 2u);
+  double counted = 0;
+  for (const auto& family : registry.Collect()) {
+    if (family.name != "mingus_collector_notification_template_failures_total") continue;
+    for (const auto& metric : family.metric) counted += metric.counter.value;
+    ASSERT_EQ(family.metric.size(), 1u);
+    EXPECT_EQ(family.metric[0].label.size(), 2u);
+  }
+  EXPECT_EQ(counted, 2);
+}
+
 TEST(NotifyTemplateTest, ConfigLoadsTemplateFilesAndRefusesBadOnes) {
   mingus::testing::TempDir dir("notify-template");
   std::ofstream(dir.path() / "good.tmpl")
