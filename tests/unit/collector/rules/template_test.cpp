@@ -57,6 +57,19 @@ class TemplateTest : public ::testing::Test {
 
 // ---- Outputs checked against promtool 2.42 ----
 
+// The engine's Alertmanager dialect (notify/notify_template.h) leaves rule templates as
+// Prometheus has them: labels are plain maps, and Alertmanager's functions and actions are absent.
+TEST_F(TemplateTest, AlertmanagerDialectDoesNotLeakIntoRules) {
+  EXPECT_EQ(Run("[{{ .Labels.SortedPairs }}][{{ $labels.Names }}]"), "[][]");
+  EXPECT_EQ(Run("{{ join \",\" . }}"),
+            "parse error: template: t:1:4: function \"join\" not defined");
+  EXPECT_EQ(Run("{{ stringSlice }}"),
+            "parse error: template: t:1:4: function \"stringSlice\" not defined");
+  EXPECT_THAT(Run("{{ template \"x\" . }}"), HasSubstr("not supported"));
+  EXPECT_THAT(Run("{{ .Labels.Remove \"job\" }}"),
+              HasSubstr("can't give argument to non-function"));
+}
+
 TEST_F(TemplateTest, ValueFormatting) {
   EXPECT_EQ(Run(R"T({{ $value }})T", 0.30000000000000004), R"T(0.30000000000000004)T");
   EXPECT_EQ(Run(R"T({{ $value }})T", 100000), R"T(100000)T");
