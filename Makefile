@@ -37,6 +37,7 @@ bench: build
 	@/usr/bin/python3 tests/bench/notify_latency.py --collector $(BUILD_DIR)/collector/mingus-collector
 	@/usr/bin/python3 tests/bench/dashboard_latency.py --collector $(BUILD_DIR)/collector/mingus-collector
 	@$(BUILD_DIR)/tests/xor_chunk_bench --benchmark_repetitions=3 --benchmark_report_aggregates_only=true
+	@$(BUILD_DIR)/tests/promql_bench --benchmark_repetitions=3 --benchmark_report_aggregates_only=true
 
 # Longer fuzzing than the smoke runs of make test.
 fuzz: build
