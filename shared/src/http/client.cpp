@@ -8,6 +8,7 @@
 #include <boost/beast/core/detail/base64.hpp>
 #include <boost/beast/http.hpp>
 #include <cctype>
+#include <optional>
 #include <sstream>
 
 namespace mingus::http {
@@ -95,8 +96,10 @@ bool HasHeader(const ClientOptions& options, std::string_view name) {
   return false;
 }
 
-// Feeds what the stream delivers into the parser until a whole response has arrived.
-Status ReadResponse(net::Stream& stream, bhttp::response_parser<bhttp::string_body>& parser) {
+// Feeds what the stream delivers into the parser until a whole response has arrived;
+// `received` counts the bytes that came.
+Status ReadResponse(net::Stream& stream, bhttp::response_parser<bhttp::string_body>& parser,
+                    size_t& received) {
   std::string pending;
   char chunk[16 * 1024];
   beast::error_code ec;
@@ -104,6 +107,7 @@ Status ReadResponse(net::Stream& stream, bhttp::response_parser<bhttp::string_bo
     auto count = stream.ReadSome(chunk, sizeof chunk);
     if (!count.ok()) return count.status();
     if (*count == 0) {
+      if (!parser.got_some()) return Status::Error("connection closed before a response");
       parser.put_eof(ec);
       if (ec)
         return Status::Error(ec == bhttp::error::partial_message
@@ -111,6 +115,7 @@ Status ReadResponse(net::Stream& stream, bhttp::response_parser<bhttp::string_bo
                                  : ec.message());
       break;
     }
+    received += *count;
     pending.append(chunk, *count);
     while (!pending.empty() && !parser.is_done()) {
       const size_t used = parser.put(asio::buffer(pending), ec);
@@ -168,11 +173,23 @@ StatusOr<Url> ParseUrl(std::string_view url) {
 
 StatusOr<ClientResponse> HttpRequest(std::string_view method, const std::string& url,
                                      std::string_view body, const ClientOptions& options) {
+  return KeepAliveClient().Request(method, url, body, options);
+}
+
+KeepAliveClient::KeepAliveClient() = default;
+KeepAliveClient::~KeepAliveClient() = default;
+KeepAliveClient::KeepAliveClient(KeepAliveClient&&) noexcept = default;
+KeepAliveClient& KeepAliveClient::operator=(KeepAliveClient&&) noexcept = default;
+
+StatusOr<ClientResponse> KeepAliveClient::Request(std::string_view method, const std::string& url,
+                                                  std::string_view body,
+                                                  const ClientOptions& options) {
   const auto deadline = std::chrono::steady_clock::now() + options.timeout;
   auto parsed = ParseUrl(url);
   if (!parsed.ok()) return parsed.status();
   const std::string shown = parsed->ForDisplay(options.secret_url);
   const auto fail = [&](std::string_view step, std::string_view reason) {
+    connection_.reset();
     return Status::Error(fmt::format("{} {}: {}: {}", method, shown, step, reason));
   };
   const auto verb = bhttp::string_to_verb(method);
@@ -204,26 +221,47 @@ StatusOr<ClientResponse> HttpRequest(std::string_view method, const std::string&
   std::ostringstream serialized;
   serialized << request;
 
-  auto connection = net::Connection::Open(parsed->endpoint.host, parsed->endpoint.port, deadline);
-  if (!connection.ok()) return fail("connect", connection.message());
-  net::Stream& stream = **connection;
-  if (parsed->https()) {
-    if (const Status tls = stream.StartTls(options.tls); !tls.ok()) {
-      return fail("TLS handshake", tls.message());
+  const std::string server = fmt::format(
+      "{}://{}:{} {}|{}|{}", parsed->scheme, parsed->endpoint.host, parsed->endpoint.port,
+      options.tls.ca_file, options.tls.server_name, options.tls.insecure_skip_verify);
+  if (connected_to_ != server) connection_.reset();
+  std::optional<bhttp::response_parser<bhttp::string_body>> parser;
+  // At most two attempts: the second only when a kept connection turned out closed, and only
+  // for a request that may be sent twice.
+  const bool idempotent = verb == bhttp::verb::get || verb == bhttp::verb::head;
+  for (bool reused = connection_ != nullptr;; reused = false) {
+    if (reused) {
+      connection_->SetDeadline(deadline);
+    } else {
+      auto opened = net::Connection::Open(parsed->endpoint.host, parsed->endpoint.port, deadline);
+      if (!opened.ok()) return fail("connect", opened.message());
+      connection_ = std::move(opened).value();
+      connected_to_ = server;
+      ++connections_opened_;
+      if (parsed->https()) {
+        if (const Status tls = connection_->StartTls(options.tls); !tls.ok()) {
+          return fail("TLS handshake", tls.message());
+        }
+      }
     }
-  }
-  if (const Status sent = stream.Write(serialized.str()); !sent.ok()) {
-    return fail("send", sent.message());
-  }
-  bhttp::response_parser<bhttp::string_body> parser;
-  parser.body_limit(options.max_body_bytes);
-  if (verb == bhttp::verb::head) parser.skip(true);
-  if (const Status received = ReadResponse(stream, parser); !received.ok()) {
-    return fail("receive", received.message());
+    parser.emplace();
+    parser->body_limit(options.max_body_bytes);
+    if (verb == bhttp::verb::head) parser->skip(true);
+    size_t received = 0;
+    Status exchanged = connection_->Write(serialized.str());
+    const std::string_view step = exchanged.ok() ? "receive" : "send";
+    if (exchanged.ok()) exchanged = ReadResponse(*connection_, *parser, received);
+    if (exchanged.ok()) break;
+    if (reused && idempotent && received == 0 && std::chrono::steady_clock::now() < deadline) {
+      connection_.reset();
+      continue;
+    }
+    return fail(step, exchanged.message());
   }
 
   ClientResponse out;
-  auto message = parser.release();
+  auto message = parser->release();
+  if (!message.keep_alive()) connection_.reset();
   out.status = static_cast<int>(message.result_int());
   for (const auto& field : message) {
     std::string name(field.name_string());

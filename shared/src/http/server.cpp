@@ -1,17 +1,18 @@
 #include "mingus/http/server.h"
 
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
 #include <atomic>
+#include <boost/asio.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
 #include <deque>
 #include <mutex>
 #include <optional>
 #include <thread>
+#include <unordered_set>
 #include <vector>
-
-#include <boost/asio.hpp>
-#include <boost/beast/core.hpp>
-#include <boost/beast/http.hpp>
-#include <fmt/format.h>
-#include <spdlog/spdlog.h>
 
 #include "mingus/common/address.h"
 #include "mingus/http/gzip.h"
@@ -35,6 +36,10 @@ struct StreamState {
 };
 }  // namespace
 
+namespace {
+class Session;
+}  // namespace
+
 struct Server::Impl {
   Impl(ServerOptions opts, std::shared_ptr<const Router> r)
       : options(std::move(opts)), router(std::move(r)) {}
@@ -49,6 +54,8 @@ struct Server::Impl {
   std::atomic<size_t> open_streams{0};
   std::mutex streams_mutex;
   std::vector<std::weak_ptr<StreamState>> streams;  // to end them at Stop()
+  std::mutex sessions_mutex;
+  std::unordered_set<Session*> sessions;  // to close their connections at Stop()
   std::vector<std::thread> threads;
   bool running = false;
   // Sessions owned by pending handlers die with the io_context and touch the counters above
@@ -80,8 +87,18 @@ Request ToRequest(bhttp::request<bhttp::string_body>&& in) {
 
 class Session : public std::enable_shared_from_this<Session> {
  public:
-  Session(tcp::socket&& socket, Server::Impl& server) : stream_(std::move(socket)), server_(server) {}
-  ~Session() { server_.open_connections.fetch_sub(1, std::memory_order_relaxed); }
+  Session(tcp::socket&& socket, Server::Impl& server)
+      : stream_(std::move(socket)), server_(server) {
+    std::lock_guard lock(server_.sessions_mutex);
+    server_.sessions.insert(this);
+  }
+  ~Session() {
+    {
+      std::lock_guard lock(server_.sessions_mutex);
+      server_.sessions.erase(this);
+    }
+    server_.open_connections.fetch_sub(1, std::memory_order_relaxed);
+  }
 
   void Start() {
     net::dispatch(stream_.get_executor(),
@@ -129,8 +146,7 @@ class Session : public std::enable_shared_from_this<Session> {
     Send(std::move(response), version, keep_alive, gzip, request.method == "HEAD");
   }
 
-  void Send(Response&& response, unsigned version, bool keep_alive, bool gzip,
-            bool head = false) {
+  void Send(Response&& response, unsigned version, bool keep_alive, bool gzip, bool head = false) {
     auto& out = response_.emplace(static_cast<bhttp::status>(response.status), version);
     out.set(bhttp::field::server, "mingus");
     out.set(bhttp::field::content_type, response.content_type);
@@ -144,10 +160,12 @@ class Session : public std::enable_shared_from_this<Session> {
     }
     out.keep_alive(keep_alive);
     out.prepare_payload();
+    // A 304 has no body, and a Content-Length on it would have to be the 200's (RFC 9110 8.6).
+    if (response.status == 304) out.erase(bhttp::field::content_length);
     if (head) out.body().clear();
     stream_.expires_after(server_.options.write_timeout);
-    bhttp::async_write(stream_, out,
-                       beast::bind_front_handler(&Session::OnWrite, shared_from_this(), keep_alive));
+    bhttp::async_write(
+        stream_, out, beast::bind_front_handler(&Session::OnWrite, shared_from_this(), keep_alive));
   }
 
   void OnWrite(bool keep_alive, beast::error_code ec, size_t) {
@@ -156,6 +174,7 @@ class Session : public std::enable_shared_from_this<Session> {
     ReadRequest();
   }
 
+ public:
   void Close() {
     beast::error_code ignored;
     stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
@@ -207,10 +226,9 @@ class Session : public std::enable_shared_from_this<Session> {
     // No Content-Length and no chunking: the body ends with the connection, which every
     // HTTP/1.x client (and EventSource) reads as the end of the stream.
     const auto reason = bhttp::obsolete_reason(static_cast<bhttp::status>(response.status));
-    std::string head = fmt::format("HTTP/{}.{} {} {}\r\nServer: mingus\r\nContent-Type: {}\r\n",
-                                   version / 10, version % 10, response.status,
-                                   std::string_view(reason.data(), reason.size()),
-                                   response.content_type);
+    std::string head = fmt::format(
+        "HTTP/{}.{} {} {}\r\nServer: mingus\r\nContent-Type: {}\r\n", version / 10, version % 10,
+        response.status, std::string_view(reason.data(), reason.size()), response.content_type);
     for (const auto& [name, value] : response.headers) {
       head += fmt::format("{}: {}\r\n", name, value);
     }
@@ -254,11 +272,11 @@ class Session : public std::enable_shared_from_this<Session> {
 
   // A stream's client sends nothing more; a read that ends is the client going away.
   void WatchForClose() {
-    stream_.socket().async_read_some(
-        net::buffer(discard_), [self = shared_from_this()](beast::error_code ec, size_t) {
-          if (ec || self->stream_ended_) return self->EndStream();
-          self->WatchForClose();
-        });
+    stream_.socket().async_read_some(net::buffer(discard_),
+                                     [self = shared_from_this()](beast::error_code ec, size_t) {
+                                       if (ec || self->stream_ended_) return self->EndStream();
+                                       self->WatchForClose();
+                                     });
   }
 
   class Writer final : public StreamWriter {
@@ -338,7 +356,8 @@ StatusOr<std::string> Server::Start() {
   auto& acceptor = impl_->acceptor.emplace(impl_->ioc);
   impl_->accept_retry.emplace(impl_->ioc);
   const auto fail = [&](std::string_view step) {
-    return Status::Error(fmt::format("listen on {}: {}: {}", address->ToString(), step, ec.message()));
+    return Status::Error(
+        fmt::format("listen on {}: {}: {}", address->ToString(), step, ec.message()));
   };
   if (acceptor.open(endpoint.protocol(), ec)) return fail("open");
   if (acceptor.set_option(net::socket_base::reuse_address(true), ec)) return fail("setsockopt");
@@ -377,6 +396,12 @@ void Server::Stop() {
   // their clients see the end now rather than when the server is destroyed.
   for (const auto& state : streams) {
     if (auto session = state->session.lock()) session->EndStream();
+  }
+  // Kept-alive connections waiting for their next request would stay open until the
+  // io_context is destroyed: close them too, so that their clients see the end now.
+  {
+    std::lock_guard lock(impl_->sessions_mutex);
+    for (Session* session : impl_->sessions) session->Close();
   }
   // No thread runs the io_context any more, so the acceptor may be closed from here.
   beast::error_code ignored;

@@ -77,6 +77,8 @@ struct Connection::Impl {
 Connection::Connection(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Connection::~Connection() = default;
 
+void Connection::SetDeadline(Clock::time_point deadline) { impl_->deadline = deadline; }
+
 StatusOr<std::unique_ptr<Connection>> Connection::Open(std::string_view host, uint16_t port,
                                                        Clock::time_point deadline) {
   auto impl = std::make_unique<Impl>();

@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -48,19 +49,45 @@ struct Url {
 };
 StatusOr<Url> ParseUrl(std::string_view url);
 
-// A blocking HTTP/1.1 request on Boost.Beast, one connection per call: scrapes, spool pulls
-// and notifications. https:// verifies the server's certificate (against the system's CA store
-// or options.tls.ca_file) and its host name, and sends SNI. User info in the URL becomes
-// basic auth unless an Authorization header is given. Errors name the method, the URL (without
-// user info) and the step that failed: "POST https://127.0.0.1:8443/: TLS handshake:
-// certificate verify failed (self-signed certificate)"; they never contain user info or
-// header values. Any HTTP status is a response, not an error. Thread-safe (no shared state).
+// A blocking HTTP/1.1 request on Boost.Beast, one connection per call: spool pulls and
+// notifications (scrapes keep theirs open with KeepAliveClient). https:// verifies the server's
+// certificate (against the system's CA store or options.tls.ca_file) and its host name, and sends
+// SNI. User info in the URL becomes basic auth unless an Authorization header is given. Errors name
+// the method, the URL (without user info) and the step that failed: "POST https://127.0.0.1:8443/:
+// TLS handshake: certificate verify failed (self-signed certificate)"; they never contain user info
+// or header values. Any HTTP status is a response, not an error. Thread-safe (no shared state).
 StatusOr<ClientResponse> HttpRequest(std::string_view method, const std::string& url,
                                      std::string_view body, const ClientOptions& options = {});
 
 inline StatusOr<ClientResponse> HttpGet(const std::string& url, const ClientOptions& options = {}) {
   return HttpRequest("GET", url, {}, options);
 }
+
+// HttpRequest over a connection kept open between requests to the same server and TLS options
+// (HTTP/1.1 keep-alive), as Prometheus keeps one per scrape target: no connect, handshake and
+// close per request. A request on a kept connection that the server has closed meanwhile
+// (idle timeout) is retried once on a new connection, as long as no byte of a response had
+// arrived. Not thread-safe: one request at a time.
+class KeepAliveClient {
+ public:
+  KeepAliveClient();
+  ~KeepAliveClient();
+  KeepAliveClient(KeepAliveClient&&) noexcept;
+  KeepAliveClient& operator=(KeepAliveClient&&) noexcept;
+
+  StatusOr<ClientResponse> Request(std::string_view method, const std::string& url,
+                                   std::string_view body, const ClientOptions& options = {});
+  StatusOr<ClientResponse> Get(const std::string& url, const ClientOptions& options = {}) {
+    return Request("GET", url, {}, options);
+  }
+  // Connections opened since construction (for tests and benchmarks).
+  uint64_t connections_opened() const { return connections_opened_; }
+
+ private:
+  std::unique_ptr<net::Connection> connection_;
+  std::string connected_to_;  // scheme, host, port and TLS options of connection_
+  uint64_t connections_opened_ = 0;
+};
 
 // Inflates a gzip member; refuses output beyond max_bytes.
 StatusOr<std::string> GunzipLimited(std::string_view data, size_t max_bytes);

@@ -53,6 +53,9 @@ class Connection final : public Stream {
   StatusOr<size_t> ReadSome(char* buffer, size_t size) override;
   Status StartTls(const TlsOptions& options) override;
   bool tls() const override;
+  // A new deadline for what is done next on the connection, as for a request on a kept-alive
+  // connection. A connection that already timed out stays failed.
+  void SetDeadline(Clock::time_point deadline);
 
  private:
   struct Impl;

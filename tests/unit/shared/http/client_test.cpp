@@ -7,6 +7,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <thread>
+
 #include "mingus/common/address.h"
 #include "mingus/http/gzip.h"
 #include "mingus/http/server.h"
@@ -17,6 +19,21 @@ namespace {
 using ::testing::HasSubstr;
 using ::testing::Not;
 using ::testing::StartsWith;
+
+// A listening TCP socket on 127.0.0.1 that nothing serves yet: its fd (-1 on failure) and port.
+std::pair<int, uint16_t> ListenOnLoopback() {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t length = sizeof addr;
+  if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 || ::listen(fd, 4) != 0 ||
+      ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &length) != 0) {
+    ::close(fd);
+    return {-1, 0};
+  }
+  return {fd, ntohs(addr.sin_port)};
+}
 
 class ClientTest : public ::testing::Test {
  protected:
@@ -78,6 +95,58 @@ TEST_F(ClientTest, PostsWithHeadersAndUserInfoAsBasicAuth) {
   EXPECT_EQ(HttpRequest("POST", with_user, "x", options)->body, "application/json|Bearer t0k3n|x");
 }
 
+TEST_F(ClientTest, KeepAliveClientReusesItsConnection) {
+  KeepAliveClient client;
+  for (int i = 0; i < 3; ++i) {
+    const auto response = client.Get(base_ + "/metrics");
+    ASSERT_TRUE(response.ok()) << response.message();
+    EXPECT_EQ(response->body.size(), 100'000u);
+  }
+  EXPECT_EQ(client.connections_opened(), 1u);
+  // Another server (here: the same one by another name) is another connection.
+  ASSERT_TRUE(
+      client.Get("http://localhost:" + base_.substr(base_.rfind(':') + 1) + "/metrics").ok());
+  EXPECT_EQ(client.connections_opened(), 2u);
+}
+
+// A server that answers one request per connection and then closes it, without saying so
+// (as a server does at its idle timeout), and says "Connection: close" on the last.
+TEST(Client, KeepAliveClientReconnectsWhenTheServerClosed) {
+  const auto listening = ListenOnLoopback();  // not a structured binding: a lambda captures fd
+  const int fd = listening.first;
+  const uint16_t port = listening.second;
+  ASSERT_GE(fd, 0);
+  constexpr int kConnections = 3;
+  std::thread server([fd] {
+    for (int i = 0; i < kConnections; ++i) {
+      const int peer = ::accept(fd, nullptr, nullptr);
+      std::string request;
+      char buffer[1024];
+      while (request.find("\r\n\r\n") == std::string::npos) {
+        const ssize_t n = ::read(peer, buffer, sizeof buffer);
+        if (n <= 0) break;
+        request.append(buffer, static_cast<size_t>(n));
+      }
+      const std::string reply = std::string("HTTP/1.1 200 OK\r\nContent-Length: 1\r\n") +
+                                (i == kConnections - 2 ? "Connection: close\r\n" : "") + "\r\n" +
+                                std::to_string(i);
+      (void)!::write(peer, reply.data(), reply.size());
+      ::close(peer);
+    }
+  });
+  const std::string url = "http://127.0.0.1:" + std::to_string(port) + "/metrics";
+  KeepAliveClient client;
+  EXPECT_EQ(client.Get(url)->body, "0");
+  // The kept connection is closed by now: the GET goes again on a new one.
+  EXPECT_EQ(client.Get(url)->body, "1");
+  EXPECT_EQ(client.connections_opened(), 2u);
+  // "Connection: close" was said: the next request does not even try the old connection.
+  EXPECT_EQ(client.Get(url)->body, "2");
+  EXPECT_EQ(client.connections_opened(), 3u);
+  server.join();
+  ::close(fd);
+}
+
 TEST(Client, ErrorsNeverShowUserInfoOrSecretPaths) {
   ClientOptions options;
   options.timeout = std::chrono::milliseconds(500);
@@ -121,15 +190,11 @@ TEST(Url, SplitsSchemeHostPortAndTarget) {
 
 TEST(Client, RefusedAndSilentPeersFailInTime) {
   // A listening socket that never answers: connect succeeds (the backlog), the reply never comes.
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ASSERT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
-  ASSERT_EQ(::listen(fd, 4), 0);
-  socklen_t length = sizeof addr;
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &length);
-  const std::string url = "http://127.0.0.1:" + std::to_string(ntohs(addr.sin_port)) + "/metrics";
+  const auto listening = ListenOnLoopback();  // not a structured binding: a lambda captures fd
+  const int fd = listening.first;
+  const uint16_t port = listening.second;
+  ASSERT_GE(fd, 0);
+  const std::string url = "http://127.0.0.1:" + std::to_string(port) + "/metrics";
   ClientOptions quick;
   quick.timeout = std::chrono::milliseconds(200);
   const auto start = std::chrono::steady_clock::now();

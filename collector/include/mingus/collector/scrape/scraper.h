@@ -8,6 +8,7 @@
 
 #include "mingus/collector/tsdb/head.h"
 #include "mingus/common/clock.h"
+#include "mingus/http/client.h"
 #include "mingus/wire/exposition.h"
 
 namespace mingus::collector::scrape {
@@ -68,6 +69,7 @@ class TargetScraper {
   tsdb::Head& head_;
   const Clock& clock_;
   wire::ExpositionParser parser_;
+  http::KeepAliveClient client_;
   struct ScrapedSeries {
     tsdb::SeriesRef ref;
     // As in Prometheus, a series exposed with its own timestamps gets no staleness marker.
