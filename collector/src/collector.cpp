@@ -246,7 +246,7 @@ Status Collector::StartNotifier() {
       notify::NotifyStore::Open(JoinPath(config_.storage_path, std::string(kAlertStoreFile)));
   if (!store.ok()) return store.status();
   notify_store_ = std::move(store).value();
-  sender_ = std::make_unique<notify::ConfiguredSender>(*config_.notify);
+  sender_ = std::make_unique<notify::ConfiguredSender>(*config_.notify, registry_.get());
   dispatcher_ = std::make_unique<notify::Dispatcher>(
       *config_.notify, notify::DispatcherOptions{config_.external_url}, clock_, *notify_store_,
       [this] { deliverer_->Wake(); });

@@ -37,9 +37,8 @@ Deliverer::Deliverer(NotifyStore& store, Sender& sender, const Clock& clock,
                    .Register(registry)),
       queue_length_(prometheus::BuildGauge()
                         .Name("mingus_collector_notifications_queued")
-                        .Help("Notifications in the outbox, not yet delivered.")
-                        .Register(registry)
-                        .Add({})),
+                        .Help("Notifications in the outbox, not yet delivered, by receiver.")
+                        .Register(registry)),
       latency_(prometheus::BuildHistogram()
                    .Name("mingus_collector_notification_latency_seconds")
                    .Help("From a notification's acceptance into the outbox to its delivery.")
@@ -143,8 +142,19 @@ void Deliverer::DeliverDueNow() {
   }
   auto left = store_.Outbox();
   std::lock_guard lock(mutex_);
-  queued_ = left.ok() ? left->size() : 0;
-  queue_length_.Set(static_cast<double>(queued_));
+  CountQueued(left.ok() ? *left : std::vector<OutboxEntry>{});
+}
+
+void Deliverer::CountQueued(const std::vector<OutboxEntry>& outbox) {
+  queued_ = outbox.size();
+  std::map<std::string, size_t> by_receiver;
+  for (const auto& entry : outbox) ++by_receiver[entry.receiver];
+  // A receiver whose queue emptied reads 0 rather than vanishing.
+  for (auto& entry : queued_by_receiver_) entry.second = 0;
+  for (const auto& [receiver, count] : by_receiver) queued_by_receiver_[receiver] = count;
+  for (const auto& [receiver, count] : queued_by_receiver_) {
+    queue_length_.Add({{"receiver", receiver}}).Set(static_cast<double>(count));
+  }
 }
 
 void Deliverer::RunWorker(Worker& worker) {
@@ -174,8 +184,7 @@ void Deliverer::Schedule() {
     const int64_t now = UnixMillis(clock_);
     int64_t next = now + 60'000;
     if (outbox.ok()) {
-      queued_ = outbox->size();
-      queue_length_.Set(static_cast<double>(queued_));
+      CountQueued(*outbox);
       for (auto& entry : *outbox) {
         if (in_flight_.contains(entry.id)) continue;
         if (entry.next_attempt_ms > now) {

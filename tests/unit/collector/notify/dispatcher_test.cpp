@@ -238,7 +238,19 @@ TEST_F(DispatcherTest, DeliveryRetriesTemporaryFailuresAndGivesUpOnPermanentOnes
   Step(seconds(0), {Alert("Slow", "a:1")});
   Step(seconds(30));
   deliverer.DeliverDueNow();
+  // The queue gauge by receiver, as /metrics shows it; -1 when absent.
+  const auto queued_for = [&registry](const std::string& receiver) {
+    for (const auto& family : registry.Collect()) {
+      if (family.name != "mingus_collector_notifications_queued") continue;
+      for (const auto& metric : family.metric) {
+        if (metric.label.size() == 1 && metric.label[0].value == receiver)
+          return metric.gauge.value;
+      }
+    }
+    return -1.0;
+  };
   EXPECT_EQ(deliverer.queued(), 1u);
+  EXPECT_EQ(queued_for("team"), 1);
   EXPECT_EQ(store_->Outbox()->at(0).attempts, 1);
   EXPECT_EQ(store_->Outbox()->at(0).last_error, "connection refused");
   clock_.Advance(std::chrono::milliseconds(700));  // the first retry waits 0.8 to 1.2 s
@@ -250,6 +262,7 @@ TEST_F(DispatcherTest, DeliveryRetriesTemporaryFailuresAndGivesUpOnPermanentOnes
   clock_.Advance(std::chrono::milliseconds(2500));  // the second waits 1.6 to 2.4 s
   deliverer.DeliverDueNow();
   EXPECT_EQ(deliverer.queued(), 0u);
+  EXPECT_EQ(queued_for("team"), 0);  // emptied, still shown
   EXPECT_THAT(sender.calls, ElementsAre("team/webhook[0]", "team/webhook[0]", "team/webhook[0]"));
 
   // A permanent failure: given up, and the log forgets it so the next flush tries again.

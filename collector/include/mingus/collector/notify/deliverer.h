@@ -69,6 +69,8 @@ class Deliverer {
   // One attempt; updates the store and metrics. Returns false when it should be retried.
   void Attempt(OutboxEntry entry);
   int64_t Backoff(int64_t attempts);
+  // Sets queued_ and the per-receiver gauges from an outbox read; mutex_ held.
+  void CountQueued(const std::vector<OutboxEntry>& outbox);
 
   NotifyStore& store_;
   Sender& sender_;
@@ -78,7 +80,7 @@ class Deliverer {
   prometheus::Family<prometheus::Counter>& sent_;
   prometheus::Family<prometheus::Counter>& failed_;
   prometheus::Family<prometheus::Counter>& retried_;
-  prometheus::Gauge& queue_length_;
+  prometheus::Family<prometheus::Gauge>& queue_length_;
   prometheus::Family<prometheus::Histogram>& latency_;
   mutable std::mutex mutex_;
   std::condition_variable wake_;
@@ -88,6 +90,7 @@ class Deliverer {
   std::map<std::string, std::unique_ptr<Worker>> workers_;  // by receiver
   std::thread scheduler_;
   size_t queued_ = 0;
+  std::map<std::string, size_t> queued_by_receiver_;
 };
 
 }  // namespace mingus::collector::notify
