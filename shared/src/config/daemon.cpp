@@ -32,6 +32,7 @@ void ReadWebSection(MapReader& top, http::ServerOptions& web) {
   ReadSize(reader, "max_connections", web.max_connections, 1, 100'000);
   ReadSize(reader, "max_header_bytes", web.max_header_bytes, 1024, 1 << 20);
   reader.Read("read_timeout", web.read_timeout);
+  reader.Read("idle_timeout", web.idle_timeout);
   reader.Read("write_timeout", web.write_timeout);
   int64_t threads = web.threads;
   reader.Read("threads", threads, 1, 64);

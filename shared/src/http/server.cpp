@@ -171,6 +171,22 @@ class Session : public std::enable_shared_from_this<Session> {
   void OnWrite(bool keep_alive, beast::error_code ec, size_t) {
     response_.reset();
     if (ec || !keep_alive) return Close();
+    WaitForRequest();
+  }
+
+  // Between keep-alive requests: up to idle_timeout for the next request's first bytes, then
+  // read_timeout for the rest of it (ReadRequest), so that a slow client gains nothing here.
+  void WaitForRequest() {
+    if (buffer_.size() > 0) return ReadRequest();  // pipelined: it has begun already
+    stream_.expires_after(server_.options.idle_timeout);
+    stream_.async_read_some(
+        buffer_.prepare(4096),
+        beast::bind_front_handler(&Session::OnRequestBegun, shared_from_this()));
+  }
+
+  void OnRequestBegun(beast::error_code ec, size_t received) {
+    if (ec) return Close();  // idle too long, or the client left
+    buffer_.commit(received);
     ReadRequest();
   }
 

@@ -13,9 +13,12 @@ struct ServerOptions {
   std::string listen_address = "127.0.0.1:0";
   size_t max_header_bytes = 8 * 1024;
   size_t max_body_bytes = 1 << 20;
-  // A connection that has not delivered a complete request by then is closed; so is one that
-  // stays idle this long between keep-alive requests.
+  // A connection that has not delivered a complete request by then is closed.
   std::chrono::milliseconds read_timeout{10'000};
+  // A kept-alive connection may wait this long for its next request to start (then that request
+  // has read_timeout to arrive whole): longer than scrape intervals, so that a scraper's
+  // connection lives from one scrape to the next, as with Prometheus' 5 minutes.
+  std::chrono::milliseconds idle_timeout{300'000};
   std::chrono::milliseconds write_timeout{30'000};
   size_t max_connections = 256;
   int threads = 2;

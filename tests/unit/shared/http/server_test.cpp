@@ -2,14 +2,13 @@
 #include "mingus/http/server.h"
 
 #include <arpa/inet.h>
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <thread>
-
-#include <gmock/gmock.h>
-#include <gtest/gtest.h>
 
 #include "mingus/common/address.h"
 
@@ -100,7 +99,8 @@ TEST_F(ServerTest, ServesKeepAliveRequests) {
 TEST_F(ServerTest, GzipsCompressibleResponsesForClientsThatAcceptIt) {
   StartServer();
   RawClient client(port_);
-  client.Send("GET /hello HTTP/1.1\r\nHost: x\r\nAccept-Encoding: gzip\r\nConnection: close\r\n\r\n");
+  client.Send(
+      "GET /hello HTTP/1.1\r\nHost: x\r\nAccept-Encoding: gzip\r\nConnection: close\r\n\r\n");
   const std::string response = client.Receive();
   EXPECT_THAT(response, HasSubstr("Content-Encoding: gzip"));
   EXPECT_THAT(response, HasSubstr("Vary: Accept-Encoding"));
@@ -135,7 +135,8 @@ TEST_F(ServerTest, OversizedBodyGets413) {
   options.max_body_bytes = 16;
   StartServer(options);
   RawClient client(port_);
-  client.Send("POST /hello HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n" + std::string(100, 'x'));
+  client.Send("POST /hello HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n" +
+              std::string(100, 'x'));
   EXPECT_THAT(client.Receive("\r\n\r\n"), StartsWith("HTTP/1.1 413"));
 }
 
@@ -154,6 +155,25 @@ TEST_F(ServerTest, SilentAndSlowClientsAreDropped) {
   slow.Receive("", 8000);
   EXPECT_TRUE(slow.closed());
   EXPECT_EQ(server_->rejected_requests(), 1u);  // the half-sent request, not the idle one
+}
+
+// A scraper's kept-alive connection waits idle_timeout for its next request, not read_timeout;
+// past idle_timeout it is closed.
+TEST_F(ServerTest, KeptAliveConnectionsWaitIdleTimeoutForTheNextRequest) {
+  ServerOptions options;
+  options.read_timeout = std::chrono::milliseconds(200);
+  options.idle_timeout = std::chrono::milliseconds(1500);
+  StartServer(options);
+  RawClient client(port_);
+  const std::string request = "GET /hello HTTP/1.1\r\nHost: x\r\n\r\n";
+  client.Send(request);
+  ASSERT_THAT(client.Receive("hello"), StartsWith("HTTP/1.1 200"));
+  std::this_thread::sleep_for(std::chrono::milliseconds(600));  // past read_timeout
+  client.Send(request);
+  EXPECT_THAT(client.Receive("hello"), StartsWith("HTTP/1.1 200"));
+  EXPECT_EQ(client.Receive("", 8000), "");  // then idle past idle_timeout
+  EXPECT_TRUE(client.closed());
+  EXPECT_EQ(server_->rejected_requests(), 0u);
 }
 
 TEST_F(ServerTest, ConnectionsBeyondTheLimitAreRefused) {
