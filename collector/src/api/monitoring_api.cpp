@@ -450,13 +450,27 @@ json::object AlertJson(const AlertItem& item, const std::vector<notify::Silence>
 
 // ---------------------------------------------------------------------------- documents
 
+// The figures over dashboard.window that the dashboard and /metrics documents both show.
+struct KeyFigures {
+  QueryParams params;
+  ApiFigures api;
+  DbFigures db;
+  AlertFigures alerts;
+  Hosts hosts;
+};
+
+KeyFigures ComputeKeyFigures(Evaluator& eval, const rules::RuleManager* rules,
+                             const DashboardConfig& config) {
+  QueryParams params = Window(config.window, config);
+  ApiFigures api = ComputeApi(eval, params, false);
+  DbFigures db = ComputeDb(eval, params, false, config);
+  return {std::move(params), std::move(api), std::move(db), ComputeAlerts(rules),
+          ComputeHosts(eval, config)};
+}
+
 json::object DashboardDocument(Evaluator& eval, const rules::RuleManager* rules,
                                const DashboardConfig& config) {
-  const QueryParams params = Window(config.window, config);
-  const ApiFigures api = ComputeApi(eval, params, false);
-  const DbFigures db = ComputeDb(eval, params, false, config);
-  const AlertFigures alerts = ComputeAlerts(rules);
-  const Hosts hosts = ComputeHosts(eval, config);
+  const auto [params, api, db, alerts, hosts] = ComputeKeyFigures(eval, rules, config);
   json::object system = SystemHealthJson(hosts.overall, config);
   const auto status = [&](std::string_view key) {
     return std::string_view(system.at(key).at("status").as_string());
@@ -480,11 +494,7 @@ json::object DashboardDocument(Evaluator& eval, const rules::RuleManager* rules,
 
 json::object MetricsDocument(Evaluator& eval, const rules::RuleManager* rules,
                              const DashboardConfig& config) {
-  const QueryParams params = Window(config.window, config);
-  const ApiFigures api = ComputeApi(eval, params, false);
-  const DbFigures db = ComputeDb(eval, params, false, config);
-  const AlertFigures alerts = ComputeAlerts(rules);
-  const Hosts hosts = ComputeHosts(eval, config);
+  const auto [params, api, db, alerts, hosts] = ComputeKeyFigures(eval, rules, config);
   int64_t up = 0;
   for (const auto& [instance, host] : hosts.by_instance) up += host.up.value_or(false) ? 1 : 0;
   return {
