@@ -479,6 +479,13 @@ class Server(Process):
         """(samples, types) of one scrape."""
         return parse_exposition(self.metrics_text())
 
+    def promtool_clean_metrics(self):
+        """Samples of one scrape, after asserting that `promtool check metrics` finds nothing."""
+        text = self.metrics_text()
+        findings = promtool_check_metrics(text)
+        assert not findings, findings
+        return parse_exposition(text)[0]
+
     def wait_http(self, path="/metrics", timeout=WAIT_TIMEOUT):
         def ok():
             if not self.running():
