@@ -18,6 +18,9 @@ packages=(
   python3-aiosmtpd openssl
   # benchmark peers (make bench)
   collectd-core libprotobuf-c1 libmicrohttpd12 netdata
+  # pt-fingerprint: the SQL fingerprint's agreement test and benchmark (tests/integration,
+  # tests/bench)
+  percona-toolkit
   # the dashboard's browser test drives Debian's Chromium (tests/browser)
   chromium
 )
