@@ -2,10 +2,11 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
-#include <tuple>
 #include <set>
+#include <tuple>
 
 #include "mingus/common/duration.h"
 #include "mingus/common/text.h"
@@ -67,8 +68,8 @@ void ReadDashboard(MapReader& top, api::DashboardConfig& dashboard) {
     reader.Check(key, value.count() > 0 ? OkStatus() : Status::Error("must be above zero"));
   }
   reader.Check("cache_ttl", dashboard.cache_ttl.count() >= 0
-                               ? OkStatus()
-                               : Status::Error("must not be negative"));
+                                ? OkStatus()
+                                : Status::Error("must not be negative"));
   MapReader thresholds = reader.Map("thresholds");
   for (const auto& [key, field, max] :
        {std::tuple{"api_response_time", &dashboard.api_response_time, 1e9},
@@ -88,6 +89,89 @@ void ReadDashboard(MapReader& top, api::DashboardConfig& dashboard) {
     figure.Finish();
   }
   thresholds.Finish();
+  reader.Finish();
+}
+
+// events: which scrape jobs' targets are agents to pull events from, and the store's limits.
+// Read after scrape_configs, so that a job named here that is not a scrape job is refused at
+// its line.
+void ReadEvents(MapReader& top, const std::vector<ScrapeConfig>& scrape_configs,
+                events::EventsConfig& events) {
+  MapReader reader = top.Map("events");
+  const YAML::Node jobs_node = reader.Node("jobs");
+  if (jobs_node && !jobs_node.IsNull()) {
+    events.jobs = reader.Strings("jobs");
+    std::set<std::string> seen;
+    for (const auto& job : events.jobs) {
+      if (!seen.insert(job).second)
+        reader.Fail(jobs_node, "jobs", fmt::format("job '{}' is listed twice", job));
+      const bool known = std::any_of(scrape_configs.begin(), scrape_configs.end(),
+                                     [&](const ScrapeConfig& s) { return s.job_name == job; });
+      if (!known) {
+        std::string names;
+        for (const auto& scrape : scrape_configs)
+          names += (names.empty() ? "" : ", ") + scrape.job_name;
+        reader.Fail(jobs_node, "jobs",
+                    fmt::format("'{}' is not a job_name of scrape_configs (they are: {})", job,
+                                names.empty() ? "none" : names));
+      }
+    }
+  } else {
+    // The default: the shipped agent job, when it is configured.
+    events.jobs.clear();
+    for (const auto& scrape : scrape_configs) {
+      if (scrape.job_name == "mingus-agent") events.jobs.push_back(scrape.job_name);
+    }
+  }
+  const auto positive = [&](std::string_view key, std::chrono::milliseconds value) {
+    reader.Check(key, value.count() > 0 ? OkStatus() : Status::Error("must be above zero"));
+  };
+  reader.Read("pull_interval", events.pull_interval);
+  positive("pull_interval", events.pull_interval);
+  const auto given = [&](std::string_view key) {
+    const YAML::Node node = reader.Node(key);
+    return node && !node.IsNull();
+  };
+  const bool timeout_given = given("pull_timeout");
+  reader.Read("pull_timeout", events.pull_timeout);
+  positive("pull_timeout", events.pull_timeout);
+  if (events.pull_timeout > events.pull_interval) {
+    // As scrape_timeout: a default above the interval is lowered, a value written is refused.
+    if (timeout_given) {
+      reader.Check("pull_timeout",
+                   Status::Error(fmt::format("{} is greater than pull_interval {}",
+                                             FormatDuration(events.pull_timeout),
+                                             FormatDuration(events.pull_interval))));
+    }
+    events.pull_timeout = events.pull_interval;
+  }
+  reader.Read("batch_limit", events.batch_limit, 1, 10'000);
+  reader.Read("concurrency", events.concurrency, 1, 256);
+  reader.Read("max_backoff", events.max_backoff);
+  // Defaults below a longer interval or retention written in the file follow it up.
+  if (!given("max_backoff"))
+    events.max_backoff = std::max(events.max_backoff, events.pull_interval);
+  reader.Check("max_backoff",
+               events.max_backoff >= events.pull_interval
+                   ? OkStatus()
+                   : Status::Error(fmt::format("{} is less than pull_interval {}",
+                                               FormatDuration(events.max_backoff),
+                                               FormatDuration(events.pull_interval))));
+  reader.Read("retention", events.retention);
+  positive("retention", events.retention);
+  reader.Read("rollup_retention", events.rollup_retention);
+  if (!given("rollup_retention"))
+    events.rollup_retention = std::max(events.rollup_retention, events.retention);
+  reader.Check("rollup_retention",
+               events.rollup_retention >= events.retention
+                   ? OkStatus()
+                   : Status::Error(fmt::format("{} is less than retention {}",
+                                               FormatDuration(events.rollup_retention),
+                                               FormatDuration(events.retention))));
+  reader.Read("max_future_skew", events.max_future_skew);
+  reader.Check("max_future_skew", events.max_future_skew.count() >= 0
+                                      ? OkStatus()
+                                      : Status::Error("must not be negative"));
   reader.Finish();
 }
 
@@ -182,6 +266,7 @@ void ReadFile(const YAML::Node& root, const std::string& file, CollectorConfig& 
     }
     config.scrape_configs.push_back(std::move(scrape));
   });
+  ReadEvents(top, config.scrape_configs, config.events);
   top.Finish();
 }
 

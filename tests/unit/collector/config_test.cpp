@@ -94,6 +94,74 @@ TEST(CollectorConfig, BadFilesAreRefusedWithFileLineAndKey) {
   EXPECT_THAT(ErrorOf("", flags), HasSubstr("web.listen_address"));
 }
 
+TEST(CollectorConfig, EventsPullFromTheAgentJobByDefault) {
+  const CollectorConfig none = ParseCollectorConfig("", "collector.yaml", {});
+  EXPECT_TRUE(none.events.jobs.empty());  // no scrape job, nothing to pull
+  const CollectorConfig agent = ParseCollectorConfig(
+      "scrape_configs: [{job_name: mingus-agent}, {job_name: other}]\n", "collector.yaml", {});
+  EXPECT_EQ(agent.events.jobs, std::vector<std::string>{"mingus-agent"});
+  EXPECT_EQ(agent.events.pull_interval, milliseconds(15'000));
+  EXPECT_EQ(agent.events.pull_timeout, milliseconds(10'000));
+  EXPECT_EQ(agent.events.batch_limit, 5'000);
+  EXPECT_EQ(agent.events.retention, milliseconds(90ll * 86'400'000));
+  EXPECT_EQ(agent.events.rollup_retention, milliseconds(400ll * 86'400'000));
+  const CollectorConfig off = ParseCollectorConfig(
+      "scrape_configs: [{job_name: mingus-agent}]\nevents: {jobs: []}\n", "collector.yaml", {});
+  EXPECT_TRUE(off.events.jobs.empty());
+}
+
+TEST(CollectorConfig, EventsSectionIsReadAndDefaultsFollowIt) {
+  const CollectorConfig config = ParseCollectorConfig(R"(
+scrape_configs: [{job_name: web}, {job_name: api}]
+events:
+  jobs: [web, api]
+  pull_interval: 5s
+  batch_limit: 10000
+  concurrency: 16
+  retention: 500d
+  max_future_skew: 10m
+)",
+                                                      "collector.yaml", {});
+  EXPECT_EQ(config.events.jobs, (std::vector<std::string>{"web", "api"}));
+  EXPECT_EQ(config.events.pull_interval, milliseconds(5'000));
+  EXPECT_EQ(config.events.pull_timeout, milliseconds(5'000));  // default lowered to the interval
+  EXPECT_EQ(config.events.batch_limit, 10'000);
+  EXPECT_EQ(config.events.concurrency, 16);
+  EXPECT_EQ(config.events.retention, milliseconds(500ll * 86'400'000));
+  EXPECT_EQ(config.events.rollup_retention, config.events.retention);  // default raised to it
+  EXPECT_EQ(config.events.max_future_skew, milliseconds(600'000));
+  const CollectorConfig slow =
+      ParseCollectorConfig("events: {jobs: [], pull_interval: 10m}\n", "collector.yaml", {});
+  EXPECT_EQ(slow.events.max_backoff, milliseconds(600'000));  // default raised to the interval
+}
+
+TEST(CollectorConfig, BadEventsSectionsAreRefusedWithLineAndKey) {
+  const std::string jobs = "scrape_configs: [{job_name: mingus-agent}, {job_name: b}]\n";
+  EXPECT_THAT(ErrorOf(jobs + "events: {jobs: [nope]}\n"),
+              HasSubstr("collector.yaml:2:16: events.jobs: 'nope' is not a job_name of "
+                        "scrape_configs (they are: mingus-agent, b)"));
+  EXPECT_THAT(ErrorOf("events: {jobs: [a]}\n"), HasSubstr("(they are: none)"));
+  EXPECT_THAT(ErrorOf(jobs + "events: {jobs: [b, b]}\n"), HasSubstr("job 'b' is listed twice"));
+  EXPECT_THAT(ErrorOf(jobs + "events: {jobs: b}\n"), HasSubstr("events.jobs: expected a list"));
+  EXPECT_THAT(ErrorOf(jobs + "events: {pull_intervall: 1s}\n"),
+              HasSubstr("events.pull_intervall: unknown key"));
+  EXPECT_THAT(ErrorOf(jobs + "events: {pull_interval: 0s}\n"),
+              HasSubstr("events.pull_interval: must be above zero"));
+  EXPECT_THAT(ErrorOf(jobs + "events: {pull_interval: 5s, pull_timeout: 6s}\n"),
+              HasSubstr("events.pull_timeout: 6s is greater than pull_interval 5s"));
+  EXPECT_THAT(ErrorOf(jobs + "events: {batch_limit: 20000}\n"),
+              HasSubstr("events.batch_limit: 20000 is out of range [1, 10000]"));
+  EXPECT_THAT(ErrorOf(jobs + "events: {concurrency: 0}\n"),
+              HasSubstr("events.concurrency: 0 is out of range [1, 256]"));
+  EXPECT_THAT(ErrorOf(jobs + "events: {pull_interval: 1m, max_backoff: 30s}\n"),
+              HasSubstr("events.max_backoff: 30s is less than pull_interval 1m"));
+  EXPECT_THAT(ErrorOf(jobs + "events: {retention: 30d, rollup_retention: 7d}\n"),
+              HasSubstr("events.rollup_retention: 1w is less than retention 4w2d"));
+  EXPECT_THAT(ErrorOf(jobs + "events: {retention: soon}\n"), HasSubstr("events.retention"));
+  EXPECT_THAT(ErrorOf(jobs + "events: {max_future_skew: -1h}\n"),
+              HasSubstr("events.max_future_skew"));
+}
+
 TEST(CollectorConfig, ShippedFileLoadsAndDocumentsTheDefaults) {
   CollectorFlags flags;
   flags.config_file = MINGUS_SOURCE_DIR "/configs/collector.yaml";
@@ -109,6 +177,17 @@ TEST(CollectorConfig, ShippedFileLoadsAndDocumentsTheDefaults) {
   EXPECT_EQ(shipped.query_max_samples, defaults.query_max_samples);
   EXPECT_EQ(shipped.scrape_concurrency, defaults.scrape_concurrency);
   EXPECT_EQ(shipped.storage_path, defaults.storage_path);
+  EXPECT_EQ(shipped.events.jobs, std::vector<std::string>{"mingus-agent"});
+  const CollectorConfig with_agent =
+      ParseCollectorConfig("scrape_configs: [{job_name: mingus-agent}]\n", "defaults", {});
+  EXPECT_EQ(shipped.events.pull_interval, with_agent.events.pull_interval);
+  EXPECT_EQ(shipped.events.pull_timeout, with_agent.events.pull_timeout);
+  EXPECT_EQ(shipped.events.batch_limit, with_agent.events.batch_limit);
+  EXPECT_EQ(shipped.events.concurrency, with_agent.events.concurrency);
+  EXPECT_EQ(shipped.events.max_backoff, with_agent.events.max_backoff);
+  EXPECT_EQ(shipped.events.retention, with_agent.events.retention);
+  EXPECT_EQ(shipped.events.rollup_retention, with_agent.events.rollup_retention);
+  EXPECT_EQ(shipped.events.max_future_skew, with_agent.events.max_future_skew);
   ASSERT_EQ(shipped.scrape_configs.size(), 2u);
   EXPECT_EQ(shipped.scrape_configs[0].static_configs[0].targets,
             std::vector<std::string>{"127.0.0.1:9110"});

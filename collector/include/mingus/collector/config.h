@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "mingus/collector/api/dashboard_config.h"
+#include "mingus/collector/events/events_config.h"
 #include "mingus/collector/notify/config.h"
 #include "mingus/collector/rules/rule_file.h"
 #include "mingus/config/daemon.h"
@@ -74,6 +75,8 @@ struct CollectorConfig {
   int64_t query_max_samples = 50'000'000;
   // dashboard: the monitoring API's windows, cache and status thresholds
   api::DashboardConfig dashboard;
+  // events: analytics events pulled from the agents' spools into business_intelligence.db
+  events::EventsConfig events;
   // The configuration file's folder: relative file_sd paths are resolved from it.
   std::string base_directory = ".";
 };
@@ -83,7 +86,8 @@ struct CollectorFlags : config::DaemonFlags {
 };
 
 // Reads the file (no file: defaults), applies the flags, validates (unknown keys, bad
-// durations, scrape_timeout above scrape_interval, duplicate job names, bad targets), reads
+// durations, scrape_timeout above scrape_interval, duplicate job names, bad targets, events
+// jobs that are not scrape jobs), reads
 // the rule files, and throws config::ConfigError naming the file, line and key.
 CollectorConfig LoadCollectorConfig(const CollectorFlags& flags);
 CollectorConfig ParseCollectorConfig(const std::string& yaml, const std::string& file_name,
