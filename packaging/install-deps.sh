@@ -9,7 +9,7 @@ packages=(
   build-essential cmake make ccache pkg-config clang libclang-rt-14-dev clang-format
   # libraries the build links
   prometheus-cpp-dev libboost1.81-dev libboost-json1.81-dev libyaml-cpp-dev libspdlog-dev
-  libfmt-dev libsqlite3-dev libssl-dev zlib1g-dev libre2-dev
+  libfmt-dev libsqlite3-dev libssl-dev zlib1g-dev libre2-dev libxxhash-dev
   # test frameworks
   libgtest-dev libgmock-dev libbenchmark-dev
   # real peers the integration tests and benchmarks run against

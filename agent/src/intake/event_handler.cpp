@@ -157,7 +157,7 @@ void EventAggregates::AppendFamilies(std::vector<prometheus::MetricFamily>& out)
 EventHandler::EventHandler(MetricStore& store, EventAggregates& aggregates)
     : store_(store), aggregates_(aggregates), families_(std::make_shared<Families>(store)) {}
 
-void EventHandler::Handle(const wire::JsonEvent& e) {
+void EventHandler::Handle(const wire::JsonEvent& e, int64_t now_ms) {
   using wire::EventType;
   const Families& f = *families_;
   aggregates_.SeeUser(e.user_id, e.type == EventType::kFeature ? e.feature : std::string_view());
@@ -167,11 +167,11 @@ void EventHandler::Handle(const wire::JsonEvent& e) {
       wire::NormalizeEndpoint(e.endpoint, scratch_);
       status_ = fmt::format("{}", static_cast<int>(*e.status));
       const Label labels[] = {{"endpoint", scratch_}, {"method", e.method}, {"status", status_}};
-      store_.Observe(f.api_duration, labels, *e.duration_ms / 1000);
-      store_.Add(f.api_requests, labels, 1);
+      store_.Observe(f.api_duration, labels, *e.duration_ms / 1000, 1, now_ms);
+      store_.Add(f.api_requests, labels, 1, now_ms);
       if (*e.status >= 500) {
         const Label error_labels[] = {{"endpoint", scratch_}, {"method", e.method}};
-        store_.Add(f.api_errors, error_labels, 1);
+        store_.Add(f.api_errors, error_labels, 1, now_ms);
       }
       break;
     }
@@ -180,61 +180,61 @@ void EventHandler::Handle(const wire::JsonEvent& e) {
       sql::AppendFingerprint(e.query, fingerprint_);
       const auto [operation, table] = OperationAndTable(fingerprint_);
       const Label labels[] = {{"operation", operation}, {"table", table}};
-      store_.Observe(f.db_duration, labels, *e.duration_ms / 1000);
-      if (e.rows) store_.Add(f.db_rows, labels, *e.rows);
+      store_.Observe(f.db_duration, labels, *e.duration_ms / 1000, 1, now_ms);
+      if (e.rows) store_.Add(f.db_rows, labels, *e.rows, now_ms);
       aggregates_.SeeQuery(fingerprint_, *e.duration_ms / 1000, e.rows.value_or(0));
       break;
     }
     case EventType::kScore: {
       const Label labels[] = {{"score", e.name}};
-      store_.Observe(f.score_duration, labels, *e.duration_ms / 1000);
+      store_.Observe(f.score_duration, labels, *e.duration_ms / 1000, 1, now_ms);
       const Label cached[] = {{"cached", e.cached.value_or(false) ? "true" : "false"}, {"score", e.name}};
-      store_.Add(f.score_calculations, cached, 1);
+      store_.Add(f.score_calculations, cached, 1, now_ms);
       break;
     }
     case EventType::kEngagement: {
       const Label labels[] = {{"action", e.action}};
-      store_.Add(f.engagement, labels, 1);
-      if (e.usage_time) store_.Add(f.engagement_time, labels, *e.usage_time);
+      store_.Add(f.engagement, labels, 1, now_ms);
+      if (e.usage_time) store_.Add(f.engagement_time, labels, *e.usage_time, now_ms);
       break;
     }
     case EventType::kFeature: {
       const Label labels[] = {{"feature", e.feature}};
-      store_.Add(f.feature_usage, labels, 1);
-      if (e.usage_time) store_.Add(f.feature_time, labels, *e.usage_time);
+      store_.Add(f.feature_usage, labels, 1, now_ms);
+      if (e.usage_time) store_.Add(f.feature_time, labels, *e.usage_time, now_ms);
       break;
     }
     case EventType::kFeedback: {
       const Label labels[] = {{"kind", e.kind}};
-      store_.Observe(f.feedback, labels, *e.rating);
+      store_.Observe(f.feedback, labels, *e.rating, 1, now_ms);
       break;
     }
     case EventType::kUserMetric: {
       const Label labels[] = {{"metric", e.metric}};
-      store_.Observe(f.user_metric, labels, *e.value);
+      store_.Observe(f.user_metric, labels, *e.value, 1, now_ms);
       break;
     }
     case EventType::kInteraction: {
       scratch_.clear();
       wire::NormalizeEndpoint(e.page_url, scratch_);
       const Label labels[] = {{"element", e.element_id}, {"event_type", e.event_type}, {"page", scratch_}};
-      store_.Add(f.interactions, labels, 1);
+      store_.Add(f.interactions, labels, 1, now_ms);
       break;
     }
     case EventType::kExperiment: {
       const Label labels[] = {{"experiment", e.experiment}, {"variant", e.variant}};
-      store_.Add(e.event == "exposure" ? f.exposures : f.conversions, labels, 1);
+      store_.Add(e.event == "exposure" ? f.exposures : f.conversions, labels, 1, now_ms);
       break;
     }
     case EventType::kCache: {
       const Label labels[] = {{"cache", e.cache}, {"result", e.result}};
-      store_.Add(f.cache, labels, 1);
+      store_.Add(f.cache, labels, 1, now_ms);
       break;
     }
     case EventType::kDataSource: {
       const Label labels[] = {{"source", e.source}};
-      store_.Add(f.source_cost, labels, *e.cost);
-      store_.Add(f.source_value, labels, *e.value);
+      store_.Add(f.source_cost, labels, *e.cost, now_ms);
+      store_.Add(f.source_value, labels, *e.value, now_ms);
       break;
     }
   }

@@ -6,10 +6,13 @@ namespace mingus::agent::intake {
 
 LineProcessor::LineProcessor(const MappingConfig& mapping, MetricStore& store, EventAggregates& aggregates,
                              IntakeStats& stats, EventSink* sink)
-    : stats_(stats), sink_(sink), statsd_(mapping, store, stats), events_(store, aggregates) {}
+    : store_(store), stats_(stats), sink_(sink), statsd_(mapping, store, stats), events_(store, aggregates) {}
 
 void LineProcessor::ProcessDatagram(std::string_view datagram, bool truncated) {
   stats_.CountDatagram();
+  // One clock reading and one update of the shared counters per datagram, not per line.
+  const int64_t now_ms = store_.NowMillis();
+  LineCounts counts;
   // A trailing newline is normal; any other empty line is an error.
   if (!datagram.empty() && datagram.back() == '\n') datagram.remove_suffix(1);
   if (truncated) {
@@ -21,30 +24,37 @@ void LineProcessor::ProcessDatagram(std::string_view datagram, bool truncated) {
   }
   while (true) {
     const auto end = datagram.find('\n');
-    ProcessLine(datagram.substr(0, end));
+    Dispatch(datagram.substr(0, end), now_ms, counts);
     if (end == std::string_view::npos) break;
     datagram.remove_prefix(end + 1);
   }
+  stats_.CountLines(counts.statsd, counts.json);
 }
 
 void LineProcessor::ProcessLine(std::string_view line) {
+  LineCounts counts;
+  Dispatch(line, store_.NowMillis(), counts);
+  stats_.CountLines(counts.statsd, counts.json);
+}
+
+void LineProcessor::Dispatch(std::string_view line, int64_t now_ms, LineCounts& counts) {
   if (!line.empty() && line.front() == '{') {
-    stats_.CountJsonLine();
+    ++counts.json;
     if (const auto error = json_.Parse(line, event_)) {
       stats_.CountError(wire::ReasonName(*error));
       return;
     }
-    events_.Handle(event_);
+    events_.Handle(event_, now_ms);
     if (sink_ != nullptr) sink_->Append(line, event_);
     return;
   }
-  stats_.CountStatsdLine();
+  ++counts.statsd;
   wire::StatsdLine parsed;
   if (const auto error = wire::ParseStatsdLine(line, parsed)) {
     stats_.CountError(wire::ReasonName(*error));
     return;
   }
-  statsd_.Handle(parsed);
+  statsd_.Handle(parsed, now_ms);
 }
 
 }  // namespace mingus::agent::intake

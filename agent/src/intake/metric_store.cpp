@@ -63,6 +63,7 @@ class StoreFamily {
   struct Stripe {
     std::mutex mutex;
     std::unordered_map<std::string, Series, TransparentHash, std::equal_to<>> series;
+    uint64_t removals = 0;  // a SeriesRef resolved before a removal is stale
   };
   std::array<Stripe, kStripes> stripes;
 
@@ -70,23 +71,55 @@ class StoreFamily {
   template <typename Update>
   bool WithSeries(std::span<const Label> labels, int64_t now_ms, Update&& update) {
     const std::string_view key = SeriesKey(labels);
-    Stripe& stripe = stripes[TransparentHash()(key) % kStripes];
+    Stripe& stripe = StripeOf(key);
     std::lock_guard lock(stripe.mutex);
+    Series* series = FindOrCreate(stripe, key, labels);
+    if (series == nullptr) return false;
+    series->last_update_ms = now_ms;
+    update(*series);
+    return true;
+  }
+
+  std::optional<SeriesRef> Resolve(std::span<const Label> labels, int64_t now_ms) {
+    const std::string_view key = SeriesKey(labels);
+    Stripe& stripe = StripeOf(key);
+    std::lock_guard lock(stripe.mutex);
+    Series* series = FindOrCreate(stripe, key, labels);
+    if (series == nullptr) return std::nullopt;
+    series->last_update_ms = now_ms;
+    return SeriesRef{this, series, static_cast<uint32_t>(&stripe - stripes.data()),
+                     stripe.removals};
+  }
+
+  // Runs `update` on a resolved series unless it has been removed since.
+  template <typename Update>
+  bool WithRef(const SeriesRef& ref, int64_t now_ms, Update&& update) {
+    Stripe& stripe = stripes[ref.stripe];
+    std::lock_guard lock(stripe.mutex);
+    if (stripe.removals != ref.generation) return false;
+    auto& series = *static_cast<Series*>(ref.series);
+    series.last_update_ms = now_ms;
+    update(series);
+    return true;
+  }
+
+ private:
+  Stripe& StripeOf(std::string_view key) { return stripes[TransparentHash()(key) % kStripes]; }
+
+  // Under the stripe's lock; null when the cap refuses a new series.
+  Series* FindOrCreate(Stripe& stripe, std::string_view key, std::span<const Label> labels) {
     auto it = stripe.series.find(key);
     if (it == stripe.series.end()) {
       if (series_count.fetch_add(1, std::memory_order_relaxed) >= max_series) {
         series_count.fetch_sub(1, std::memory_order_relaxed);
         dropped.fetch_add(1, std::memory_order_relaxed);
-        return false;
+        return nullptr;
       }
       it = stripe.series.emplace(std::string(key), NewSeries(labels)).first;
     }
-    it->second.last_update_ms = now_ms;
-    update(it->second);
-    return true;
+    return &it->second;
   }
 
- private:
   Series NewSeries(std::span<const Label> labels) const {
     Series series;
     series.labels.reserve(labels.size());
@@ -130,19 +163,18 @@ StoreFamily* MetricStore::Family(const FamilyOptions& options) {
   return it->second->options.kind == options.kind ? it->second.get() : nullptr;
 }
 
-bool MetricStore::Add(StoreFamily* family, std::span<const Label> labels, double delta) {
-  return family->WithSeries(labels, UnixMillis(clock_), [&](Series& s) { s.value += delta; });
+namespace {
+
+auto Increase(double delta) {
+  return [delta](Series& s) { s.value += delta; };
 }
 
-bool MetricStore::Set(StoreFamily* family, std::span<const Label> labels, double value) {
-  return family->WithSeries(labels, UnixMillis(clock_), [&](Series& s) { s.value = value; });
+auto Assign(double value) {
+  return [value](Series& s) { s.value = value; };
 }
 
-bool MetricStore::Observe(StoreFamily* family, std::span<const Label> labels, double value,
-                          double weight) {
-  const int64_t now = UnixMillis(clock_);
-  const auto& options = family->options;
-  return family->WithSeries(labels, now, [&](Series& s) {
+auto Record(const FamilyOptions& options, double value, double weight, int64_t now_ms) {
+  return [&options, value, weight, now_ms](Series& s) {
     if (options.kind == MetricKind::kHistogram) {
       // Bucket counts stay whole numbers: the fractional part of weights from sample rates
       // (1/0.3 = 3.33) carries over to the next observation, and count and sum follow the
@@ -160,21 +192,64 @@ bool MetricStore::Observe(StoreFamily* family, std::span<const Label> labels, do
     s.count += weight;
     s.sum += value * weight;
     if (s.window.size() < kSummaryWindow) {
-      s.window.emplace_back(value, now);
+      s.window.emplace_back(value, now_ms);
     } else {
-      s.window[s.window_next] = {value, now};
+      s.window[s.window_next] = {value, now_ms};
       s.window_next = (s.window_next + 1) % kSummaryWindow;
     }
-  });
+  };
 }
 
-bool MetricStore::AddMember(StoreFamily* family, std::span<const Label> labels,
-                            std::string_view member) {
-  return family->WithSeries(labels, UnixMillis(clock_), [&](Series& s) {
+auto Count(std::string_view member) {
+  return [member](Series& s) {
     if (!s.members) s.members = std::make_unique<HyperLogLog>(10);
     s.members->Add(member);
     s.value = std::round(s.members->Estimate());
-  });
+  };
+}
+
+}  // namespace
+
+bool MetricStore::Add(StoreFamily* family, std::span<const Label> labels, double delta,
+                      int64_t now_ms) {
+  return family->WithSeries(labels, now_ms, Increase(delta));
+}
+
+bool MetricStore::Set(StoreFamily* family, std::span<const Label> labels, double value,
+                      int64_t now_ms) {
+  return family->WithSeries(labels, now_ms, Assign(value));
+}
+
+bool MetricStore::Observe(StoreFamily* family, std::span<const Label> labels, double value,
+                          double weight, int64_t now_ms) {
+  return family->WithSeries(labels, now_ms, Record(family->options, value, weight, now_ms));
+}
+
+bool MetricStore::AddMember(StoreFamily* family, std::span<const Label> labels,
+                            std::string_view member, int64_t now_ms) {
+  return family->WithSeries(labels, now_ms, Count(member));
+}
+
+std::optional<SeriesRef> MetricStore::Resolve(StoreFamily* family, std::span<const Label> labels,
+                                              int64_t now_ms) {
+  return family->Resolve(labels, now_ms);
+}
+
+bool MetricStore::Add(const SeriesRef& series, double delta, int64_t now_ms) {
+  return series.family->WithRef(series, now_ms, Increase(delta));
+}
+
+bool MetricStore::Set(const SeriesRef& series, double value, int64_t now_ms) {
+  return series.family->WithRef(series, now_ms, Assign(value));
+}
+
+bool MetricStore::Observe(const SeriesRef& series, double value, double weight, int64_t now_ms) {
+  return series.family->WithRef(series, now_ms,
+                                Record(series.family->options, value, weight, now_ms));
+}
+
+bool MetricStore::AddMember(const SeriesRef& series, std::string_view member, int64_t now_ms) {
+  return series.family->WithRef(series, now_ms, Count(member));
 }
 
 std::vector<prometheus::MetricFamily> MetricStore::Collect() {
@@ -213,6 +288,7 @@ std::vector<prometheus::MetricFamily> MetricStore::Collect() {
         Series& s = it->second;
         if (ttl > 0 && now - s.last_update_ms > ttl) {
           it = stripe.series.erase(it);
+          ++stripe.removals;
           family->series_count.fetch_sub(1, std::memory_order_relaxed);
           continue;
         }

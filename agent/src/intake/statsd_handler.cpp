@@ -43,13 +43,41 @@ const StatsdHandler::Mapped& StatsdHandler::Lookup(const wire::StatsdLine& line)
   return cache_.emplace(cache_key_, std::move(entry)).first->second;
 }
 
-void StatsdHandler::Handle(const wire::StatsdLine& line) {
+void StatsdHandler::Handle(const wire::StatsdLine& line, int64_t now_ms) {
+  // The series key: what tells one series from another before any mapping.
+  series_key_.assign(1, static_cast<char>('0' + static_cast<int>(line.type)));
+  series_key_.append(line.name);
+  series_key_.push_back('|');
+  series_key_.append(line.tags);
+  if (const auto known = series_cache_.find(std::string_view(series_key_)); known != series_cache_.end()) {
+    if (Apply(known->second.series, known->second.scale, line, now_ms)) return;
+    series_cache_.erase(known);  // removed for idling since; resolve it again
+  }
+
   const Mapped& mapped = Lookup(line);
   if (mapped.drop) return;
   if (mapped.family == nullptr) {
     stats_.CountError("type_conflict");
     return;
   }
+  const bool tags_well_formed = BuildLabels(mapped, line);
+  if (!tags_well_formed) stats_.CountError("malformed_tag");
+  // A series refused by the cap is counted by the store. Resolving and updating are two steps,
+  // so a removal may slip in between: then resolve again.
+  for (int attempt = 0; attempt < 3; ++attempt) {
+    const auto series = store_.Resolve(mapped.family, labels_, now_ms);
+    if (!series) return;
+    if (!Apply(*series, mapped.scale, line, now_ms)) continue;
+    // A line with a malformed tag is not cached, so that each one is counted.
+    if (tags_well_formed) {
+      if (series_cache_.size() >= kMaxCachedSeries) series_cache_.clear();
+      series_cache_.emplace(series_key_, KnownSeries{*series, mapped.scale});
+    }
+    return;
+  }
+}
+
+bool StatsdHandler::BuildLabels(const Mapped& mapped, const wire::StatsdLine& line) {
   // Labels: the rule's, then the tags'; sorted by name, the rule's win a tie.
   labels_.clear();
   tag_names_.clear();
@@ -61,7 +89,6 @@ void StatsdHandler::Handle(const wire::StatsdLine& line) {
     AppendLabelName(key, tag_names_);
     tags_.push_back({start, tag_names_.size() - start, value});
   });
-  if (malformed > 0) stats_.CountError("malformed_tag");
   for (const auto& [start, length, value] : tags_) {
     const std::string_view name(tag_names_.data() + start, length);
     // "le" and "quantile" belong to histograms and summaries.
@@ -76,30 +103,25 @@ void StatsdHandler::Handle(const wire::StatsdLine& line) {
   labels_.erase(std::unique(labels_.begin(), labels_.end(),
                             [](const Label& a, const Label& b) { return a.name == b.name; }),
                 labels_.end());
+  return malformed == 0;
+}
 
+bool StatsdHandler::Apply(const SeriesRef& series, double scale, const wire::StatsdLine& line,
+                          int64_t now_ms) {
   const double weight = 1 / line.sample_rate;
-  StoreFamily* family = mapped.family;
-  // A series refused by the cardinality cap is counted by the store.
   switch (line.type) {
     case wire::StatsdType::kCounter:
-      store_.Add(family, labels_, line.value * weight);
-      break;
+      return store_.Add(series, line.value * weight, now_ms);
     case wire::StatsdType::kGauge:
-      if (line.gauge_delta) {
-        store_.Add(family, labels_, line.value);
-      } else {
-        store_.Set(family, labels_, line.value);
-      }
-      break;
+      return line.gauge_delta ? store_.Add(series, line.value, now_ms) : store_.Set(series, line.value, now_ms);
     case wire::StatsdType::kTimer:
     case wire::StatsdType::kHistogram:
     case wire::StatsdType::kDistribution:
-      store_.Observe(family, labels_, line.value * mapped.scale, weight);
-      break;
+      return store_.Observe(series, line.value * scale, weight, now_ms);
     case wire::StatsdType::kSet:
-      store_.AddMember(family, labels_, line.set_member);
-      break;
+      return store_.AddMember(series, line.set_member, now_ms);
   }
+  return false;
 }
 
 }  // namespace mingus::agent::intake

@@ -36,7 +36,45 @@ void SplitFields(std::string_view line, std::vector<std::string_view>& fields) {
 
 std::optional<uint64_t> ParseUint64(std::string_view s) { return ParseWhole<uint64_t>(s); }
 std::optional<int64_t> ParseInt64(std::string_view s) { return ParseWhole<int64_t>(s); }
-std::optional<double> ParseDouble(std::string_view s) { return ParseWhole<double>(s); }
+namespace {
+
+// Clinger's fast path: a plain decimal of at most 15 digits is an exact integer divided by an
+// exact power of ten, so one correctly rounded division yields the same double as a full
+// parse, several times faster. Anything else (exponents, more digits, inf, nan, junk) is left
+// to std::from_chars.
+std::optional<double> ParseShortDecimal(std::string_view s) {
+  static constexpr double kPowersOfTen[] = {1e0, 1e1, 1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
+                                            1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15};
+  size_t i = 0;
+  const bool negative = !s.empty() && s[0] == '-';
+  if (negative) ++i;
+  uint64_t mantissa = 0;
+  int digits = 0;
+  int fraction_digits = -1;  // -1: no decimal point yet
+  for (; i < s.size(); ++i) {
+    const char c = s[i];
+    if (c >= '0' && c <= '9') {
+      if (++digits > 15) return std::nullopt;
+      mantissa = mantissa * 10 + static_cast<uint64_t>(c - '0');
+      if (fraction_digits >= 0) ++fraction_digits;
+    } else if (c == '.' && fraction_digits < 0) {
+      fraction_digits = 0;
+    } else {
+      return std::nullopt;
+    }
+  }
+  if (digits == 0) return std::nullopt;
+  double value = static_cast<double>(mantissa);
+  if (fraction_digits > 0) value /= kPowersOfTen[fraction_digits];
+  return negative ? -value : value;
+}
+
+}  // namespace
+
+std::optional<double> ParseDouble(std::string_view s) {
+  if (const auto value = ParseShortDecimal(s)) return value;
+  return ParseWhole<double>(s);
+}
 
 void AppendHtmlEscaped(std::string_view text, std::string& out) {
   for (const char c : text) {

@@ -23,6 +23,7 @@ class MetricStoreTest : public ::testing::Test {
     prometheus::TextSerializer().Serialize(out, store_.Collect());
     return out.str();
   }
+  int64_t Now() const { return UnixMillis(clock_); }
 
   FakeClock clock_;
   MetricStore store_{clock_, 3};
@@ -32,10 +33,10 @@ TEST_F(MetricStoreTest, CountersAndGauges) {
   StoreFamily* hits = store_.Family({.name = "hits_total", .help = "Hits.", .kind = MetricKind::kCounter});
   StoreFamily* temp = store_.Family({.name = "temp", .help = "Temperature.", .kind = MetricKind::kGauge});
   const Label a[] = {{"path", "/a"}};
-  EXPECT_TRUE(store_.Add(hits, a, 1));
-  EXPECT_TRUE(store_.Add(hits, a, 2.5));
-  EXPECT_TRUE(store_.Set(temp, {}, 20));
-  EXPECT_TRUE(store_.Add(temp, {}, -3));
+  EXPECT_TRUE(store_.Add(hits, a, 1, Now()));
+  EXPECT_TRUE(store_.Add(hits, a, 2.5, Now()));
+  EXPECT_TRUE(store_.Set(temp, {}, 20, Now()));
+  EXPECT_TRUE(store_.Add(temp, {}, -3, Now()));
   const std::string out = Exposition();
   EXPECT_THAT(out, HasSubstr("# TYPE hits_total counter\nhits_total{path=\"/a\"} 3.5\n"));
   EXPECT_THAT(out, HasSubstr("# TYPE temp gauge\ntemp 17\n"));
@@ -44,9 +45,9 @@ TEST_F(MetricStoreTest, CountersAndGauges) {
 TEST_F(MetricStoreTest, HistogramsWithSampleRateWeights) {
   StoreFamily* latency = store_.Family({.name = "latency_seconds", .help = "L.",
                                         .kind = MetricKind::kHistogram, .buckets = {0.1, 1}});
-  store_.Observe(latency, {}, 0.05);
-  store_.Observe(latency, {}, 0.5, 2);  // sampled at 0.5: counts twice
-  store_.Observe(latency, {}, 5);
+  store_.Observe(latency, {}, 0.05, 1, Now());
+  store_.Observe(latency, {}, 0.5, 2, Now());  // sampled at 0.5: counts twice
+  store_.Observe(latency, {}, 5, 1, Now());
   const std::string out = Exposition();
   EXPECT_THAT(out, HasSubstr("latency_seconds_bucket{le=\"0.1\"} 1\n"));
   EXPECT_THAT(out, HasSubstr("latency_seconds_bucket{le=\"1\"} 3\n"));
@@ -57,13 +58,13 @@ TEST_F(MetricStoreTest, HistogramsWithSampleRateWeights) {
 
 TEST_F(MetricStoreTest, FractionalWeightsCarryOver) {
   StoreFamily* h = store_.Family({.name = "h", .help = "H.", .kind = MetricKind::kHistogram, .buckets = {1}});
-  for (int i = 0; i < 3; ++i) store_.Observe(h, {}, 0.5, 1 / 0.3);  // 3 lines at rate 0.3 = 10 events
+  for (int i = 0; i < 3; ++i) store_.Observe(h, {}, 0.5, 1 / 0.3, Now());  // 3 lines at rate 0.3 = 10 events
   EXPECT_THAT(Exposition(), HasSubstr("h_count 10\n"));
 }
 
 TEST_F(MetricStoreTest, SummariesOverTheRecentWindow) {
   StoreFamily* s = store_.Family({.name = "s", .help = "S.", .kind = MetricKind::kSummary, .quantiles = {0.5, 0.99}});
-  for (int i = 1; i <= 100; ++i) store_.Observe(s, {}, i);
+  for (int i = 1; i <= 100; ++i) store_.Observe(s, {}, i, 1, Now());
   std::string out = Exposition();
   EXPECT_THAT(out, HasSubstr("s{quantile=\"0.5\"} 51\n"));
   EXPECT_THAT(out, HasSubstr("s{quantile=\"0.99\"} 100\n"));
@@ -78,10 +79,10 @@ TEST_F(MetricStoreTest, CardinalityCapRefusesAndCounts) {
   StoreFamily* f = store_.Family({.name = "f_total", .help = "F.", .kind = MetricKind::kCounter});
   for (const char* user : {"a", "b", "c", "d", "e"}) {
     const Label labels[] = {{"user", user}};
-    store_.Add(f, labels, 1);
+    store_.Add(f, labels, 1, Now());
   }
   const Label existing[] = {{"user", "a"}};
-  EXPECT_TRUE(store_.Add(f, existing, 1));  // known series still update
+  EXPECT_TRUE(store_.Add(f, existing, 1, Now()));  // known series still update
   EXPECT_EQ(store_.DroppedSeries().at("f_total"), 2u);
   EXPECT_THAT(Exposition(), Not(HasSubstr("user=\"d\"")));
 }
@@ -90,9 +91,9 @@ TEST_F(MetricStoreTest, IdleSeriesExpireAfterTheirTtl) {
   StoreFamily* f = store_.Family({.name = "g", .help = "G.", .kind = MetricKind::kGauge,
                                   .ttl = std::chrono::minutes(5)});
   const Label old_labels[] = {{"k", "old"}}, fresh_labels[] = {{"k", "fresh"}};
-  store_.Set(f, old_labels, 1);
+  store_.Set(f, old_labels, 1, Now());
   clock_.Advance(std::chrono::minutes(4));
-  store_.Set(f, fresh_labels, 2);
+  store_.Set(f, fresh_labels, 2, Now());
   clock_.Advance(std::chrono::minutes(2));
   const std::string out = Exposition();
   EXPECT_THAT(out, Not(HasSubstr("k=\"old\"")));
@@ -100,8 +101,39 @@ TEST_F(MetricStoreTest, IdleSeriesExpireAfterTheirTtl) {
   // The expired series no longer counts against the cap.
   for (const char* k : {"x", "y"}) {
     const Label labels[] = {{"k", k}};
-    EXPECT_TRUE(store_.Set(f, labels, 1)) << k;
+    EXPECT_TRUE(store_.Set(f, labels, 1, Now())) << k;
   }
+}
+
+TEST_F(MetricStoreTest, AReferenceUpdatesItsSeriesUntilTheSeriesIdlesOut) {
+  StoreFamily* f = store_.Family({.name = "c_total", .help = "C.", .kind = MetricKind::kCounter,
+                                  .ttl = std::chrono::minutes(5)});
+  const Label labels[] = {{"k", "v"}}, other[] = {{"k", "w"}};
+  const auto ref = store_.Resolve(f, labels, Now());
+  ASSERT_TRUE(ref.has_value());
+  EXPECT_TRUE(store_.Add(*ref, 2, Now()));
+  EXPECT_TRUE(store_.Add(f, labels, 1, Now()));  // the same series by its labels
+  EXPECT_THAT(Exposition(), HasSubstr("c_total{k=\"v\"} 3\n"));
+
+  clock_.Advance(std::chrono::minutes(6));
+  store_.Add(f, other, 1, Now());
+  Exposition();  // removes the idle series
+  EXPECT_FALSE(store_.Add(*ref, 5, Now()));  // stale: nothing written to freed memory
+  const auto again = store_.Resolve(f, labels, Now());
+  ASSERT_TRUE(again.has_value());
+  EXPECT_TRUE(store_.Add(*again, 5, Now()));
+  EXPECT_THAT(Exposition(), HasSubstr("c_total{k=\"v\"} 5\n"));
+}
+
+TEST_F(MetricStoreTest, ResolveRespectsTheCap) {
+  StoreFamily* f = store_.Family({.name = "f_total", .help = "", .kind = MetricKind::kCounter});
+  for (const char* user : {"a", "b", "c"}) {
+    const Label labels[] = {{"user", user}};
+    EXPECT_TRUE(store_.Resolve(f, labels, Now()).has_value());
+  }
+  const Label refused[] = {{"user", "d"}};
+  EXPECT_FALSE(store_.Resolve(f, refused, Now()).has_value());
+  EXPECT_EQ(store_.DroppedSeries().at("f_total"), 1u);
 }
 
 TEST_F(MetricStoreTest, OneNameOneKind) {
@@ -119,7 +151,7 @@ TEST_F(MetricStoreTest, ConcurrentUpdatesAreAllCounted) {
       for (int i = 0; i < 10'000; ++i) {
         const std::string value = std::to_string(i % 10);
         const Label labels[] = {{"k", value}};
-        store.Add(f, labels, 1);
+        store.Add(f, labels, 1, UnixMillis(clock_));
       }
     });
   }

@@ -33,7 +33,7 @@ class StatsdHandlerTest : public ::testing::Test {
     wire::StatsdLine line;
     const auto error = wire::ParseStatsdLine(text, line);
     ASSERT_FALSE(error) << text;
-    handler_->Handle(line);
+    handler_->Handle(line, UnixMillis(clock_));
   }
   std::string Exposition() {
     std::ostringstream out;
@@ -116,6 +116,31 @@ statsd:
   EXPECT_THAT(out, HasSubstr("jobs_nightly_total 1\n"));
   clock_.Advance(std::chrono::minutes(11));  // the default TTL removes idle series
   EXPECT_EQ(Exposition(), "");
+}
+
+TEST_F(StatsdHandlerTest, RepeatedLinesAreEachCountedAndEachChecked) {
+  // A known series takes a shortcut; what it skips must not change what is counted.
+  for (int i = 0; i < 3; ++i) {
+    Send("hits:1|c|#zone:eu");
+    Send("hits:1|c|#zone:eu,bad");  // a malformed tag is counted on every line
+    Send("hits:2|c|#zone:eu|@0.5");
+    Send("temp:+2|g");
+    Send("temp:-1|g");
+  }
+  const std::string out = Exposition();
+  EXPECT_THAT(out, HasSubstr("hits_total{zone=\"eu\"} 18\n"));
+  EXPECT_THAT(out, HasSubstr("temp 3\n"));
+  EXPECT_EQ(stats_.Errors("malformed_tag"), 3u);
+}
+
+TEST_F(StatsdHandlerTest, ASeriesRemovedForIdlingComesBackFromZero) {
+  Use("statsd:\n  defaults:\n    ttl: 1m\n");
+  Send("hits:5|c|#zone:eu");
+  clock_.Advance(std::chrono::minutes(2));
+  EXPECT_EQ(Exposition(), "");  // removed for idling: the handler's shortcut is now stale
+  Send("hits:1|c|#zone:eu");
+  Send("hits:1|c|#zone:eu");
+  EXPECT_THAT(Exposition(), HasSubstr("hits_total{zone=\"eu\"} 2\n"));
 }
 
 TEST_F(StatsdHandlerTest, OneNameTwoTypesIsAConflict) {

@@ -1,3 +1,8 @@
+#include <bit>
+#include <charconv>
+#include <cmath>
+#include <random>
+
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -36,6 +41,38 @@ TEST(Text, WholeStringNumbers) {
   EXPECT_EQ(text::ParseInt64("-5"), -5);
   EXPECT_EQ(text::ParseDouble("0.25"), 0.25);
   EXPECT_FALSE(text::ParseDouble("0.25x"));
+}
+
+// Short decimals take a fast path; it must give the very double std::from_chars gives, and
+// refuse what it refuses.
+TEST(Text, ParseDoubleAgreesWithFromChars) {
+  std::mt19937_64 random(42);
+  const std::string alphabet = "0123456789.-e+x";
+  int fast = 0;
+  for (int i = 0; i < 200'000; ++i) {
+    std::string s;
+    const size_t length = 1 + random() % 20;
+    for (size_t k = 0; k < length; ++k) {
+      // Mostly digits, so that many strings are valid numbers.
+      s.push_back(random() % 4 != 0 ? alphabet[random() % 10] : alphabet[random() % alphabet.size()]);
+    }
+    double expected = 0;
+    const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), expected);
+    const auto parsed = text::ParseDouble(s);
+    if (ec != std::errc() || end != s.data() + s.size()) {
+      EXPECT_FALSE(parsed.has_value()) << s;
+      continue;
+    }
+    ASSERT_TRUE(parsed.has_value()) << s;
+    EXPECT_EQ(std::bit_cast<uint64_t>(*parsed), std::bit_cast<uint64_t>(expected)) << s;
+    fast += s.find_first_of("e+") == std::string::npos && length <= 16;
+  }
+  EXPECT_GT(fast, 10'000);  // the fast path was exercised
+  EXPECT_EQ(text::ParseDouble("-0"), -0.0);
+  EXPECT_TRUE(std::signbit(*text::ParseDouble("-0.0")));
+  EXPECT_EQ(text::ParseDouble("123456789012345"), 123456789012345.0);
+  EXPECT_EQ(text::ParseDouble("0.1"), 0.1);
+  EXPECT_EQ(text::ParseDouble("9007199254740993"), 9007199254740992.0);  // 16 digits: from_chars rounds
 }
 
 TEST(Duration, PrometheusSyntax) {

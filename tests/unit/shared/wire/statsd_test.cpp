@@ -94,5 +94,17 @@ TEST(Utf8, AcceptsValidAndRefusesInvalid) {
   EXPECT_FALSE(IsValidUtf8("\x80"));
 }
 
+TEST(Utf8, FindsABadByteAnywhereInALongAsciiLine) {
+  // ASCII is checked eight bytes at a time: put the bad byte at every offset of the words.
+  for (size_t at = 0; at < 40; ++at) {
+    std::string line(40, 'a');
+    EXPECT_TRUE(IsValidUtf8(line));
+    line[at] = '\xff';
+    EXPECT_FALSE(IsValidUtf8(line)) << at;
+    line.replace(at, 1, "\xc3\xa9");  // a valid two-byte character there
+    EXPECT_TRUE(IsValidUtf8(line)) << at;
+  }
+}
+
 }  // namespace
 }  // namespace mingus::wire

@@ -49,7 +49,7 @@ class EventAggregates {
 class EventHandler {
  public:
   EventHandler(MetricStore& store, EventAggregates& aggregates);
-  void Handle(const wire::JsonEvent& event);
+  void Handle(const wire::JsonEvent& event, int64_t now_ms);
 
  private:
   struct Families;

@@ -18,8 +18,10 @@ class IntakeStats {
   IntakeStats();
 
   void CountDatagram() { datagrams_.fetch_add(1, std::memory_order_relaxed); }
-  void CountStatsdLine() { statsd_lines_.fetch_add(1, std::memory_order_relaxed); }
-  void CountJsonLine() { json_lines_.fetch_add(1, std::memory_order_relaxed); }
+  void CountLines(uint64_t statsd, uint64_t json) {
+    if (statsd != 0) statsd_lines_.fetch_add(statsd, std::memory_order_relaxed);
+    if (json != 0) json_lines_.fetch_add(json, std::memory_order_relaxed);
+  }
   // `reason` is one of kReasons (the StatsD and JSON parsers' reason names plus the
   // intake's own); others are counted as "other".
   void CountError(std::string_view reason);

@@ -26,6 +26,12 @@ class LineProcessor {
   void ProcessLine(std::string_view line);
 
  private:
+  struct LineCounts {
+    uint64_t statsd = 0, json = 0;
+  };
+  void Dispatch(std::string_view line, int64_t now_ms, LineCounts& counts);
+
+  MetricStore& store_;
   IntakeStats& stats_;
   EventSink* sink_;
   StatsdHandler statsd_;
