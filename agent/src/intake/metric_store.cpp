@@ -5,6 +5,7 @@
 #include <cmath>
 #include <unordered_map>
 
+#include "mingus/common/fast_hash.h"
 #include "mingus/common/hyperloglog.h"
 
 namespace mingus::agent::intake {
@@ -15,11 +16,6 @@ constexpr size_t kStripes = 16;
 // Summaries keep the most recent observations of the last ten minutes, at most this many.
 constexpr size_t kSummaryWindow = 1024;
 constexpr int64_t kSummaryMaxAgeMs = 10 * 60 * 1000;
-
-struct TransparentHash {
-  using is_transparent = void;
-  size_t operator()(std::string_view s) const { return std::hash<std::string_view>()(s); }
-};
 
 // The series key inside a family: name\x1fvalue\x1e per label. Built in a per-thread buffer
 // that keeps its capacity, so looking up an existing series allocates nothing.
@@ -62,7 +58,7 @@ class StoreFamily {
 
   struct Stripe {
     std::mutex mutex;
-    std::unordered_map<std::string, Series, TransparentHash, std::equal_to<>> series;
+    std::unordered_map<std::string, Series, FastHash, std::equal_to<>> series;
     uint64_t removals = 0;  // a SeriesRef resolved before a removal is stale
   };
   std::array<Stripe, kStripes> stripes;
@@ -104,7 +100,7 @@ class StoreFamily {
   }
 
  private:
-  Stripe& StripeOf(std::string_view key) { return stripes[TransparentHash()(key) % kStripes]; }
+  Stripe& StripeOf(std::string_view key) { return stripes[FastHash()(key) % kStripes]; }
 
   // Under the stripe's lock; null when the cap refuses a new series.
   Series* FindOrCreate(Stripe& stripe, std::string_view key, std::span<const Label> labels) {

@@ -2,7 +2,10 @@
 
 #include <cmath>
 #include <limits>
+#include <string>
+#include <vector>
 
+#include <boost/json/basic_parser_impl.hpp>
 #include <boost/json/parse_options.hpp>
 
 #include "mingus/wire/statsd.h"
@@ -90,19 +93,161 @@ const Schema* FindSchema(std::string_view type) {
   return nullptr;
 }
 
+// A top-level member of the event object; nested objects and arrays are only noted.
+struct Member {
+  enum class Kind : uint8_t { kString, kInt64, kUint64, kDouble, kBool, kNull, kNested };
+  std::string_view key;
+  Kind kind = Kind::kNull;
+  std::string_view text;  // strings
+  int64_t int64 = 0;
+  uint64_t uint64 = 0;
+  double number = 0;  // every number, as a double
+  bool flag = false;
+
+  bool is_number() const { return kind == Kind::kInt64 || kind == Kind::kUint64 || kind == Kind::kDouble; }
+};
+
 // Integer ids are written back as decimal text into `scratch` so that 42 and "42" agree.
-bool ReadId(const boost::json::value& v, std::string_view& out, std::string& scratch) {
-  if (v.is_string()) {
-    out = std::string_view(v.get_string().data(), v.get_string().size());
-    return true;
+bool ReadId(const Member& v, std::string_view& out, std::string& scratch) {
+  switch (v.kind) {
+    case Member::Kind::kString:
+      out = v.text;
+      return true;
+    case Member::Kind::kInt64:
+      scratch = std::to_string(v.int64);
+      out = scratch;
+      return true;
+    case Member::Kind::kUint64:
+      scratch = std::to_string(v.uint64);
+      out = scratch;
+      return true;
+    default:
+      return false;
   }
-  if (v.is_int64() || v.is_uint64()) {
-    scratch = v.is_int64() ? std::to_string(v.get_int64()) : std::to_string(v.get_uint64());
-    out = scratch;
-    return true;
-  }
-  return false;
 }
+
+// The basic_parser handler: collects the top-level members of an object. Keys and strings
+// are copied into `text`, reserved to the line's size beforehand (unescaping never makes a
+// string longer), so the views into it stay valid.
+struct MemberCollector {
+  static constexpr std::size_t max_object_size = std::size_t(-1);
+  static constexpr std::size_t max_array_size = std::size_t(-1);
+  static constexpr std::size_t max_key_size = std::size_t(-1);
+  static constexpr std::size_t max_string_size = std::size_t(-1);
+  using error_code = boost::system::error_code;
+  using string_view = boost::json::string_view;
+
+  std::string text;
+  size_t text_start = 0;
+  std::vector<Member> members;
+  std::string_view key;
+  int depth = 0;
+  bool is_object = false;
+
+  void Reset(size_t line_size) {
+    text.clear();
+    if (text.capacity() < line_size) text.reserve(line_size);
+    text_start = 0;
+    members.clear();
+    depth = 0;
+    is_object = false;
+  }
+  bool AtTop() const { return is_object && depth == 1; }
+  std::string_view Take() {
+    const std::string_view taken(text.data() + text_start, text.size() - text_start);
+    text_start = text.size();
+    return taken;
+  }
+  Member& Add(Member::Kind kind) {
+    Member& member = members.emplace_back();
+    member.key = key;
+    member.kind = kind;
+    return member;
+  }
+
+  bool on_document_begin(error_code&) { return true; }
+  bool on_document_end(error_code&) { return true; }
+  bool on_object_begin(error_code&) {
+    if (depth == 0) is_object = true;
+    if (AtTop()) Add(Member::Kind::kNested);
+    ++depth;
+    return true;
+  }
+  bool on_object_end(std::size_t, error_code&) {
+    --depth;
+    return true;
+  }
+  bool on_array_begin(error_code&) {
+    if (AtTop()) Add(Member::Kind::kNested);
+    ++depth;
+    return true;
+  }
+  bool on_array_end(std::size_t, error_code&) {
+    --depth;
+    return true;
+  }
+  bool on_key_part(string_view s, std::size_t, error_code&) {
+    if (AtTop()) text.append(s.data(), s.size());
+    return true;
+  }
+  bool on_key(string_view s, std::size_t, error_code&) {
+    if (AtTop()) {
+      text.append(s.data(), s.size());
+      key = Take();
+    }
+    return true;
+  }
+  bool on_string_part(string_view s, std::size_t, error_code&) {
+    if (AtTop()) text.append(s.data(), s.size());
+    return true;
+  }
+  bool on_string(string_view s, std::size_t, error_code&) {
+    if (AtTop()) {
+      text.append(s.data(), s.size());
+      Add(Member::Kind::kString).text = Take();
+    }
+    return true;
+  }
+  bool on_number_part(string_view, error_code&) { return true; }
+  bool on_int64(int64_t value, string_view, error_code&) {
+    if (AtTop()) {
+      Member& member = Add(Member::Kind::kInt64);
+      member.int64 = value;
+      member.number = static_cast<double>(value);
+    }
+    return true;
+  }
+  bool on_uint64(uint64_t value, string_view, error_code&) {
+    if (AtTop()) {
+      Member& member = Add(Member::Kind::kUint64);
+      member.uint64 = value;
+      member.number = static_cast<double>(value);
+    }
+    return true;
+  }
+  bool on_double(double value, string_view, error_code&) {
+    if (AtTop()) Add(Member::Kind::kDouble).number = value;
+    return true;
+  }
+  bool on_bool(bool value, error_code&) {
+    if (AtTop()) Add(Member::Kind::kBool).flag = value;
+    return true;
+  }
+  bool on_null(error_code&) {
+    if (AtTop()) Add(Member::Kind::kNull);
+    return true;
+  }
+  bool on_comment_part(string_view, error_code&) { return true; }
+  bool on_comment(string_view, error_code&) { return true; }
+
+  // The last member of that name (JSON leaves duplicates open; the last wins, as in browsers).
+  const Member* Find(std::string_view name) const {
+    for (auto it = members.rbegin(); it != members.rend(); ++it) {
+      if (it->key == name) return &*it;
+    }
+    return nullptr;
+  }
+};
 
 }  // namespace
 
@@ -132,45 +277,46 @@ boost::json::parse_options ParseOptions() {
 }
 }  // namespace
 
-JsonEventParser::JsonEventParser()
-    : parser_(boost::json::storage_ptr(), ParseOptions(), parser_stack_.data(), parser_stack_.size()) {}
+struct JsonEventParser::Tokens {
+  Tokens() : parser(ParseOptions()) { parser.handler().members.reserve(32); }
+  boost::json::basic_parser<MemberCollector> parser;
+};
+
+JsonEventParser::JsonEventParser() : tokens_(std::make_unique<Tokens>()) {}
+JsonEventParser::~JsonEventParser() = default;
 
 std::optional<JsonEventError> JsonEventParser::Parse(std::string_view line, JsonEvent& out) {
   detail_.clear();
   if (!IsValidUtf8(line)) return JsonEventError::kNotUtf8;
-  value_.reset();
-  parser_.reset();  // lets go of the old resource before it is replaced
-  resource_.emplace(buffer_.data(), buffer_.size());
-  parser_.reset(boost::json::storage_ptr(&*resource_));
+  auto& parser = tokens_->parser;
+  MemberCollector& object = parser.handler();
+  parser.reset();
+  object.Reset(line.size());
   boost::system::error_code ec;
-  parser_.write(line.data(), line.size(), ec);
-  if (!ec) value_.emplace(parser_.release());
+  const size_t consumed = parser.write_some(false, line.data(), line.size(), ec);
   if (ec == boost::json::error::too_deep) return JsonEventError::kTooDeep;
-  if (ec) return JsonEventError::kSyntax;
-  if (!value_->is_object()) return JsonEventError::kNotObject;
-  const boost::json::object& object = value_->get_object();
+  if (ec || consumed != line.size()) return JsonEventError::kSyntax;
+  if (!object.is_object) return JsonEventError::kNotObject;
 
-  const auto* type = object.if_contains("type");
+  const Member* type = object.Find("type");
   const Schema* schema =
-      type != nullptr && type->is_string()
-          ? FindSchema(std::string_view(type->get_string().data(), type->get_string().size()))
-          : nullptr;
+      type != nullptr && type->kind == Member::Kind::kString ? FindSchema(type->text) : nullptr;
   if (schema == nullptr) return JsonEventError::kUnknownType;
   out = JsonEvent{};
   out.type = schema->type;
 
-  if (const auto* ts = object.if_contains("ts")) {
+  if (const Member* ts = object.Find("ts")) {
     if (!ts->is_number()) {
       detail_ = "ts";
       return JsonEventError::kWrongFieldType;
     }
-    out.ts = ts->to_number<double>();
+    out.ts = ts->number;
   }
   size_t ids_used = 0;
   for (const Field& field : schema->fields) {
     if (field.name.empty()) break;
-    const auto* v = object.if_contains(field.name);
-    if (v == nullptr || v->is_null()) {
+    const Member* v = object.Find(field.name);
+    if (v == nullptr || v->kind == Member::Kind::kNull) {
       if (field.required) {
         detail_ = field.name;
         return JsonEventError::kMissingField;
@@ -180,19 +326,19 @@ std::optional<JsonEventError> JsonEventParser::Parse(std::string_view line, Json
     bool ok = false;
     switch (field.kind) {
       case Kind::kString:
-        ok = v->is_string();
-        if (ok) out.*field.text = std::string_view(v->get_string().data(), v->get_string().size());
+        ok = v->kind == Member::Kind::kString;
+        if (ok) out.*field.text = v->text;
         break;
       case Kind::kId:
         ok = ReadId(*v, out.*field.text, id_text_[ids_used++]);
         break;
       case Kind::kNumber:
         ok = v->is_number();
-        if (ok) out.*field.number = v->to_number<double>();
+        if (ok) out.*field.number = v->number;
         break;
       case Kind::kBool:
-        ok = v->is_bool();
-        if (ok) out.*field.flag = v->get_bool();
+        ok = v->kind == Member::Kind::kBool;
+        if (ok) out.*field.flag = v->flag;
         break;
     }
     if (!ok) {

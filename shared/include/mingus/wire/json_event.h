@@ -2,13 +2,11 @@
 
 #include <array>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
 
-#include <boost/json/monotonic_resource.hpp>
-#include <boost/json/parser.hpp>
-#include <boost/json/value.hpp>
 
 // Application events sent as one JSON object per line (a line starting with '{'), see DESIGN.md.
 namespace mingus::wire {
@@ -47,21 +45,24 @@ enum class JsonEventError : uint8_t {
 };
 std::string_view ReasonName(JsonEventError error);
 
-// Parses one line into a JsonEvent. Reuses one fixed buffer, so a parser serves one thread
-// and a typical event costs no heap allocation. Unknown fields are ignored. `detail` names the
-// offending field on error.
+// Parses one line into a JsonEvent. Events are flat objects, so the parser reads the line as
+// a stream of tokens (Boost.JSON's basic_parser) and keeps only the top-level members, in
+// buffers it reuses: no document is built and a typical event costs no heap allocation. A
+// parser serves one thread. Unknown fields are ignored; of duplicate keys the last wins.
+// `detail` names the offending field on error.
 class JsonEventParser {
  public:
   JsonEventParser();
+  ~JsonEventParser();
+  JsonEventParser(const JsonEventParser&) = delete;
+  JsonEventParser& operator=(const JsonEventParser&) = delete;
+
   std::optional<JsonEventError> Parse(std::string_view line, JsonEvent& out);
   std::string_view detail() const { return detail_; }
 
  private:
-  std::array<unsigned char, 16 * 1024> buffer_;       // the parsed value's storage
-  std::array<unsigned char, 4 * 1024> parser_stack_;  // the parser's own working memory
-  std::optional<boost::json::monotonic_resource> resource_;
-  boost::json::parser parser_;
-  std::optional<boost::json::value> value_;  // emplaced, so it keeps the parser's storage
+  struct Tokens;
+  std::unique_ptr<Tokens> tokens_;
   std::array<std::string, 2> id_text_;  // integer ids as text; no schema has more than two ids
   std::string detail_;
 };

@@ -77,6 +77,26 @@ TEST_F(JsonEventTest, EveryMalformedClassHasItsReason) {
   EXPECT_EQ(ErrorOf(R"({"type":"cache","cache":"c","result":"hit","x":[[[[[[[[[[1]]]]]]]]]]})"), "json_too_deep");
 }
 
+TEST_F(JsonEventTest, OnlyTopLevelMembersCountAndTheLastDuplicateWins) {
+  EXPECT_EQ(Parse(R"({"type":"cache","cache":"a","result":"hit","cache":"b"})").cache, "b");
+  // A nested "type" or "cache" is not the event's.
+  const JsonEvent nested =
+      Parse(R"({"type":"cache","x":{"type":"api","cache":"n"},"y":[{"cache":"m"}],"cache":"c","result":"hit"})");
+  EXPECT_EQ(nested.type, EventType::kCache);
+  EXPECT_EQ(nested.cache, "c");
+  EXPECT_EQ(ErrorOf(R"({"type":"cache","cache":{"name":"c"},"result":"hit"})"), "wrong_field_type:cache");
+  EXPECT_EQ(ErrorOf(R"({"type":"cache","cache":["c"],"result":"hit"})"), "wrong_field_type:cache");
+  EXPECT_EQ(ErrorOf(R"([{"type":"cache","cache":"c","result":"hit"}])"), "json_not_object");
+  EXPECT_EQ(ErrorOf(R"("type")"), "json_not_object");
+}
+
+TEST_F(JsonEventTest, EscapesAreDecodedInKeysAndValues) {
+  const JsonEvent event = Parse(R"({"t\u0079pe":"cache","cache":"a\"b\u00e9\n","result":"hit"})");
+  EXPECT_EQ(event.type, EventType::kCache);
+  EXPECT_EQ(event.cache, "a\"b\xc3\xa9\n");
+  EXPECT_EQ(event.result, "hit");
+}
+
 TEST_F(JsonEventTest, ParserIsReusableAndLargeEventsStillParse) {
   const std::string big_comment(100'000, 'x');
   const JsonEvent big = Parse(R"({"type":"feedback","user_id":"u","kind":"csat","rating":4,"comment":")" +
