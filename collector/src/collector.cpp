@@ -1,6 +1,7 @@
 #include "mingus/collector/collector.h"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <signal.h>
 #include <spdlog/spdlog.h>
 #include <unistd.h>
@@ -20,6 +21,13 @@ namespace {
 
 constexpr std::string_view kStoreFile = "performance_metrics.db";
 constexpr std::string_view kAlertStoreFile = "alerts.db";
+constexpr std::string_view kEventStoreFile = "business_intelligence.db";
+
+events::StoreOptions EventStoreOptions(const events::EventsConfig& config) {
+  return {.retention = config.retention,
+          .rollup_retention = config.rollup_retention,
+          .max_future_skew = config.max_future_skew};
+}
 
 prometheus::Counter& AddCounter(prometheus::Registry& registry, const std::string& name,
                                 const std::string& help) {
@@ -137,6 +145,7 @@ StatusOr<std::string> Collector::Start() {
     spdlog::warn("{}", problem);
   }
   scrapes_manager_.Start();
+  if (Status status = StartEvents(); !status.ok()) return status;
   flusher_ = std::thread([this] { FlushLoop(); });
   server_ = std::make_unique<http::Server>(config_.web, router_);
   auto address = server_->Start();
@@ -147,6 +156,7 @@ StatusOr<std::string> Collector::Start() {
 void Collector::Stop() {
   if (server_) server_->Stop();
   stream_.Stop();
+  if (event_puller_) event_puller_->Stop();
   scrapes_manager_.Stop();
   rules_.Stop();
   StopNotifier();
@@ -210,6 +220,10 @@ void Collector::Reload(CollectorConfig config) {
   config_ = std::move(config);
   rules_.Apply(config_.rule_groups, RuleOptions());
   monitoring_.Apply(config_.dashboard);
+  if (event_puller_) {
+    event_store_->SetOptions(EventStoreOptions(config_.events));
+    event_puller_->Apply(config_.events);
+  }
   stream_.SetInterval(config_.evaluation_interval);
   {
     std::lock_guard lock(notifier_mutex_);
@@ -224,6 +238,39 @@ void Collector::Reload(CollectorConfig config) {
   }
   reload_success_.Set(1);
   reload_timestamp_.SetToCurrentTime();
+}
+
+Status Collector::StartEvents() {
+  const std::string path = JoinPath(config_.storage_path, std::string(kEventStoreFile));
+  auto store = events::EventStore::Open(path, EventStoreOptions(config_.events), clock_);
+  if (!store.ok()) return store.status();
+  if (!(*store)->moved_aside().empty()) {
+    spdlog::error("{} was corrupt: moved aside to {}, events start afresh", path,
+                  (*store)->moved_aside());
+  }
+  event_store_ = std::move(store).value();
+  // The agents are the scrape targets of the events jobs, as the scrape manager has them.
+  event_puller_ = std::make_unique<events::EventPuller>(
+      *event_store_, clock_, *registry_,
+      [this] {
+        std::vector<events::AgentTarget> agents;
+        for (const auto& status : scrapes_manager_.Targets()) {
+          const auto& labels = status.target.labels;
+          const auto instance =
+              std::find_if(labels.begin(), labels.end(),
+                           [](const auto& label) { return label.first == "instance"; });
+          agents.push_back({instance != labels.end() ? instance->second : status.target.address,
+                            status.job, status.target.address});
+        }
+        return agents;
+      },
+      config_.events);
+  event_puller_->Start();
+  if (!config_.events.jobs.empty()) {
+    spdlog::info("pulling analytics events from the targets of {} into {}",
+                 fmt::join(config_.events.jobs, ", "), path);
+  }
+  return OkStatus();
 }
 
 Status Collector::StartNotifier() {
@@ -361,6 +408,7 @@ http::Response Collector::ServeMetrics(const http::Request&) {
             static_cast<double>(store_->DiskBytes()));
     }
   }
+  if (event_puller_) event_puller_->AppendFamilies(families);
   auto process = process_.Collect();
   std::move(process.begin(), process.end(), std::back_inserter(families));
   if (server_) http::AppendServerFamilies(families, "mingus_collector", *server_);

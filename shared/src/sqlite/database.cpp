@@ -136,6 +136,8 @@ std::string_view Statement::Blob(int column) const {
           static_cast<size_t>(sqlite3_column_bytes(statement_, column))};
 }
 
+int Statement::ColumnCount() const { return sqlite3_column_count(statement_); }
+
 bool Statement::IsNull(int column) const {
   return sqlite3_column_type(statement_, column) == SQLITE_NULL;
 }
@@ -191,6 +193,8 @@ StatusOr<Statement> Database::Prepare(std::string_view sql) {
 }
 
 int64_t Database::LastInsertId() const { return sqlite3_last_insert_rowid(db_); }
+
+int64_t Database::Changes() const { return sqlite3_changes64(db_); }
 
 Transaction::Transaction(Database& db) : db_(db), begin_(db.Exec("BEGIN")) {}
 

@@ -16,6 +16,8 @@
 #include "mingus/collector/api/monitoring_stream.h"
 #include "mingus/collector/api/prometheus_api.h"
 #include "mingus/collector/config.h"
+#include "mingus/collector/events/event_puller.h"
+#include "mingus/collector/events/event_store.h"
 #include "mingus/collector/notify/deliverer.h"
 #include "mingus/collector/notify/dispatcher.h"
 #include "mingus/collector/notify/forwarder.h"
@@ -58,6 +60,7 @@ class Collector {
   void FlushOnce();
   rules::GroupOptions RuleOptions() const;
   Status StartNotifier();
+  Status StartEvents();
   void StopNotifier();
   void NotifyLoop();
   // The rule evaluator's alerts, as Prometheus' notifier sends them: with the external labels
@@ -102,6 +105,9 @@ class Collector {
   bool notifier_stopping_ = false, notifier_woken_ = false;
   tsdb::Labels alert_labels_;  // external labels, sorted
   std::string external_url_;
+  // Analytics events pulled from the agents into business_intelligence.db.
+  std::unique_ptr<events::EventStore> event_store_;
+  std::unique_ptr<events::EventPuller> event_puller_;
 };
 
 }  // namespace mingus::collector

@@ -38,6 +38,7 @@ class Statement {
   std::string_view Text(int column) const;
   std::string_view Blob(int column) const;
   bool IsNull(int column) const;
+  int ColumnCount() const;
 
   const Status& status() const { return status_; }
 
@@ -66,6 +67,8 @@ class Database {
   Status Exec(std::string_view sql);
   StatusOr<Statement> Prepare(std::string_view sql);
   int64_t LastInsertId() const;
+  // Rows the last INSERT, UPDATE or DELETE changed (0 for an INSERT that DO NOTHING skipped).
+  int64_t Changes() const;
 
   // Where a corrupt file was moved at open; empty when none was.
   const std::string& moved_aside() const { return moved_aside_; }

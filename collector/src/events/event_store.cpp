@@ -1,0 +1,596 @@
+#include "mingus/collector/events/event_store.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cmath>
+#include <filesystem>
+#include <tuple>
+
+#include "mingus/common/text.h"
+#include "mingus/sql/fingerprint.h"
+
+namespace mingus::collector::events {
+
+namespace {
+
+using wire::EventType;
+using wire::JsonEvent;
+
+// The event's fields, one column each (NULL when the event has none), named as on the wire.
+constexpr std::pair<std::string_view, std::string_view JsonEvent::*> kTextColumns[] = {
+    {"user_id", &JsonEvent::user_id},
+    {"session_id", &JsonEvent::session_id},
+    {"request_id", &JsonEvent::request_id},
+    {"endpoint", &JsonEvent::endpoint},
+    {"method", &JsonEvent::method},
+    {"query", &JsonEvent::query},
+    {"name", &JsonEvent::name},
+    {"action", &JsonEvent::action},
+    {"feature", &JsonEvent::feature},
+    {"kind", &JsonEvent::kind},
+    {"comment", &JsonEvent::comment},
+    {"metric", &JsonEvent::metric},
+    {"event_type", &JsonEvent::event_type},
+    {"element_id", &JsonEvent::element_id},
+    {"page_url", &JsonEvent::page_url},
+    {"experiment", &JsonEvent::experiment},
+    {"variant", &JsonEvent::variant},
+    {"event", &JsonEvent::event},
+    {"cache", &JsonEvent::cache},
+    {"result", &JsonEvent::result},
+    {"source", &JsonEvent::source},
+};
+constexpr std::pair<std::string_view, std::optional<double> JsonEvent::*> kNumberColumns[] = {
+    {"status", &JsonEvent::status},
+    {"duration_ms", &JsonEvent::duration_ms},
+    {"rows", &JsonEvent::rows},
+    {"input_size", &JsonEvent::input_size},
+    {"usage_time", &JsonEvent::usage_time},
+    {"rating", &JsonEvent::rating},
+    {"value", &JsonEvent::value},
+    {"cost", &JsonEvent::cost},
+    {"predicted", &JsonEvent::predicted},
+    {"actual", &JsonEvent::actual},
+};
+// agent_id, cursor, time_ms, received_ms, type, then the text and number columns, then cached.
+constexpr int kFirstTextParam = 6;
+constexpr int kFirstNumberParam = kFirstTextParam + std::size(kTextColumns);
+constexpr int kCachedParam = kFirstNumberParam + std::size(kNumberColumns);
+
+std::string Schema() {
+  std::string fields;
+  for (const auto& [name, member] : kTextColumns) fields += fmt::format("  {} TEXT,\n", name);
+  for (const auto& [name, member] : kNumberColumns)
+    fields += fmt::format("  {} {},\n", name, name == "status" ? "INTEGER" : "REAL");
+  return fmt::format(R"(
+CREATE TABLE IF NOT EXISTS agents (
+  agent_id INTEGER PRIMARY KEY,
+  instance TEXT NOT NULL UNIQUE,           -- the scrape target's instance label
+  cursor INTEGER NOT NULL DEFAULT 0,       -- the last event stored or set aside
+  lost INTEGER NOT NULL DEFAULT 0,         -- dropped by the agent (spool full) before pulled
+  last_stored_ms INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE IF NOT EXISTS events (
+  agent_id INTEGER NOT NULL,
+  cursor INTEGER NOT NULL,                 -- the agent's number for the event
+  time_ms INTEGER NOT NULL,                -- event time: its ts, else when the agent received it
+  received_ms INTEGER NOT NULL,            -- when the agent received it
+  type TEXT NOT NULL,
+{}  cached INTEGER,
+  UNIQUE (agent_id, cursor)
+);
+CREATE INDEX IF NOT EXISTS events_by_time ON events (time_ms);
+CREATE INDEX IF NOT EXISTS events_by_type_time ON events (type, time_ms);
+CREATE TABLE IF NOT EXISTS rejected_events (
+  agent_id INTEGER NOT NULL,
+  cursor INTEGER NOT NULL,
+  received_ms INTEGER NOT NULL,
+  reason TEXT NOT NULL,                    -- mingus_collector_events_rejected_total's reason
+  detail TEXT NOT NULL,                    -- the field or value at fault
+  json TEXT NOT NULL,                      -- the event as sent
+  PRIMARY KEY (agent_id, cursor)
+);
+CREATE INDEX IF NOT EXISTS rejected_by_received ON rejected_events (received_ms);
+CREATE TABLE IF NOT EXISTS daily_rollups (
+  day TEXT NOT NULL,                       -- YYYY-MM-DD (UTC) of time_ms
+  type TEXT NOT NULL,
+  key TEXT NOT NULL,                       -- per type, see docs/events.md; '' when none
+  subkey TEXT NOT NULL,
+  outcome TEXT NOT NULL,
+  events INTEGER NOT NULL,
+  value_count INTEGER NOT NULL,            -- events that had the type's value
+  value_sum REAL NOT NULL,
+  value_min REAL,
+  value_max REAL,
+  cost_sum REAL NOT NULL,                  -- data_source events' cost
+  PRIMARY KEY (day, type, key, subkey, outcome)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS daily_users (
+  day TEXT NOT NULL,
+  user_id TEXT NOT NULL,
+  events INTEGER NOT NULL,
+  PRIMARY KEY (day, user_id)
+) WITHOUT ROWID;
+)",
+                     fields);
+}
+
+std::string InsertEventSql() {
+  std::string columns = "agent_id, cursor, time_ms, received_ms, type";
+  for (const auto& [name, member] : kTextColumns) columns += fmt::format(", {}", name);
+  for (const auto& [name, member] : kNumberColumns) columns += fmt::format(", {}", name);
+  columns += ", cached";
+  std::string params;
+  for (int i = 1; i <= kCachedParam; ++i) params += fmt::format("{}?{}", i == 1 ? "" : ", ", i);
+  return fmt::format("INSERT INTO events ({}) VALUES ({}) ON CONFLICT DO NOTHING", columns, params);
+}
+
+// YYYY-MM-DD of a Unix time in milliseconds, in UTC.
+std::string DayOf(int64_t unix_ms) {
+  using namespace std::chrono;
+  const year_month_day day{floor<days>(sys_time<milliseconds>(milliseconds(unix_ms)))};
+  return fmt::format("{:04}-{:02}-{:02}", static_cast<int>(day.year()),
+                     static_cast<unsigned>(day.month()), static_cast<unsigned>(day.day()));
+}
+
+// What one event adds to its day's rollup row: the dimensions and the type's value.
+struct RollupKey {
+  std::string day, type, key, subkey, outcome;
+  auto operator<=>(const RollupKey&) const = default;
+};
+struct RollupSums {
+  int64_t events = 0, value_count = 0;
+  double value_sum = 0, value_min = 0, value_max = 0, cost_sum = 0;
+};
+
+RollupKey RollupKeyOf(const JsonEvent& e, std::string day) {
+  RollupKey k{std::move(day), std::string(wire::EventTypeName(e.type)), "", "", ""};
+  switch (e.type) {
+    case EventType::kApi:
+      k.key = e.endpoint;
+      k.subkey = e.method;
+      if (e.status) k.outcome = fmt::format("{}xx", static_cast<int>(*e.status) / 100);
+      break;
+    case EventType::kDb:
+      k.key = sql::Fingerprint(e.query);
+      break;
+    case EventType::kScore:
+      k.key = e.name;
+      if (e.cached) k.outcome = *e.cached ? "cached" : "computed";
+      break;
+    case EventType::kEngagement:
+      k.key = e.action;
+      break;
+    case EventType::kFeature:
+      k.key = e.feature;
+      break;
+    case EventType::kFeedback:
+      k.key = e.kind;
+      break;
+    case EventType::kUserMetric:
+      k.key = e.metric;
+      break;
+    case EventType::kInteraction:
+      k.key = e.page_url;
+      k.subkey = e.element_id;
+      k.outcome = e.event_type;
+      break;
+    case EventType::kExperiment:
+      k.key = e.experiment;
+      k.subkey = e.variant;
+      k.outcome = e.event;
+      break;
+    case EventType::kCache:
+      k.key = e.cache;
+      k.outcome = e.result;
+      break;
+    case EventType::kDataSource:
+      k.key = e.source;
+      break;
+  }
+  return k;
+}
+
+// The number a type's rollup sums: a duration, a usage time, a rating or a value.
+std::optional<double> RollupValueOf(const JsonEvent& e) {
+  switch (e.type) {
+    case EventType::kApi:
+    case EventType::kDb:
+    case EventType::kScore:
+      return e.duration_ms;
+    case EventType::kEngagement:
+    case EventType::kFeature:
+      return e.usage_time;
+    case EventType::kFeedback:
+      return e.rating;
+    case EventType::kUserMetric:
+    case EventType::kDataSource:
+      return e.value;
+    default:
+      return std::nullopt;
+  }
+}
+
+void Add(RollupSums& sums, const JsonEvent& e) {
+  ++sums.events;
+  if (const auto value = RollupValueOf(e)) {
+    sums.value_min = sums.value_count == 0 ? *value : std::min(sums.value_min, *value);
+    sums.value_max = sums.value_count == 0 ? *value : std::max(sums.value_max, *value);
+    ++sums.value_count;
+    sums.value_sum += *value;
+  }
+  if (e.cost) sums.cost_sum += *e.cost;
+}
+
+Rejection FromParseError(wire::JsonEventError error, const JsonEvent& partial,
+                         std::string_view field) {
+  using wire::JsonEventError;
+  switch (error) {
+    case JsonEventError::kUnknownType:
+      return Rejection::kUnknownType;
+    case JsonEventError::kMissingField:
+      return Rejection::kMissingField;
+    case JsonEventError::kWrongFieldType:
+      return Rejection::kWrongFieldType;
+    case JsonEventError::kBadFieldValue:
+      break;
+    default:
+      return Rejection::kMalformed;
+  }
+  // The parser stops at the first impossible value, with that field already filled in.
+  const auto negative = [](const std::optional<double>& v) { return v && *v < 0; };
+  if (field == "duration_ms" && negative(partial.duration_ms)) return Rejection::kNegativeDuration;
+  for (const auto& [name, member] :
+       {std::pair{"rows", &JsonEvent::rows}, std::pair{"input_size", &JsonEvent::input_size},
+        std::pair{"usage_time", &JsonEvent::usage_time}, std::pair{"cost", &JsonEvent::cost}}) {
+    if (field == name && negative(partial.*member)) return Rejection::kNegativeValue;
+  }
+  if (field == "status") return Rejection::kBadStatus;
+  if (field == "event") return Rejection::kBadExperimentEvent;
+  return Rejection::kBadFieldValue;
+}
+
+}  // namespace
+
+std::optional<SpoolRecord> ParseSpoolRecord(std::string_view line) {
+  constexpr std::string_view kCursor = R"({"cursor":)", kReceived = R"(,"received":)",
+                             kEvent = R"(,"event":)";
+  SpoolRecord record;
+  if (!line.starts_with(kCursor) || !line.ends_with('}')) return std::nullopt;
+  line.remove_prefix(kCursor.size());
+  const size_t received_at = line.find(kReceived);
+  if (received_at == std::string_view::npos) return std::nullopt;
+  const auto cursor = text::ParseUint64(line.substr(0, received_at));
+  line.remove_prefix(received_at + kReceived.size());
+  const size_t event_at = line.find(kEvent);
+  if (event_at == std::string_view::npos) return std::nullopt;
+  const auto received = text::ParseInt64(line.substr(0, event_at));
+  if (!cursor || *cursor == 0 || !received) return std::nullopt;
+  record.cursor = *cursor;
+  record.received_ms = *received;
+  record.event = line.substr(event_at + kEvent.size());
+  record.event.remove_suffix(1);
+  if (record.event.empty()) return std::nullopt;
+  return record;
+}
+
+std::string_view RejectionName(Rejection reason) {
+  switch (reason) {
+    case Rejection::kMalformed:
+      return "malformed";
+    case Rejection::kUnknownType:
+      return "unknown_type";
+    case Rejection::kMissingField:
+      return "missing_field";
+    case Rejection::kWrongFieldType:
+      return "wrong_field_type";
+    case Rejection::kNegativeDuration:
+      return "negative_duration";
+    case Rejection::kNegativeValue:
+      return "negative_value";
+    case Rejection::kBadStatus:
+      return "bad_status";
+    case Rejection::kBadExperimentEvent:
+      return "bad_experiment_event";
+    case Rejection::kBadFieldValue:
+      return "bad_field_value";
+    case Rejection::kRatingOutOfRange:
+      return "rating_out_of_range";
+    case Rejection::kFutureTimestamp:
+      return "future_timestamp";
+    case Rejection::kTooOld:
+      return "too_old";
+  }
+  return "unknown";
+}
+
+Verdict CheckEvent(wire::JsonEventParser& parser, std::string_view json, int64_t received_ms,
+                   const CheckOptions& options, JsonEvent& out) {
+  Verdict verdict;
+  verdict.time_ms = received_ms;
+  if (const auto error = parser.Parse(json, out)) {
+    verdict.rejection = FromParseError(*error, out, parser.detail());
+    verdict.detail = parser.detail().empty() ? std::string(wire::ReasonName(*error))
+                                             : std::string(parser.detail());
+    return verdict;
+  }
+  const auto reject = [&](Rejection reason, std::string detail) {
+    verdict.rejection = reason;
+    verdict.detail = std::move(detail);
+    return verdict;
+  };
+  if (out.rating) {
+    const double rating = *out.rating;
+    const auto [low, high] = out.kind == "csat" ? std::pair{1.0, 5.0} : std::pair{0.0, 10.0};
+    if (rating < low || rating > high || (out.kind == "nps" && std::floor(rating) != rating)) {
+      return reject(Rejection::kRatingOutOfRange,
+                    fmt::format("rating {} of kind {} is not in [{}, {}]{}", rating, out.kind, low,
+                                high, out.kind == "nps" ? " and whole" : ""));
+    }
+  }
+  if (out.ts) {
+    // Seconds as sent; beyond int64 milliseconds it is far in the future or the past anyway.
+    const double ms = std::clamp(*out.ts * 1000, -9.2e18, 9.2e18);
+    verdict.time_ms = static_cast<int64_t>(std::floor(ms));
+  }
+  if (verdict.time_ms > options.now_ms + options.max_future_skew.count()) {
+    return reject(Rejection::kFutureTimestamp,
+                  fmt::format("event time {} is {:.0f}s ahead of the collector's clock",
+                              static_cast<double>(verdict.time_ms) / 1000,
+                              static_cast<double>(verdict.time_ms - options.now_ms) / 1000));
+  }
+  if (verdict.time_ms < options.now_ms - options.retention.count()) {
+    return reject(Rejection::kTooOld, fmt::format("event time {} is before the retention window",
+                                                  static_cast<double>(verdict.time_ms) / 1000));
+  }
+  return verdict;
+}
+
+EventStore::EventStore(std::unique_ptr<sqlite::Database> db, StoreOptions options,
+                       const Clock& clock)
+    : db_(std::move(db)), options_(options), clock_(clock) {}
+
+StatusOr<std::unique_ptr<EventStore>> EventStore::Open(const std::string& path,
+                                                       StoreOptions options, const Clock& clock) {
+  auto db = sqlite::Database::Open(path);
+  if (!db.ok()) return db.status();
+  if (Status status = (*db)->Exec(Schema()); !status.ok()) return status;
+  return std::unique_ptr<EventStore>(new EventStore(std::move(db).value(), options, clock));
+}
+
+void EventStore::SetOptions(const StoreOptions& options) {
+  std::lock_guard lock(mutex_);
+  options_ = options;
+}
+
+StatusOr<std::pair<int64_t, AgentCursor>> EventStore::AgentRowLocked(const std::string& agent) {
+  auto insert = db_->Prepare("INSERT INTO agents (instance) VALUES (?1) ON CONFLICT DO NOTHING");
+  if (!insert.ok()) return insert.status();
+  if (Status status = insert->Bind(1, agent).Run(); !status.ok()) return status;
+  auto select =
+      db_->Prepare("SELECT agent_id, cursor, lost, last_stored_ms FROM agents WHERE instance = ?1");
+  if (!select.ok()) return select.status();
+  select->Bind(1, agent);
+  if (!select->Step()) {
+    return select->status().ok() ? Status::Error("agents: the row just inserted is missing")
+                                 : select->status();
+  }
+  return std::pair{select->Int(0),
+                   AgentCursor{static_cast<uint64_t>(select->Int(1)),
+                               static_cast<uint64_t>(select->Int(2)), select->Int(3)}};
+}
+
+StatusOr<AgentCursor> EventStore::Cursor(const std::string& agent) {
+  std::lock_guard lock(mutex_);
+  auto select = db_->Prepare("SELECT cursor, lost, last_stored_ms FROM agents WHERE instance = ?1");
+  if (!select.ok()) return select.status();
+  select->Bind(1, agent);
+  if (!select->Step()) {
+    if (!select->status().ok()) return select->status();
+    return AgentCursor{};
+  }
+  return AgentCursor{static_cast<uint64_t>(select->Int(0)), static_cast<uint64_t>(select->Int(1)),
+                     select->Int(2)};
+}
+
+StatusOr<std::map<std::string, AgentCursor>> EventStore::Cursors() {
+  std::lock_guard lock(mutex_);
+  auto select = db_->Prepare("SELECT instance, cursor, lost, last_stored_ms FROM agents");
+  if (!select.ok()) return select.status();
+  std::map<std::string, AgentCursor> out;
+  while (select->Step()) {
+    out[std::string(select->Text(0))] = {static_cast<uint64_t>(select->Int(1)),
+                                         static_cast<uint64_t>(select->Int(2)), select->Int(3)};
+  }
+  if (!select->status().ok()) return select->status();
+  return out;
+}
+
+StatusOr<StoreResult> EventStore::Store(const std::string& agent,
+                                        const std::vector<std::string_view>& records,
+                                        uint64_t last_cursor, uint64_t lost) {
+  std::lock_guard lock(mutex_);
+  const int64_t now_ms = UnixMillis(clock_);
+  const CheckOptions check{now_ms, options_.retention, options_.max_future_skew};
+  sqlite::Transaction transaction(*db_);
+  if (!transaction.status().ok()) return transaction.status();
+  auto row = AgentRowLocked(agent);
+  if (!row.ok()) return row.status();
+  const auto [agent_id, before] = *row;
+
+  static const std::string kInsertEvent = InsertEventSql();
+  auto insert = db_->Prepare(kInsertEvent);
+  if (!insert.ok()) return insert.status();
+  auto reject = db_->Prepare(
+      "INSERT INTO rejected_events (agent_id, cursor, received_ms, reason, detail, json) "
+      "VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT DO NOTHING");
+  if (!reject.ok()) return reject.status();
+
+  StoreResult result;
+  std::map<RollupKey, RollupSums> rollups;
+  std::map<std::pair<std::string, std::string>, int64_t> users;  // (day, user) -> events
+  JsonEvent event;
+  uint64_t newest = before.cursor;
+  for (const std::string_view line : records) {
+    const auto record = ParseSpoolRecord(line);
+    if (!record) {
+      ++result.bad_records;
+      continue;
+    }
+    if (record->cursor <= before.cursor) {
+      ++result.duplicates;
+      continue;
+    }
+    newest = std::max(newest, record->cursor);
+    const Verdict verdict = CheckEvent(parser_, record->event, record->received_ms, check, event);
+    if (verdict.rejection) {
+      reject->Bind(1, agent_id)
+          .Bind(2, static_cast<int64_t>(record->cursor))
+          .Bind(3, record->received_ms)
+          .Bind(4, RejectionName(*verdict.rejection))
+          .Bind(5, verdict.detail)
+          .Bind(6, record->event);
+      if (Status status = reject->Run(); !status.ok()) return status;
+      if (db_->Changes() > 0) {
+        ++result.rejected[static_cast<size_t>(*verdict.rejection)];
+      } else {
+        ++result.duplicates;
+      }
+      continue;
+    }
+    insert->Bind(1, agent_id)
+        .Bind(2, static_cast<int64_t>(record->cursor))
+        .Bind(3, verdict.time_ms)
+        .Bind(4, record->received_ms)
+        .Bind(5, wire::EventTypeName(event.type));
+    int param = kFirstTextParam;
+    for (const auto& [name, member] : kTextColumns) {
+      if (!(event.*member).empty()) insert->Bind(param, event.*member);
+      ++param;
+    }
+    for (const auto& [name, member] : kNumberColumns) {
+      if (event.*member) insert->Bind(param, *(event.*member));
+      ++param;
+    }
+    if (event.cached) insert->Bind(kCachedParam, int64_t{*event.cached ? 1 : 0});
+    if (Status status = insert->Run(); !status.ok()) return status;
+    if (db_->Changes() == 0) {
+      ++result.duplicates;
+      continue;
+    }
+    ++result.stored;
+    ++result.stored_by_type[static_cast<size_t>(event.type)];
+    std::string day = DayOf(verdict.time_ms);
+    if (!event.user_id.empty()) ++users[{day, std::string(event.user_id)}];
+    Add(rollups[RollupKeyOf(event, std::move(day))], event);
+  }
+
+  auto rollup = db_->Prepare(R"(
+INSERT INTO daily_rollups (day, type, key, subkey, outcome, events, value_count, value_sum,
+                           value_min, value_max, cost_sum)
+VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
+ON CONFLICT DO UPDATE SET
+  events = events + excluded.events,
+  value_count = value_count + excluded.value_count,
+  value_sum = value_sum + excluded.value_sum,
+  value_min = CASE WHEN value_min IS NULL THEN excluded.value_min
+                   WHEN excluded.value_min IS NULL THEN value_min
+                   ELSE min(value_min, excluded.value_min) END,
+  value_max = CASE WHEN value_max IS NULL THEN excluded.value_max
+                   WHEN excluded.value_max IS NULL THEN value_max
+                   ELSE max(value_max, excluded.value_max) END,
+  cost_sum = cost_sum + excluded.cost_sum)");
+  if (!rollup.ok()) return rollup.status();
+  for (const auto& [key, sums] : rollups) {
+    rollup->Bind(1, key.day)
+        .Bind(2, key.type)
+        .Bind(3, key.key)
+        .Bind(4, key.subkey)
+        .Bind(5, key.outcome)
+        .Bind(6, sums.events)
+        .Bind(7, sums.value_count)
+        .Bind(8, sums.value_sum)
+        .Bind(11, sums.cost_sum);
+    if (sums.value_count > 0) rollup->Bind(9, sums.value_min).Bind(10, sums.value_max);
+    if (Status status = rollup->Run(); !status.ok()) return status;
+  }
+  auto user = db_->Prepare(
+      "INSERT INTO daily_users (day, user_id, events) VALUES (?1, ?2, ?3) "
+      "ON CONFLICT DO UPDATE SET events = events + excluded.events");
+  if (!user.ok()) return user.status();
+  for (const auto& [key, count] : users) {
+    if (Status status = user->Bind(1, key.first).Bind(2, key.second).Bind(3, count).Run();
+        !status.ok())
+      return status;
+  }
+  // The cursor moves past everything this pull covered: the records, and events the agent
+  // skipped (dropped, or lines we could not read).
+  auto cursor = db_->Prepare(
+      "UPDATE agents SET cursor = ?2, lost = lost + ?3, last_stored_ms = ?4 WHERE agent_id = ?1");
+  if (!cursor.ok()) return cursor.status();
+  if (Status status = cursor->Bind(1, agent_id)
+                          .Bind(2, static_cast<int64_t>(std::max(newest, last_cursor)))
+                          .Bind(3, static_cast<int64_t>(lost))
+                          .Bind(4, now_ms)
+                          .Run();
+      !status.ok())
+    return status;
+  if (Status status = transaction.Commit(); !status.ok()) return status;
+  result.cursor = std::max(newest, last_cursor);
+  return result;
+}
+
+StatusOr<RetentionResult> EventStore::ApplyRetention() {
+  RetentionResult result;
+  int64_t events_before = 0, rollups_before = 0;
+  std::string rollup_day;
+  {
+    std::lock_guard lock(mutex_);
+    const int64_t now_ms = UnixMillis(clock_);
+    events_before = now_ms - options_.retention.count();
+    rollups_before = now_ms - options_.rollup_retention.count();
+    rollup_day = DayOf(rollups_before);
+  }
+  // In chunks, letting stores in between: a first run over a large backlog must not hold pulls.
+  constexpr int64_t kChunk = 20'000;
+  for (const auto& [sql, count] :
+       {std::pair{"DELETE FROM events WHERE rowid IN "
+                  "(SELECT rowid FROM events WHERE time_ms < ?1 LIMIT ?2)",
+                  &result.events},
+        std::pair{"DELETE FROM rejected_events WHERE rowid IN "
+                  "(SELECT rowid FROM rejected_events WHERE received_ms < ?1 LIMIT ?2)",
+                  &result.rejected}}) {
+    for (;;) {
+      std::lock_guard lock(mutex_);
+      auto statement = db_->Prepare(sql);
+      if (!statement.ok()) return statement.status();
+      if (Status status = statement->Bind(1, events_before).Bind(2, kChunk).Run(); !status.ok())
+        return status;
+      const int64_t changed = db_->Changes();
+      *count += static_cast<uint64_t>(changed);
+      if (changed < kChunk) break;
+    }
+  }
+  std::lock_guard lock(mutex_);
+  for (const char* sql :
+       {"DELETE FROM daily_rollups WHERE day < ?1", "DELETE FROM daily_users WHERE day < ?1"}) {
+    auto statement = db_->Prepare(sql);
+    if (!statement.ok()) return statement.status();
+    if (Status status = statement->Bind(1, rollup_day).Run(); !status.ok()) return status;
+    result.rollup_rows += static_cast<uint64_t>(db_->Changes());
+  }
+  return result;
+}
+
+uint64_t EventStore::DiskBytes() const {
+  uint64_t total = 0;
+  for (const char* suffix : {"", "-wal"}) {
+    std::error_code error;
+    const auto size = std::filesystem::file_size(db_->path() + suffix, error);
+    if (!error) total += size;
+  }
+  return total;
+}
+
+}  // namespace mingus::collector::events
