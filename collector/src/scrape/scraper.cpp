@@ -66,29 +66,27 @@ ScrapeReport TargetScraper::Ingest(const StatusOr<std::string>& body, int64_t ti
     report.error = body.message();
   }
   // Series of the last scrape missing from this one (all of them when it failed) end here.
-  for (auto it = series_.begin(); it != series_.end();) {
-    ScrapedSeries& series = it->second;
+  for (auto& [key, series] : series_) {
     const bool seen = report.up && series.seen_in == scrape_number_;
     if (series.in_last_scrape && !seen && !series.explicit_timestamp &&
         head_.Append(series.ref, timestamp_ms, StaleNaN())) {
       ++report.stale;
     }
     series.in_last_scrape = seen;
-    it = seen ? std::next(it) : series_.erase(it);
   }
+  boost::unordered::erase_if(series_, [](const auto& entry) { return !entry.second.in_last_scrape; });
   AppendReportSeries(report, timestamp_ms);
   return report;
 }
 
 tsdb::SeriesRef TargetScraper::Resolve(const wire::ExpositionSample& sample) {
-  key_.assign(sample.name);
-  for (const auto& label : sample.labels) {
-    key_.push_back('\xff');
-    key_.append(label.name);
-    key_.push_back('\xfe');
-    key_.append(label.value);
-  }
   const bool explicit_timestamp = sample.timestamp_ms.has_value();
+  if (const auto cached = series_.find(sample.series); cached != series_.end()) {
+    cached->second.explicit_timestamp = explicit_timestamp;
+    cached->second.seen_in = scrape_number_;
+    return cached->second.ref;
+  }
+  // A cached series passed these checks when it was first seen, with the same bytes.
   if (sample.labels.size() > target_.label_limit && limit_error_.empty()) {
     limit_error_ = fmt::format("label_limit exceeded: {} has {} labels, limit {}", sample.name,
                                sample.labels.size(), target_.label_limit);
@@ -101,11 +99,6 @@ tsdb::SeriesRef TargetScraper::Resolve(const wire::ExpositionSample& sample) {
     }
   }
   if (!limit_error_.empty()) return 0;
-  if (const auto cached = series_.find(key_); cached != series_.end()) {
-    cached->second.explicit_timestamp = explicit_timestamp;
-    cached->second.seen_in = scrape_number_;
-    return cached->second.ref;
-  }
   std::vector<std::pair<std::string, std::string>> pairs;
   pairs.reserve(sample.labels.size() + target_.labels.size() + 1);
   pairs.emplace_back("__name__", std::string(sample.name));
@@ -130,7 +123,7 @@ tsdb::SeriesRef TargetScraper::Resolve(const wire::ExpositionSample& sample) {
   auto labels = tsdb::MakeLabels(std::move(pairs));
   if (!labels.ok()) return 0;
   const tsdb::SeriesRef ref = head_.GetOrCreate(*labels);
-  series_.emplace(key_, ScrapedSeries{ref, explicit_timestamp, false, scrape_number_});
+  series_.emplace(sample.series, ScrapedSeries{ref, explicit_timestamp, false, scrape_number_});
   return ref;
 }
 

@@ -173,6 +173,7 @@ Status ExpositionParser::ParseSample(std::string_view line, const ExpositionCall
   for (const auto& span : unescaped_spans_) {
     labels_[span.label].value = std::string_view(unescaped_).substr(span.start, span.length);
   }
+  sample.series = line.substr(0, i);
   std::vector<std::string_view>& fields = fields_;
   std::string_view rest = line.substr(i);
   if (const auto exemplar = rest.find(" # "); exemplar != std::string_view::npos) rest = rest.substr(0, exemplar);

@@ -19,6 +19,7 @@ struct ExpositionLabel {
 };
 
 struct ExpositionSample {
+  std::string_view series;  // the name and labels as written: a cache key for the series
   std::string_view name;
   std::span<const ExpositionLabel> labels;  // in the order written
   double value = 0;

@@ -11,6 +11,7 @@ namespace {
 using ::testing::HasSubstr;
 
 struct Collected {
+  std::string series;
   std::string name;
   std::vector<std::pair<std::string, std::string>> labels;
   double value;
@@ -23,7 +24,7 @@ class ExpositionTest : public ::testing::Test {
     samples_.clear();
     ExpositionCallbacks callbacks;
     callbacks.sample = [&](const ExpositionSample& s) {
-      Collected c{std::string(s.name), {}, s.value, s.timestamp_ms};
+      Collected c{std::string(s.series), std::string(s.name), {}, s.value, s.timestamp_ms};
       for (const auto& l : s.labels) c.labels.emplace_back(l.name, l.value);
       samples_.push_back(std::move(c));
     };
@@ -56,6 +57,10 @@ trailing_comma{a="b",} 1
   ASSERT_TRUE(status.ok()) << status.message();
   ASSERT_EQ(samples_.size(), 9u);
   EXPECT_EQ(samples_[0].name, "http_requests_total");
+  // The series as written, without value or timestamp: the scrape cache's key.
+  EXPECT_EQ(samples_[0].series, "http_requests_total{method=\"post\",code=\"200\"}");
+  EXPECT_EQ(samples_[1].series, "http_requests_total{method=\"post\",code=\"400\"}");
+  EXPECT_EQ(samples_[3].series, "metric_without_timestamp_and_labels");
   EXPECT_EQ(samples_[0].labels, (std::vector<std::pair<std::string, std::string>>{{"method", "post"}, {"code", "200"}}));
   EXPECT_EQ(samples_[0].value, 1027);
   EXPECT_EQ(samples_[0].timestamp, 1395066363000);
