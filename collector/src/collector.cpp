@@ -249,6 +249,13 @@ Status Collector::StartEvents() {
                   (*store)->moved_aside());
   }
   event_store_ = std::move(store).value();
+  // Reports read on connections of their own beside the puller's writes.
+  auto insights = events::Insights::Open(
+      path, clock_, std::max<int64_t>(1, config_.events.rollup_retention / std::chrono::days(1)));
+  if (!insights.ok()) return insights.status();
+  insights_ = std::move(insights).value();
+  router_->Handle("GET", "/api/monitoring/insights",
+                  [this](const http::Request& r) { return insights_->Serve(r); });
   // The agents are the scrape targets of the events jobs, as the scrape manager has them.
   event_puller_ = std::make_unique<events::EventPuller>(
       *event_store_, clock_, *registry_,
@@ -256,9 +263,9 @@ Status Collector::StartEvents() {
         std::vector<events::AgentTarget> agents;
         for (const auto& status : scrapes_manager_.Targets()) {
           const auto& labels = status.target.labels;
-          const auto instance =
-              std::find_if(labels.begin(), labels.end(),
-                           [](const auto& label) { return label.first == "instance"; });
+          const auto instance = std::find_if(labels.begin(), labels.end(), [](const auto& label) {
+            return label.first == "instance";
+          });
           agents.push_back({instance != labels.end() ? instance->second : status.target.address,
                             status.job, status.target.address});
         }

@@ -210,6 +210,22 @@ events: {{pull_interval: 200ms, max_backoff: 1s, batch_limit: 10}}
                                       agent=agent.address) < 30
             checks.run("impossible events are set aside with their reason and counted",
                        impossible_events_set_aside)
+
+            def insights_report():
+                response = collector.get("/api/monitoring/insights?days=1")
+                assert response.status == 200, (response.status, response.text())
+                report = json.loads(response.text())
+                day = report["per_day"][0]
+                with sqlite3.connect(f"file:{db_path}?mode=ro", uri=True) as db:
+                    users, = db.execute("SELECT count(DISTINCT user_id) FROM events WHERE "
+                                        "date(time_ms / 1000, 'unixepoch') = ?",
+                                        (day["date"],)).fetchone()
+                assert users == 37, users  # u0 ... u36
+                assert (day["registrations"], day["dau"], day["mau"]) == (users, users, users), day
+                assert report["active_users"]["stickiness"] == 1, report["active_users"]
+                assert collector.get("/api/monitoring/insights?days=0").status == 400
+            checks.run("GET /api/monitoring/insights: registrations, DAU and MAU as SQL counts them",
+                       insights_report)
         finally:
             collector.__exit__(None, None, None)
             if agent.server:

@@ -106,6 +106,12 @@ CREATE TABLE IF NOT EXISTS daily_rollups (
   cost_sum REAL NOT NULL,                  -- data_source events' cost
   PRIMARY KEY (day, type, key, subkey, outcome)
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS users (
+  user_id TEXT PRIMARY KEY,
+  first_ms INTEGER NOT NULL,               -- the user's first event time: a registration
+  first_day TEXT NOT NULL                  -- YYYY-MM-DD (UTC) of first_ms
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS users_by_first_day ON users (first_day);
 CREATE TABLE IF NOT EXISTS daily_users (
   day TEXT NOT NULL,
   user_id TEXT NOT NULL,
@@ -124,14 +130,6 @@ std::string InsertEventSql() {
   std::string params;
   for (int i = 1; i <= kCachedParam; ++i) params += fmt::format("{}?{}", i == 1 ? "" : ", ", i);
   return fmt::format("INSERT INTO events ({}) VALUES ({}) ON CONFLICT DO NOTHING", columns, params);
-}
-
-// YYYY-MM-DD of a Unix time in milliseconds, in UTC.
-std::string DayOf(int64_t unix_ms) {
-  using namespace std::chrono;
-  const year_month_day day{floor<days>(sys_time<milliseconds>(milliseconds(unix_ms)))};
-  return fmt::format("{:04}-{:02}-{:02}", static_cast<int>(day.year()),
-                     static_cast<unsigned>(day.month()), static_cast<unsigned>(day.day()));
 }
 
 // What one event adds to its day's rollup row: the dimensions and the type's value.
@@ -252,6 +250,13 @@ Rejection FromParseError(wire::JsonEventError error, const JsonEvent& partial,
 }
 
 }  // namespace
+
+std::string DayOf(int64_t unix_ms) {
+  using namespace std::chrono;
+  const year_month_day day{floor<days>(sys_time<milliseconds>(milliseconds(unix_ms)))};
+  return fmt::format("{:04}-{:02}-{:02}", static_cast<int>(day.year()),
+                     static_cast<unsigned>(day.month()), static_cast<unsigned>(day.day()));
+}
 
 std::optional<SpoolRecord> ParseSpoolRecord(std::string_view line) {
   constexpr std::string_view kCursor = R"({"cursor":)", kReceived = R"(,"received":)",
@@ -430,6 +435,7 @@ StatusOr<StoreResult> EventStore::Store(const std::string& agent,
   StoreResult result;
   std::map<RollupKey, RollupSums> rollups;
   std::map<std::pair<std::string, std::string>, int64_t> users;  // (day, user) -> events
+  std::map<std::string, int64_t> first_seen;                     // user -> earliest time
   JsonEvent event;
   uint64_t newest = before.cursor;
   for (const std::string_view line : records) {
@@ -482,7 +488,11 @@ StatusOr<StoreResult> EventStore::Store(const std::string& agent,
     ++result.stored;
     ++result.stored_by_type[static_cast<size_t>(event.type)];
     std::string day = DayOf(verdict.time_ms);
-    if (!event.user_id.empty()) ++users[{day, std::string(event.user_id)}];
+    if (!event.user_id.empty()) {
+      ++users[{day, std::string(event.user_id)}];
+      const auto [seen, added] = first_seen.emplace(event.user_id, verdict.time_ms);
+      if (!added) seen->second = std::min(seen->second, verdict.time_ms);
+    }
     Add(rollups[RollupKeyOf(event, std::move(day))], event);
   }
 
@@ -521,6 +531,18 @@ ON CONFLICT DO UPDATE SET
   if (!user.ok()) return user.status();
   for (const auto& [key, count] : users) {
     if (Status status = user->Bind(1, key.first).Bind(2, key.second).Bind(3, count).Run();
+        !status.ok())
+      return status;
+  }
+  // SET reads the row as it was: both columns move together to the earlier time.
+  auto first = db_->Prepare(
+      "INSERT INTO users (user_id, first_ms, first_day) VALUES (?1, ?2, ?3) "
+      "ON CONFLICT DO UPDATE SET first_ms = min(first_ms, excluded.first_ms), "
+      "first_day = CASE WHEN excluded.first_ms < first_ms THEN excluded.first_day "
+      "ELSE first_day END");
+  if (!first.ok()) return first.status();
+  for (const auto& [user_id, time_ms] : first_seen) {
+    if (Status status = first->Bind(1, user_id).Bind(2, time_ms).Bind(3, DayOf(time_ms)).Run();
         !status.ok())
       return status;
   }

@@ -18,6 +18,7 @@
 #include "mingus/collector/config.h"
 #include "mingus/collector/events/event_puller.h"
 #include "mingus/collector/events/event_store.h"
+#include "mingus/collector/events/insights.h"
 #include "mingus/collector/notify/deliverer.h"
 #include "mingus/collector/notify/dispatcher.h"
 #include "mingus/collector/notify/forwarder.h"
@@ -108,6 +109,7 @@ class Collector {
   // Analytics events pulled from the agents into business_intelligence.db.
   std::unique_ptr<events::EventStore> event_store_;
   std::unique_ptr<events::EventPuller> event_puller_;
+  std::unique_ptr<events::Insights> insights_;  // GET /api/monitoring/insights
 };
 
 }  // namespace mingus::collector

@@ -20,6 +20,9 @@
 // cursor, the events set aside, and daily rollups. docs/events.md describes the tables.
 namespace mingus::collector::events {
 
+// YYYY-MM-DD of a Unix time in milliseconds, in UTC: the days of the rollups and reports.
+std::string DayOf(int64_t unix_ms);
+
 // One line of an agent's GET /api/v1/events: {"cursor":N,"received":MS,"event":{...}}.
 struct SpoolRecord {
   uint64_t cursor = 0;
