@@ -7,6 +7,8 @@
 #include <iterator>
 #include <mutex>
 
+#include "mingus/common/fast_hash.h"
+
 namespace mingus::collector::tsdb {
 
 StatusOr<Labels> MakeLabels(std::vector<std::pair<std::string, std::string>> pairs) {
@@ -101,25 +103,62 @@ bool Matcher::Matches(std::string_view label_value) const {
   return false;
 }
 
-SeriesRef Head::GetOrCreate(const Labels& labels) {
-  const std::string key = LabelsString(labels);
-  {
-    std::shared_lock lock(mutex_);
-    if (const auto it = by_key_.find(key); it != by_key_.end()) return it->second;
+uint64_t LabelsHash(const Labels& labels) {
+  // Chained so that the boundaries count: ("ab", "c") and ("a", "bc") differ.
+  uint64_t hash = 0;
+  for (const auto& [name, value] : labels) {
+    hash = XXH3_64bits_withSeed(name.data(), name.size(), hash);
+    hash = XXH3_64bits_withSeed(value.data(), value.size(), hash);
   }
-  std::unique_lock lock(mutex_);
-  return GetOrCreateLocked(labels, key);
+  return hash;
 }
 
-SeriesRef Head::GetOrCreateLocked(const Labels& labels, const std::string& key) {
-  if (const auto it = by_key_.find(key); it != by_key_.end()) return it->second;
+SeriesRef Head::GetOrCreate(const Labels& labels) {
+  const uint64_t hash = hasher_(labels);
+  {
+    std::shared_lock lock(mutex_);
+    if (const SeriesRef ref = FindLocked(labels, hash)) return ref;
+  }
+  std::unique_lock lock(mutex_);
+  return GetOrCreateLocked(labels, hash);
+}
+
+SeriesRef Head::FindLocked(const Labels& labels, uint64_t hash) const {
+  const auto it = by_hash_.find(hash);
+  if (it == by_hash_.end()) return 0;
+  if (series_.at(it->second)->labels == labels) return it->second;
+  if (colliding_.empty()) return 0;
+  const auto other = colliding_.find(LabelsString(labels));
+  return other == colliding_.end() ? 0 : other->second;
+}
+
+SeriesRef Head::GetOrCreateLocked(const Labels& labels, uint64_t hash) {
+  if (const SeriesRef ref = FindLocked(labels, hash)) return ref;
   const SeriesRef ref = next_ref_++;
   auto series = std::make_unique<Series>();
   series->labels = labels;
   series_.emplace(ref, std::move(series));
-  by_key_.emplace(key, ref);
+  if (!by_hash_.emplace(hash, ref).second) colliding_.emplace(LabelsString(labels), ref);
   for (const auto& [name, value] : labels) postings_[name][value].push_back(ref);
   return ref;
+}
+
+void Head::ForgetLocked(SeriesRef ref, const Labels& labels) {
+  const uint64_t hash = hasher_(labels);
+  const auto it = by_hash_.find(hash);
+  if (it == by_hash_.end() || it->second != ref) {
+    colliding_.erase(LabelsString(labels));
+    return;
+  }
+  by_hash_.erase(it);
+  // A colliding series with this hash takes the freed place, or lookups would miss it.
+  for (auto other = colliding_.begin(); other != colliding_.end(); ++other) {
+    if (other->second != ref && hasher_(series_.at(other->second)->labels) == hash) {
+      by_hash_.emplace(hash, other->second);
+      colliding_.erase(other);
+      return;
+    }
+  }
 }
 
 bool Head::Append(SeriesRef ref, int64_t t, double value) {
@@ -292,7 +331,7 @@ void Head::Truncate(int64_t min_t) {
         std::erase(refs, it->first);
         if (refs.empty()) postings_[name].erase(value);
       }
-      by_key_.erase(LabelsString(s.labels));
+      ForgetLocked(it->first, s.labels);
       it = series_.erase(it);
     } else {
       ++it;
@@ -383,7 +422,7 @@ Status Head::RestoreChunk(const Labels& labels, StoredChunk chunk) {
                                      chunk.max_t, LabelsString(labels)));
   }
   std::unique_lock lock(mutex_);
-  Series& s = *series_.at(GetOrCreateLocked(labels, LabelsString(labels)));
+  Series& s = *series_.at(GetOrCreateLocked(labels, hasher_(labels)));
   const auto at = std::lower_bound(s.closed.begin(), s.closed.end(), chunk.min_t,
                                    [](const Chunk& c, int64_t t) { return c.min_t < t; });
   const bool overlaps = (at != s.closed.end() && at->min_t <= chunk.max_t) ||

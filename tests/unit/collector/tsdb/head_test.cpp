@@ -72,6 +72,32 @@ TEST_F(HeadTest, MatchersNeedingTheirLabelIntersectPostings) {
               ElementsAre(up_b_));
 }
 
+// Every label set hashing alike: the series must stay apart, be found again, and survive the
+// removal of the one that held the hash's slot.
+TEST(HeadIndexTest, SeriesWhoseLabelsHashAlikeStayApart) {
+  Head head([](const Labels&) -> uint64_t { return 7; });
+  const Labels a = L({{"__name__", "m"}, {"k", "a"}}), b = L({{"__name__", "m"}, {"k", "b"}}),
+               c = L({{"__name__", "m"}, {"k", "c"}});
+  const SeriesRef ra = head.GetOrCreate(a), rb = head.GetOrCreate(b), rc = head.GetOrCreate(c);
+  EXPECT_NE(ra, rb);
+  EXPECT_NE(rb, rc);
+  EXPECT_EQ(head.GetOrCreate(a), ra);
+  EXPECT_EQ(head.GetOrCreate(b), rb);
+  EXPECT_EQ(head.GetOrCreate(c), rc);
+  // a, which took the slot, has only old samples; b and c have recent ones.
+  ASSERT_TRUE(head.Append(ra, 1'000, 1));
+  ASSERT_TRUE(head.Append(rb, 900'000, 2));
+  ASSERT_TRUE(head.Append(rc, 900'000, 3));
+  head.Truncate(500'000);
+  EXPECT_EQ(head.series_count(), 2u);
+  EXPECT_EQ(head.GetOrCreate(b), rb);
+  EXPECT_EQ(head.GetOrCreate(c), rc);
+  const SeriesRef ra2 = head.GetOrCreate(a);  // a new series now
+  EXPECT_NE(ra2, ra);
+  EXPECT_EQ(head.GetOrCreate(a), ra2);
+  EXPECT_EQ(head.series_count(), 3u);
+}
+
 // Select against a check of every matcher on every series, over random matchers: the postings
 // shortcuts (intersections, unions of regex values, per-candidate checks) change nothing.
 TEST(HeadSelectTest, AgreesWithCheckingEverySeries) {

@@ -9,6 +9,8 @@
 #include <span>
 #include <string>
 #include <unordered_map>
+
+#include <boost/unordered/unordered_flat_map.hpp>
 #include <utility>
 #include <vector>
 
@@ -46,10 +48,17 @@ struct Matcher {
 
 using SeriesRef = uint64_t;
 
+// A 64-bit hash of a label set (XXH3 over names and values).
+uint64_t LabelsHash(const Labels& labels);
+
 // Thread-safe: appends take the lock exclusively, queries share it.
 class Head {
  public:
   static constexpr size_t kSamplesPerChunk = 120;
+
+  // The hash that indexes series by their labels; tests inject a colliding one.
+  using LabelsHasher = uint64_t (*)(const Labels&);
+  explicit Head(LabelsHasher hasher = LabelsHash) : hasher_(hasher) {}
 
   // The series for these labels, created on first sight.
   SeriesRef GetOrCreate(const Labels& labels);
@@ -113,11 +122,18 @@ class Head {
     int64_t head_min_t = 0, head_max_t = 0;
     int64_t closed_flushed_through = INT64_MIN;
   };
-  SeriesRef GetOrCreateLocked(const Labels& labels, const std::string& key);
+  SeriesRef GetOrCreateLocked(const Labels& labels, uint64_t hash);
+  SeriesRef FindLocked(const Labels& labels, uint64_t hash) const;  // 0: none
+  void ForgetLocked(SeriesRef ref, const Labels& labels);
   bool AppendLocked(SeriesRef series, int64_t timestamp_ms, double value);
 
   mutable std::shared_mutex mutex_;
-  std::map<std::string, SeriesRef> by_key_;  // LabelsString -> ref
+  const LabelsHasher hasher_;
+  // Series by the hash of their labels: 16 bytes a series where a map keyed by the labels'
+  // text cost some 200. A label set whose hash is taken by another (possible, never seen)
+  // is kept in `colliding_` by its text.
+  boost::unordered_flat_map<uint64_t, SeriesRef> by_hash_;
+  std::map<std::string, SeriesRef> colliding_;
   std::unordered_map<SeriesRef, std::unique_ptr<Series>> series_;
   // label name -> value -> series, for the matchers
   std::map<std::string, std::map<std::string, std::vector<SeriesRef>>, std::less<>> postings_;
