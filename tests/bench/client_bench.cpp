@@ -96,6 +96,24 @@ void BM_CacheHit(benchmark::State& state) {
 }
 BENCHMARK(BM_CacheHit)->ArgName("agent_up")->Arg(1)->Arg(0);
 
+// The flush thread's side: packing and sending 10 000 queued api events, per line (one
+// send per datagram of about 13 lines).
+void BM_FlushPerLine(benchmark::State& state) {
+  Agent agent(state.range(0) != 0);
+  mc::Client client({.address = agent.address(), .background_flush = false});
+  constexpr int kLines = 10'000;
+  for (auto _ : state) {
+    state.PauseTiming();
+    for (int i = 0; i < kLines; ++i) client.RecordApiRequest("/api/profile", "GET", 200, 1.5, "u1");
+    state.ResumeTiming();
+    client.Flush();
+  }
+  state.counters["ns_per_line"] =
+      benchmark::Counter(static_cast<double>(state.iterations() * kLines),
+                         benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
+}
+BENCHMARK(BM_FlushPerLine)->ArgName("agent_up")->Arg(1)->Arg(0);
+
 // What a minimal StatsD client does for a timer: time, format one line, one sendto.
 void BM_PlainStatsdTimer(benchmark::State& state) {
   Agent agent(state.range(0) != 0);
