@@ -55,6 +55,9 @@ wait_ready mingus-collector "$collector_url" "$data_dir/collector.log"
 # Demo traffic: what a busy app would send (tests/integration/demo_traffic.py, stdlib Python).
 /usr/bin/python3 "$root/tests/integration/demo_traffic.py" --statsd 127.0.0.1:8125 &
 pids+=($!)
+# The C++ SDK's example program (client/cpp/examples) sends its events once.
+MINGUS_AGENT_ADDR=127.0.0.1:8125 "$root/$build_dir/client/cpp/mingus_client_example" \
+  >"$data_dir/cpp-example.log" 2>&1 || echo "the C++ SDK example failed; see $data_dir/cpp-example.log" >&2
 
 cat <<MSG
 
