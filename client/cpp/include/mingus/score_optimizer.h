@@ -231,7 +231,8 @@ class ScoreOptimizer {
     const auto run = [&] {
       for (size_t i; (i = next.fetch_add(1)) < count;) {
         try {
-          results[i].value.emplace(Calculate(name, std::ranges::begin(inputs)[i], fn));
+          const auto offset = static_cast<std::ranges::range_difference_t<const Inputs>>(i);
+          results[i].value.emplace(Calculate(name, std::ranges::begin(inputs)[offset], fn));
         } catch (const std::exception& e) {
           results[i].error = e.what();
         } catch (...) {
