@@ -8,7 +8,7 @@ ifdef CI
 CMAKE_FLAGS += -DMINGUS_WERROR=ON
 endif
 
-.PHONY: all deps configure build run test bench fuzz format clean
+.PHONY: all deps configure build run test package bench fuzz format clean
 
 all: build
 
@@ -26,6 +26,10 @@ run: build
 
 test: build
 	@cd $(BUILD_DIR) && ctest --output-on-failure -j$(JOBS) --timeout 600
+
+# Debian packages of the agent and the collector, in $(BUILD_DIR).
+package: build
+	@cd $(BUILD_DIR) && cpack -G DEB
 
 # Full benchmark runs (make test runs them only as short smoke tests).
 bench: build

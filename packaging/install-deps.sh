@@ -23,6 +23,8 @@ packages=(
   percona-toolkit
   # the dashboard's browser test drives Debian's Chromium (tests/browser)
   chromium
+  # the package test: lintian on the .debs, systemd-analyze verify on their units
+  lintian systemd
 )
 # The build runs `npm ci` for the dashboard's uPlot (collector/web) and the browser test's
 # playwright-core. A Node.js that brings its own npm (as NodeSource's does) is kept as it is;
