@@ -16,6 +16,8 @@ packages=(
   prometheus prometheus-node-exporter curl procps util-linux python3 python3-statsd
   prometheus-alertmanager
   python3-aiosmtpd openssl
+  # the Python SDK's middleware tests and example app (client/python)
+  python3-flask
   # benchmark peers (make bench)
   collectd-core libprotobuf-c1 libmicrohttpd12 netdata
   # pt-fingerprint: the SQL fingerprint's agreement test and benchmark (tests/integration,
