@@ -119,9 +119,10 @@ TEST_F(ClientTest, ImpossibleValuesAreDroppedAndCounted) {
   client_.Timing("t", nan);
   client_.Count("c", -1);
   client_.UpdateMetric("g", nan);
+  client_.Count("", 1);  // the agent refuses an empty name
   client_.Flush();
   EXPECT_TRUE(sender_->datagrams.empty());
-  EXPECT_EQ(client_.Stats().dropped_invalid_value, 11u);
+  EXPECT_EQ(client_.Stats().dropped_invalid_value, 12u);
 }
 
 TEST_F(ClientTest, HugeStringsAreTruncatedAndCounted) {

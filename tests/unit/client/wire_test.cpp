@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <limits>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -102,6 +103,38 @@ TEST(ClientWireTest, StatsdLinesAreSanitisedAndParseInTheAgent) {
   EXPECT_EQ(seen[0], (std::pair<std::string, std::string>{"route", "_users_x"}));
   EXPECT_EQ(seen[1].first, "code_1");
   EXPECT_EQ(seen[2].first.size() + 1 + seen[2].second.size(), kMaxTagBytes);
+}
+
+// Random bytes (controls, quotes, broken UTF-8 and all) in every string field: the agent's parser
+// accepts each line, and gives back the text itself wherever it was well-formed and short enough.
+TEST(ClientWireTest, RandomBytesAlwaysMakeALineTheAgentAccepts) {
+  std::mt19937 random(20261129);
+  std::uniform_int_distribution<int> byte(0, 255), length(0, 700), pick(0, 3);
+  mingus::wire::JsonEventParser parser;
+  mingus::wire::JsonEvent parsed;
+  for (int round = 0; round < 2000; ++round) {
+    std::string text(static_cast<size_t>(length(random)), '\0');
+    for (char& c : text) {
+      // Mostly ASCII and whole UTF-8 sequences, with raw bytes mixed in.
+      c = static_cast<char>(pick(random) == 0 ? byte(random) : 0x20 + byte(random) % 0x60);
+    }
+    if (round % 3 == 0) text += "é用😀\"\\\n";
+    std::string line;
+    wire::JsonLine event(line, "interaction");
+    event.Text("user_id", text).Text("event_type", "click").Text("element_id", text);
+    event.Text("page_url", "/");
+    event.Finish();
+    ASSERT_EQ(parser.Parse(line, parsed), std::nullopt) << "round " << round << ": " << line;
+    if (text.size() <= kMaxStringBytes && mingus::wire::IsValidUtf8(text)) {
+      EXPECT_EQ(parsed.user_id, text) << "round " << round;
+    }
+
+    std::string statsd;
+    const Tag tags[] = {{text, text}};
+    wire::AppendStatsdLine(statsd, "n" + text, 1, "c", tags);
+    mingus::wire::StatsdLine parsed_statsd;
+    EXPECT_EQ(mingus::wire::ParseStatsdLine(statsd, parsed_statsd), std::nullopt) << statsd;
+  }
 }
 
 TEST(ClientWireTest, PackingFillsDatagramsBelowTheLimitWithoutSplittingRecords) {

@@ -122,15 +122,16 @@ class Client {
 
   const Clock& clock() const { return clock_; }
 
-  // --- StatsD lines (any StatsD name; tags become labels on the agent).
+  // --- StatsD lines (any StatsD name; tags become labels on the agent). An empty name, a NaN
+  // or infinite value, or a negative count or time drops the line (dropped_invalid_value).
   void Count(std::string_view name, double value = 1, std::initializer_list<Tag> tags = {}) {
-    if (!std::isfinite(value) || value < 0) return CountInvalid();
+    if (name.empty() || !std::isfinite(value) || value < 0) return CountInvalid();
     Statsd(name, value, "c", tags);
   }
   // A gauge set to `value`. A negative value is sent as a reset to 0 and a delta in one
   // record, since a leading '-' alone means "decrease" in StatsD.
   void Gauge(std::string_view name, double value, std::initializer_list<Tag> tags = {}) {
-    if (!std::isfinite(value)) return CountInvalid();
+    if (name.empty() || !std::isfinite(value)) return CountInvalid();
     std::string& line = detail::Scratch();
     bool truncated = false;
     if (value < 0) {
@@ -141,7 +142,7 @@ class Client {
     Enqueue(line, truncated);
   }
   void Timing(std::string_view name, double milliseconds, std::initializer_list<Tag> tags = {}) {
-    if (!std::isfinite(milliseconds) || milliseconds < 0) return CountInvalid();
+    if (name.empty() || !std::isfinite(milliseconds) || milliseconds < 0) return CountInvalid();
     Statsd(name, milliseconds, "ms", tags);
   }
   // The seed's alerting_system.update_metric: a gauge the alert rules can watch.

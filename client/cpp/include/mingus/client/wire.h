@@ -192,6 +192,7 @@ inline bool AppendStatsdLine(std::string& out, std::string_view name, double val
   out += type;
   char separator = '|';
   for (const Tag& tag : tags) {
+    if (tag.key.empty()) continue;  // the agent would count it as a malformed tag
     out += separator;
     if (separator == '|') out += '#';
     separator = ',';
