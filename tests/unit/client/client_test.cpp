@@ -6,7 +6,9 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cmath>
+#include <latch>
 #include <limits>
 #include <memory>
 #include <string>
@@ -153,6 +155,32 @@ TEST(ClientQueueTest, AFullQueueDropsAndCountsWithoutBlocking) {
   // Flushing made room again.
   client.Count("twenty.byte.line", 1);
   EXPECT_EQ(client.Stats().dropped_queue_full, 6u);
+}
+
+// A sender stuck in its first Send (a kernel that never returns) holds up the flush thread only.
+class StuckSender final : public Sender {
+ public:
+  SendStatus Send(std::string_view) override {
+    if (!entered_once_.exchange(true)) entered.count_down();
+    release.wait();
+    return SendStatus::kSent;
+  }
+  std::latch entered{1}, release{1};
+
+ private:
+  std::atomic<bool> entered_once_{false};
+};
+
+TEST(ClientQueueTest, AStuckSendNeverBlocksTheCaller) {
+  auto* stuck = new StuckSender;
+  Client client({.address = "unused", .max_queue_bytes = 64 * 1024},
+                std::unique_ptr<Sender>(stuck));
+  for (int i = 0; i < 2000; ++i) client.Count("wake.the.flusher", i);  // past the wake-up
+  stuck->entered.wait();
+  // The flush thread is inside Send; the caller goes on, the queue fills, lines are counted.
+  for (int i = 0; i < 10'000; ++i) client.TrackFeatureUsage("u1", "budget");
+  EXPECT_GT(client.Stats().dropped_queue_full, 0u);
+  stuck->release.count_down();
 }
 
 TEST(ClientQueueTest, SendFailuresCountTheLinesOfTheDatagram) {
