@@ -93,6 +93,8 @@ inline std::string& Scratch() {
 
 }  // namespace detail
 
+// Sends the application's events and metrics to one agent. Thread-safe: any thread may call
+// anything; one client per process is enough (DefaultClient).
 class Client {
  public:
   explicit Client(ClientOptions options = ClientOptions::FromEnvironment())
