@@ -16,6 +16,8 @@ packages=(
   prometheus prometheus-node-exporter curl procps util-linux python3 python3-statsd
   prometheus-alertmanager
   python3-aiosmtpd openssl
+  # make run's demo writes its configuration from configs/ (scripts/demo-config.py)
+  python3-yaml
   # the Python SDK's middleware tests and example app (client/python)
   python3-flask
   # benchmark peers (make bench)

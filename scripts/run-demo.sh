@@ -1,11 +1,17 @@
 #!/usr/bin/env bash
-# `make run`: starts the agent and the collector with configs/ defaults and demo traffic into
-# the agent, prints where to look, and stops everything on Ctrl-C.
+# `make run`: starts two agents (two "hosts" of the app) and a collector with configs/ defaults,
+# mingus-demo traffic into each agent, and a webhook receiver that prints the alerts; prints
+# where to look, and stops everything on Ctrl-C.
 set -euo pipefail
-build_dir=${1:-build}
 root="$(cd "$(dirname "$0")/.." && pwd)"
-data_dir="$root/data/run"
+build_dir=${1:-build}
+[[ $build_dir == /* ]] || build_dir="$root/$build_dir"
+data_dir="${DEMO_DATA_DIR:-$root/data/run}"
 mkdir -p "$data_dir"
+# Ports (tests set free ones): two agents' HTTP and UDP, the collector, the webhook receiver.
+: "${DEMO_AGENT1_PORT:=9110}" "${DEMO_AGENT1_UDP:=8125}" "${DEMO_AGENT2_PORT:=9111}"
+: "${DEMO_AGENT2_UDP:=8126}" "${DEMO_COLLECTOR_PORT:=9190}" "${DEMO_WEBHOOK_PORT:=9099}"
+declare -A agent_udp
 
 pids=()
 stop() {
@@ -34,29 +40,45 @@ wait_ready() {
   exit 1
 }
 
-"$root/$build_dir/agent/mingus-agent" --config.file="$root/configs/agent.yaml" \
-  --storage.path="$data_dir/agent" 2>"$data_dir/agent.log" &
-pids+=($!)
-agent_url="http://127.0.0.1:9110"
-wait_ready mingus-agent "$agent_url" "$data_dir/agent.log"
+# Two agents, as two hosts of the app would have, each fed by its own mingus-demo.
+agent_urls=()
+for i in 1 2; do
+  web_port_var=DEMO_AGENT${i}_PORT udp_port_var=DEMO_AGENT${i}_UDP
+  web="127.0.0.1:${!web_port_var}" udp="127.0.0.1:${!udp_port_var}"
+  "$build_dir/agent/mingus-agent" --config.file="$root/configs/agent.yaml" \
+    --web.listen-address="$web" --statsd.listen-udp="$udp" \
+    --storage.path="$data_dir/agent$i" 2>"$data_dir/agent$i.log" &
+  pids+=($!)
+  wait_ready "mingus-agent $i" "http://$web" "$data_dir/agent$i.log"
+  agent_urls+=("http://$web")
+  agent_udp[$i]=$udp
+done
 
 # Alerts go to a local webhook receiver (configs/notify.yaml's default route), which prints them;
 # the shipped email and Slack receivers hold placeholders, so the demo switches them off.
-/usr/bin/python3 "$root/scripts/webhook-receiver.py" 9099 "$data_dir/webhook.log" &
+webhook="127.0.0.1:$DEMO_WEBHOOK_PORT"
+/usr/bin/python3 "$root/scripts/webhook-receiver.py" "$DEMO_WEBHOOK_PORT" "$data_dir/webhook.log" &
 pids+=($!)
 
+# configs/ with the demo's addresses, a 5 s interval and a demo alert that fires fast.
+collector_addr="127.0.0.1:$DEMO_COLLECTOR_PORT"
+/usr/bin/python3 "$root/scripts/demo-config.py" "$data_dir/config" "$collector_addr" "$webhook" \
+  "${agent_urls[@]#http://}"
 ALERT_EMAIL_ENABLED=false ALERT_SLACK_ENABLED=false \
-  "$root/$build_dir/collector/mingus-collector" --config.file="$root/configs/collector.yaml" \
-  --storage.path="$data_dir/collector" 2>"$data_dir/collector.log" &
+  "$build_dir/collector/mingus-collector" --config.file="$data_dir/config/collector.yaml" \
+  --web.listen-address="$collector_addr" 2>"$data_dir/collector.log" &
 pids+=($!)
-collector_url="http://127.0.0.1:9190"
+collector_url="http://$collector_addr"
 wait_ready mingus-collector "$collector_url" "$data_dir/collector.log"
 
-# Demo traffic: what a busy app would send (tests/integration/demo_traffic.py, stdlib Python).
-/usr/bin/python3 "$root/tests/integration/demo_traffic.py" --statsd 127.0.0.1:8125 &
-pids+=($!)
+# Demo traffic: what a busy app would send, through the C++ SDK (demo/mingus_demo.cpp).
+for i in 1 2; do
+  MINGUS_AGENT_ADDR="${agent_udp[$i]}" "$build_dir/demo/mingus-demo" --seed "$i" \
+    >"$data_dir/demo$i.log" 2>&1 &
+  pids+=($!)
+done
 # The C++ SDK's example program (client/cpp/examples) sends its events once.
-MINGUS_AGENT_ADDR=127.0.0.1:8125 "$root/$build_dir/client/cpp/mingus_client_example" \
+MINGUS_AGENT_ADDR="${agent_udp[1]}" "$build_dir/client/cpp/mingus_client_example" \
   >"$data_dir/cpp-example.log" 2>&1 || echo "the C++ SDK example failed; see $data_dir/cpp-example.log" >&2
 
 cat <<MSG
@@ -65,11 +87,12 @@ cat <<MSG
     dashboard: $collector_url/
     collector: PromQL at $collector_url/api/v1/query?query=up (or add it to Grafana
                as a Prometheus data source; dashboards/ holds ours)
-    agent:     $agent_url/        (metrics: $agent_url/metrics)
-    intake:    udp://127.0.0.1:8125  (try: echo "demo.hits:1|c" | nc -u -w0 127.0.0.1 8125)
-    alerts:    $collector_url/api/v1/alerts; notifications are printed here as they arrive
-               (webhook receiver on 127.0.0.1:9099, log $data_dir/webhook.log)
-    logs:      $data_dir/agent.log, $data_dir/collector.log
+    agents:    ${agent_urls[0]}/ and ${agent_urls[1]}/ (metrics: .../metrics)
+    intake:    udp://${agent_udp[1]}  (try: echo "demo.hits:1|c" | nc -u -w0 ${agent_udp[1]/:/ })
+    alerts:    $collector_url/api/v1/alerts; MingusDemoSlowQueries fires within a minute and
+               notifications are printed here as they arrive
+               (webhook receiver on $webhook, log $data_dir/webhook.log)
+    logs:      $data_dir/agent1.log, agent2.log, collector.log, demo1.log, demo2.log
 
   Press Ctrl-C to stop.
 MSG
