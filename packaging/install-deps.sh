@@ -2,14 +2,26 @@
 # Installs every Debian package that building, running and testing Mingus Monitor needs.
 # Idempotent: packages already present are skipped, and `apt-get update` runs at most once,
 # only when something is missing. Needs root (or sudo) when it has something to install.
+# MINGUS_DEPS=build installs only what building the daemons and their .debs takes
+# (-DMINGUS_BUILD_TESTS=OFF -DMINGUS_FUZZ=OFF, then cpack), as packaging/Dockerfile does.
 set -euo pipefail
 
+deps=${MINGUS_DEPS:-all}
+if [[ "$deps" != all && "$deps" != build ]]; then
+  echo "install-deps: MINGUS_DEPS must be all or build, not '$deps'" >&2
+  exit 2
+fi
+
 packages=(
-  # toolchain
-  build-essential cmake make ccache pkg-config clang libclang-rt-14-dev clang-format
+  # toolchain; for cpack's Depends, dpkg-shlibdeps (dpkg-dev, in build-essential) and file
+  build-essential cmake make pkg-config file
   # libraries the build links
   prometheus-cpp-dev libboost1.81-dev libboost-json1.81-dev libyaml-cpp-dev libspdlog-dev
   libfmt-dev libsqlite3-dev libssl-dev zlib1g-dev libre2-dev libxxhash-dev
+)
+[[ "$deps" == build ]] || packages+=(
+  # ccache, the fuzz side build (clang, libFuzzer's runtime) and formatting
+  ccache clang libclang-rt-14-dev clang-format
   # test frameworks
   libgtest-dev libgmock-dev libbenchmark-dev
   # real peers the integration tests and benchmarks run against
@@ -29,6 +41,8 @@ packages=(
   chromium
   # the package test: lintian on the .debs, systemd-analyze verify on their units
   lintian systemd
+  # the deployment files test parses packaging/kubernetes (tests/integration)
+  python3-yaml
 )
 # The build runs `npm ci` for the dashboard's uPlot (collector/web) and the browser test's
 # playwright-core. A Node.js that brings its own npm (as NodeSource's does) is kept as it is;
