@@ -2,8 +2,11 @@
 BUILD_DIR ?= build
 JOBS ?= 2
 CMAKE_FLAGS ?=
-# ccache hits across clones of the repository in other folders.
+# ccache hits across clones of the repository in other folders: paths under the clone are
+# hashed relative to it, and the working directory (only in the debug info's DW_AT_comp_dir)
+# is left out of the hash, so a fresh clone anywhere reuses the objects of the last.
 export CCACHE_BASEDIR := $(CURDIR)
+export CCACHE_NOHASHDIR := true
 ifdef CI
 CMAKE_FLAGS += -DMINGUS_WERROR=ON
 endif
