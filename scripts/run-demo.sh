@@ -11,6 +11,7 @@ mkdir -p "$data_dir"
 # Ports (tests set free ones): two agents' HTTP and UDP, the collector, the webhook receiver.
 : "${DEMO_AGENT1_PORT:=9110}" "${DEMO_AGENT1_UDP:=8125}" "${DEMO_AGENT2_PORT:=9111}"
 : "${DEMO_AGENT2_UDP:=8126}" "${DEMO_COLLECTOR_PORT:=9190}" "${DEMO_WEBHOOK_PORT:=9099}"
+: "${DEMO_FLASK_PORT:=5000}"
 declare -A agent_udp
 
 pids=()
@@ -77,6 +78,20 @@ for i in 1 2; do
     >"$data_dir/demo$i.log" 2>&1 &
   pids+=($!)
 done
+# The Python SDK's example Flask app (client/python/examples) beside the second agent, with a
+# few requests a second, so its routes show up by template (/users/<int:user_id>).
+flask="127.0.0.1:$DEMO_FLASK_PORT"
+MINGUS_AGENT_ADDR="${agent_udp[2]}" PYTHONPATH="$root/client/python" /usr/bin/python3 \
+  "$root/client/python/examples/flask_app.py" --port "$DEMO_FLASK_PORT" >"$data_dir/flask.log" 2>&1 &
+pids+=($!)
+(
+  while sleep 1; do
+    for user in 1 2 3 9; do curl -fsS -o /dev/null "http://$flask/users/$user" 2>/dev/null || true; done
+    curl -fsS -o /dev/null -X POST -H 'Content-Type: application/json' -d '{"user_ids": [1, 2, 9]}' \
+      "http://$flask/scores" 2>/dev/null || true
+  done
+) &
+pids+=($!)
 # The C++ SDK's example program (client/cpp/examples) sends its events once.
 MINGUS_AGENT_ADDR="${agent_udp[1]}" "$build_dir/client/cpp/mingus_client_example" \
   >"$data_dir/cpp-example.log" 2>&1 || echo "the C++ SDK example failed; see $data_dir/cpp-example.log" >&2
@@ -92,7 +107,8 @@ cat <<MSG
     alerts:    $collector_url/api/v1/alerts; MingusDemoSlowQueries fires within a minute and
                notifications are printed here as they arrive
                (webhook receiver on $webhook, log $data_dir/webhook.log)
-    logs:      $data_dir/agent1.log, agent2.log, collector.log, demo1.log, demo2.log
+    flask app: http://$flask/users/1 (the Python SDK's example, reporting to the second agent)
+    logs:      $data_dir/agent1.log, agent2.log, collector.log, demo1.log, demo2.log, flask.log
 
   Press Ctrl-C to stop.
 MSG

@@ -6,6 +6,8 @@ process group, as a terminal would, then:
 - the collector's dashboard API has data from both agents: /api/monitoring/system-health
   lists both demo hosts up, /api/monitoring/dashboard counts API requests and database
   queries, and the API metrics of both instances are queryable;
+- the Python SDK's example Flask app, which the demo runs and calls, reports its requests to
+  the second agent by route template;
 - the local webhook receiver has logged a firing alert (MingusDemoSlowQueries) within the
   time the README promises (a minute, plus start-up);
 - Ctrl-C (SIGINT to the process group) stops everything: the script exits, no process of
@@ -54,7 +56,8 @@ def main():
     args = parser.parse_args()
     checks = h.Checks()
     ports = {name: h.free_port() for name in
-             ("DEMO_AGENT1_PORT", "DEMO_AGENT2_PORT", "DEMO_COLLECTOR_PORT", "DEMO_WEBHOOK_PORT")}
+             ("DEMO_AGENT1_PORT", "DEMO_AGENT2_PORT", "DEMO_COLLECTOR_PORT", "DEMO_WEBHOOK_PORT",
+              "DEMO_FLASK_PORT")}
     ports.update({name: h.free_port(socket.SOCK_DGRAM) for name in ("DEMO_AGENT1_UDP", "DEMO_AGENT2_UDP")})
     with h.temp_dir("mingus-demo-") as data_dir:
         env = dict(os.environ, DEMO_DATA_DIR=data_dir, **{k: str(v) for k, v in ports.items()})
@@ -92,7 +95,14 @@ def main():
                             return True
                 return False
 
+            def flask_routes_by_template():
+                metrics = urllib.request.urlopen(
+                    f"http://127.0.0.1:{ports['DEMO_AGENT2_PORT']}/metrics", timeout=h.HTTP_TIMEOUT).read()
+                return b'endpoint="/users/<int:user_id>"' in metrics
+
             for name, predicate in (("system-health lists both agents up", both_hosts_up),
+                                    ("the example Flask app's requests reach agent 2 by route template",
+                                     flask_routes_by_template),
                                     ("the dashboard counts API requests and DB queries", dashboard_has_traffic),
                                     ("API metrics of both agents are queryable", api_metrics_from_both)):
                 checks.run(name, lambda: h.wait_until(predicate, timeout=60, what=name))
