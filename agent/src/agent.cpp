@@ -138,6 +138,7 @@ http::Response Agent::ServeEvents(const http::Request& request) {
   response.compressible = true;
   response.headers.emplace_back("X-Mingus-Last-Cursor", std::to_string(batch->last_cursor));
   response.headers.emplace_back("X-Mingus-Lost-Events", std::to_string(batch->lost));
+  response.headers.emplace_back("X-Mingus-Spool-Id", spool_->id());
   return response;
 }
 

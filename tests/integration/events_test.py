@@ -2,7 +2,8 @@
 """Analytics events end to end: a real agent receives JSON events over UDP, a real collector
 pulls them into business_intelligence.db; the agent and then the collector are killed with
 kill -9 and restarted between sends (the collector also in the middle of catching up on a
-backlog), and every event sent is found stored exactly once. Impossible events are set aside
+backlog), and every event sent is found stored exactly once, also after the agent's spool is
+wiped. Impossible events are set aside
 with their reason, and the collector's /metrics passes promtool with the events families.
 
 Usage: /usr/bin/python3 tests/integration/events_test.py --agent PATH --collector PATH
@@ -10,6 +11,7 @@ Usage: /usr/bin/python3 tests/integration/events_test.py --agent PATH --collecto
 
 import json
 import os
+import shutil
 import socket
 import sqlite3
 import sys
@@ -226,6 +228,30 @@ events: {{pull_interval: 200ms, max_backoff: 1s, batch_limit: 10}}
                 assert collector.get("/api/monitoring/insights?days=0").status == 400
             checks.run("GET /api/monitoring/insights: registrations, DAU and MAU as SQL counts them",
                        insights_report)
+
+            # The agent's spool is wiped (a reinstall): its cursors start again at 1, below the
+            # cursor the collector holds; the collector notices the new spool id.
+            agent.server.stop()
+            shutil.rmtree(os.path.join(agent.storage, "spool"))
+            agent.start()
+            before_wipe = sent
+            send_more(200)
+            wait_spooled(agent.server, sent - before_wipe)
+
+            def new_spool_pulled_from_its_beginning():
+                wait_stored(db_path, sent)
+                counts = stored_sessions(db_path)
+                assert all(counts.get(f"s{n}") == 1 for n in range(sent)), "not each once"
+                assert len(counts) == sent, (len(counts), sent)
+                with sqlite3.connect(f"file:{db_path}?mode=ro", uri=True) as db:
+                    rows = db.execute("SELECT spool_id, cursor FROM agents WHERE instance = ? "
+                                      "ORDER BY agent_id", (agent.address,)).fetchall()
+                assert len(rows) == 2 and rows[0][0] != rows[1][0], rows
+                assert rows[1][1] == sent - before_wipe, rows
+                samples = collector.promtool_clean_metrics()
+                assert h.sample_value(samples, "mingus_collector_events_spool_resets_total") == 1
+            checks.run("an agent whose spool was wiped is pulled from its new beginning, "
+                       "every event still stored once", new_spool_pulled_from_its_beginning)
         finally:
             collector.__exit__(None, None, None)
             if agent.server:

@@ -8,6 +8,7 @@
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
+#include <random>
 
 #include "mingus/common/file.h"
 #include "mingus/common/text.h"
@@ -19,6 +20,7 @@ namespace {
 namespace fs = std::filesystem;
 
 constexpr std::string_view kSuffix = ".seg";
+constexpr std::string_view kIdFile = "spool-id";
 
 struct Record {
   uint64_t cursor = 0;
@@ -69,12 +71,37 @@ StatusOr<std::unique_ptr<EventSpool>> EventSpool::Open(SpoolOptions options, con
   if (ec)
     return Status::Error(fmt::format("spool directory {}: {}", options.directory, ec.message()));
   std::unique_ptr<EventSpool> spool(new EventSpool(std::move(options), clock));
+  if (Status status = spool->LoadOrCreateId(); !status.ok()) return status;
   if (Status status = spool->Recover(); !status.ok()) return status;
   return spool;
 }
 
 std::string EventSpool::SegmentPath(uint64_t first_cursor) const {
   return fmt::format("{}/{:020}{}", options_.directory, first_cursor, kSuffix);
+}
+
+Status EventSpool::LoadOrCreateId() {
+  const std::string path = JoinPath(options_.directory, kIdFile);
+  if (const auto content = ReadFile(path, 256); content.ok()) {
+    id_ = std::string(text::Trim(*content));
+    if (!id_.empty()) return OkStatus();
+  }
+  std::random_device random;
+  id_ = fmt::format("{:08x}{:08x}", random(), random());
+  // Written whole or not at all: a crash must not leave an empty or half id behind.
+  const std::string temporary = path + ".tmp";
+  const int fd = ::open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
+  if (fd < 0) return Status::Error(fmt::format("open {}: {}", temporary, std::strerror(errno)));
+  Status written = WriteAll(fd, id_ + "\n");
+  if (written.ok() && ::fsync(fd) != 0) {
+    written = Status::Error(fmt::format("fsync {}: {}", temporary, std::strerror(errno)));
+  }
+  ::close(fd);
+  if (!written.ok()) return written;
+  if (::rename(temporary.c_str(), path.c_str()) != 0) {
+    return Status::Error(fmt::format("rename {}: {}", temporary, std::strerror(errno)));
+  }
+  return OkStatus();
 }
 
 Status EventSpool::Recover() {

@@ -46,6 +46,7 @@ struct EventPuller::Agent {
   bool removed = false;  // no longer a target: its series go when its running pull ends
   std::string last_error;
   bool cursor_known = false;
+  std::string spool_id;  // of the spool `cursor` counts in ("" until an agent names one)
   std::atomic<uint64_t> cursor{0};
   // When the spool was last read to its end (Unix ms); first seen, until then.
   std::atomic<int64_t> caught_up_ms{0};
@@ -75,6 +76,9 @@ EventPuller::EventPuller(EventStore& store, const Clock& clock, prometheus::Regi
                               "Lines of an agent's response that were not a spool record.")),
       deleted_(AddCounter(registry, "mingus_collector_events_retention_deleted_total",
                           "Events (and events set aside) deleted by retention.")),
+      spool_resets_(AddCounter(registry, "mingus_collector_events_spool_resets_total",
+                               "Agents found with a new event spool (wiped or replaced), pulled "
+                               "again from its beginning.")),
       config_(config) {
   auto& stored = AddCounterFamily(registry, "mingus_collector_events_stored_total",
                                   "Events stored in business_intelligence.db, by type.");
@@ -179,6 +183,7 @@ EventPuller::Outcome EventPuller::Pull(Agent& agent, const EventsConfig& config)
     const auto cursor = store_.Cursor(agent.target.instance);
     if (!cursor.ok()) return fail(cursor.message());
     agent.cursor = cursor->cursor;
+    agent.spool_id = cursor->spool_id;
     agent.cursor_known = true;
   }
   const std::string url =
@@ -195,17 +200,31 @@ EventPuller::Outcome EventPuller::Pull(Agent& agent, const EventsConfig& config)
     return fail(fmt::format("GET {}: no X-Mingus-Last-Cursor header: not a mingus-agent?", url));
   }
   const uint64_t lost = text::ParseUint64(response->Header("x-mingus-lost-events")).value_or(0);
+  const std::string spool_id(response->Header("x-mingus-spool-id"));
+  if (!spool_id.empty() && !agent.spool_id.empty() && spool_id != agent.spool_id) {
+    // Wiped or replaced: its cursors start again at 1, and what we asked after the old cursor
+    // skipped the new spool's first events. Ask it again from its beginning, at once.
+    spdlog::warn("agent {} has a new event spool ({}, was {}): pulling it from its beginning",
+                 agent.target.instance, spool_id, agent.spool_id);
+    spool_resets_.Increment();
+    agent.spool_id = spool_id;
+    agent.cursor = 0;
+    outcome.ok = true;
+    outcome.more = true;
+    return outcome;
+  }
   std::vector<std::string_view> records;
   text::ForEachLine(response->body, [&](std::string_view line) {
     if (!line.empty()) records.push_back(line);
   });
-  const auto stored = store_.Store(agent.target.instance, records, *last_cursor, lost);
+  const auto stored = store_.Store(agent.target.instance, spool_id, records, *last_cursor, lost);
   if (!stored.ok()) return fail(fmt::format("storing the events of {}: {}", url, stored.message()));
 
   outcome.ok = true;
   outcome.stored = *stored;
   outcome.more = records.size() >= static_cast<size_t>(config.batch_limit);
   agent.cursor = stored->cursor;
+  if (!spool_id.empty()) agent.spool_id = spool_id;
   if (!outcome.more) agent.caught_up_ms = UnixMillis(clock_);
   agent.pulled->Increment(static_cast<double>(records.size()));
   if (lost > 0) {

@@ -66,10 +66,12 @@ std::string Schema() {
   return fmt::format(R"(
 CREATE TABLE IF NOT EXISTS agents (
   agent_id INTEGER PRIMARY KEY,
-  instance TEXT NOT NULL UNIQUE,           -- the scrape target's instance label
+  instance TEXT NOT NULL,                  -- the scrape target's instance label
+  spool_id TEXT NOT NULL DEFAULT '',       -- the agent's X-Mingus-Spool-Id ('' if it sends none)
   cursor INTEGER NOT NULL DEFAULT 0,       -- the last event stored or set aside
   lost INTEGER NOT NULL DEFAULT 0,         -- dropped by the agent (spool full) before pulled
-  last_stored_ms INTEGER NOT NULL DEFAULT 0
+  last_stored_ms INTEGER NOT NULL DEFAULT 0,
+  UNIQUE (instance, spool_id)              -- a wiped agent's new spool is a new row
 );
 CREATE TABLE IF NOT EXISTS events (
   agent_id INTEGER NOT NULL,
@@ -369,50 +371,72 @@ void EventStore::SetOptions(const StoreOptions& options) {
   options_ = options;
 }
 
-StatusOr<std::pair<int64_t, AgentCursor>> EventStore::AgentRowLocked(const std::string& agent) {
-  auto insert = db_->Prepare("INSERT INTO agents (instance) VALUES (?1) ON CONFLICT DO NOTHING");
-  if (!insert.ok()) return insert.status();
-  if (Status status = insert->Bind(1, agent).Run(); !status.ok()) return status;
-  auto select =
-      db_->Prepare("SELECT agent_id, cursor, lost, last_stored_ms FROM agents WHERE instance = ?1");
-  if (!select.ok()) return select.status();
-  select->Bind(1, agent);
-  if (!select->Step()) {
-    return select->status().ok() ? Status::Error("agents: the row just inserted is missing")
-                                 : select->status();
+namespace {
+
+constexpr std::string_view kLatestRow =
+    "SELECT agent_id, cursor, lost, last_stored_ms, spool_id FROM agents WHERE instance = ?1 "
+    "ORDER BY agent_id DESC LIMIT 1";
+
+AgentCursor CursorOf(const sqlite::Statement& row) {
+  return {static_cast<uint64_t>(row.Int(1)), static_cast<uint64_t>(row.Int(2)), row.Int(3),
+          std::string(row.Text(4))};
+}
+
+}  // namespace
+
+StatusOr<std::pair<int64_t, AgentCursor>> EventStore::AgentRowLocked(const std::string& agent,
+                                                                     const std::string& spool_id) {
+  auto latest = db_->Prepare(kLatestRow);
+  if (!latest.ok()) return latest.status();
+  latest->Bind(1, agent);
+  if (latest->Step()) {
+    std::pair row{latest->Int(0), CursorOf(*latest)};
+    // The same spool; or an agent that names none; or one that names it for the first time
+    // (upgraded, its spool kept).
+    if (row.second.spool_id == spool_id || spool_id.empty()) return row;
+    if (row.second.spool_id.empty()) {
+      auto adopt = db_->Prepare("UPDATE agents SET spool_id = ?2 WHERE agent_id = ?1");
+      if (!adopt.ok()) return adopt.status();
+      if (Status status = adopt->Bind(1, row.first).Bind(2, spool_id).Run(); !status.ok())
+        return status;
+      row.second.spool_id = spool_id;
+      return row;
+    }
+  } else if (!latest->status().ok()) {
+    return latest->status();
   }
-  return std::pair{select->Int(0),
-                   AgentCursor{static_cast<uint64_t>(select->Int(1)),
-                               static_cast<uint64_t>(select->Int(2)), select->Int(3)}};
+  // A new agent, or a new spool of a known one (its cursors start again at 1): a row of its
+  // own, so that its cursors are not taken for the old spool's.
+  auto insert = db_->Prepare("INSERT INTO agents (instance, spool_id) VALUES (?1, ?2)");
+  if (!insert.ok()) return insert.status();
+  if (Status status = insert->Bind(1, agent).Bind(2, spool_id).Run(); !status.ok()) return status;
+  return std::pair{db_->LastInsertId(), AgentCursor{0, 0, 0, spool_id}};
 }
 
 StatusOr<AgentCursor> EventStore::Cursor(const std::string& agent) {
   std::lock_guard lock(mutex_);
-  auto select = db_->Prepare("SELECT cursor, lost, last_stored_ms FROM agents WHERE instance = ?1");
-  if (!select.ok()) return select.status();
-  select->Bind(1, agent);
-  if (!select->Step()) {
-    if (!select->status().ok()) return select->status();
+  auto latest = db_->Prepare(kLatestRow);
+  if (!latest.ok()) return latest.status();
+  latest->Bind(1, agent);
+  if (!latest->Step()) {
+    if (!latest->status().ok()) return latest->status();
     return AgentCursor{};
   }
-  return AgentCursor{static_cast<uint64_t>(select->Int(0)), static_cast<uint64_t>(select->Int(1)),
-                     select->Int(2)};
+  return CursorOf(*latest);
 }
 
 StatusOr<std::map<std::string, AgentCursor>> EventStore::Cursors() {
   std::lock_guard lock(mutex_);
-  auto select = db_->Prepare("SELECT instance, cursor, lost, last_stored_ms FROM agents");
+  auto select = db_->Prepare(
+      "SELECT instance, cursor, lost, last_stored_ms, spool_id FROM agents ORDER BY agent_id");
   if (!select.ok()) return select.status();
   std::map<std::string, AgentCursor> out;
-  while (select->Step()) {
-    out[std::string(select->Text(0))] = {static_cast<uint64_t>(select->Int(1)),
-                                         static_cast<uint64_t>(select->Int(2)), select->Int(3)};
-  }
+  while (select->Step()) out[std::string(select->Text(0))] = CursorOf(*select);
   if (!select->status().ok()) return select->status();
   return out;
 }
 
-StatusOr<StoreResult> EventStore::Store(const std::string& agent,
+StatusOr<StoreResult> EventStore::Store(const std::string& agent, const std::string& spool_id,
                                         const std::vector<std::string_view>& records,
                                         uint64_t last_cursor, uint64_t lost) {
   std::lock_guard lock(mutex_);
@@ -420,7 +444,7 @@ StatusOr<StoreResult> EventStore::Store(const std::string& agent,
   const CheckOptions check{now_ms, options_.retention, options_.max_future_skew};
   sqlite::Transaction transaction(*db_);
   if (!transaction.status().ok()) return transaction.status();
-  auto row = AgentRowLocked(agent);
+  auto row = AgentRowLocked(agent, spool_id);
   if (!row.ok()) return row.status();
   const auto [agent_id, before] = *row;
 

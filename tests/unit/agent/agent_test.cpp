@@ -117,6 +117,15 @@ TEST_F(AgentTest, UdpIntakeShowsOnMetrics) {
   EXPECT_EQ(spooled.content_type, "application/x-ndjson");
   EXPECT_EQ(spooled.body, R"({"cursor":1,"received":1800000000000,"event":{"type":"cache","cache":"scores","result":"miss"}})" "\n");
   EXPECT_EQ(events("/api/v1/events?after=1").body, "");
+  const auto header = [&](std::string_view name) {
+    for (const auto& [key, value] : spooled.headers) {
+      if (key == name) return value;
+    }
+    return std::string("(none)");
+  };
+  EXPECT_EQ(header("X-Mingus-Last-Cursor"), "1");
+  EXPECT_EQ(header("X-Mingus-Lost-Events"), "0");
+  EXPECT_EQ(header("X-Mingus-Spool-Id").size(), 16u);
   EXPECT_EQ(events("/api/v1/events?after=-1").status, 400);
   EXPECT_THAT(events("/api/v1/events?limit=100000").body, HasSubstr("limit: '100000' is not a whole number"));
   agent.Stop();

@@ -1,5 +1,6 @@
 #include "mingus/agent/spool/event_spool.h"
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <thread>
@@ -35,12 +36,29 @@ class EventSpoolTest : public ::testing::Test {
     spool.Append(R"({"type":"cache","cache":"c)" + std::to_string(n) + R"(","result":"hit"})", {});
   }
   size_t SegmentCount() const {
-    return static_cast<size_t>(std::distance(std::filesystem::directory_iterator(dir_), {}));
+    return static_cast<size_t>(std::count_if(
+        std::filesystem::directory_iterator(dir_), {},
+        [](const auto& entry) { return entry.path().extension() == ".seg"; }));
   }
 
   std::string dir_;
   FakeClock clock_;
 };
+
+TEST_F(EventSpoolTest, TheSpoolKeepsItsIdAndAnotherSpoolHasAnother) {
+  std::string id;
+  {
+    auto spool = Open();
+    id = spool->id();
+    EXPECT_EQ(id.size(), 16u);
+    AppendEvent(*spool, 1);
+  }
+  EXPECT_EQ(Open()->id(), id);  // reopened: the same spool
+  std::filesystem::remove_all(dir_);
+  auto wiped = Open();
+  EXPECT_NE(wiped->id(), id);
+  EXPECT_EQ(wiped->next_cursor(), 1u);  // cursors start again: the collector must notice
+}
 
 TEST_F(EventSpoolTest, CursorsAreSequentialAndReadsPage) {
   auto spool = Open();

@@ -24,7 +24,8 @@ class FakeAgents {
     std::vector<std::string> events;  // event i has cursor i + 1
     uint64_t oldest = 1;              // events before it were dropped (spool full)
     bool down = false;
-    bool slow = false;  // a request waits until Release()
+    bool slow = false;           // a request waits until Release()
+    std::string id = "spool-1";  // X-Mingus-Spool-Id
   };
 
   void Add(const std::string& address, int count, const std::string& action = "a") {
@@ -78,7 +79,8 @@ class FakeAgents {
         last = cursor;
       }
       response.headers = {{"x-mingus-last-cursor", std::to_string(last)},
-                          {"x-mingus-lost-events", std::to_string(lost)}};
+                          {"x-mingus-lost-events", std::to_string(lost)},
+                          {"x-mingus-spool-id", spool.id}};
       return response;
     };
   }
@@ -212,6 +214,37 @@ TEST_F(EventPullerTest, ANewPullerStartsFromTheStoredCursor) {
   EXPECT_EQ(pull.stored.stored, 2u);
   EXPECT_EQ(pull.stored.duplicates, 0u);
   EXPECT_EQ(agents_.urls().back(), "http://127.0.0.1:1/api/v1/events?after=4&limit=100");
+}
+
+TEST_F(EventPullerTest, AnAgentWithANewSpoolIsPulledFromItsBeginning) {
+  const auto wipe = [&](const std::string& id, int events) {
+    agents_.Set("127.0.0.1:1", [&](auto& spool) {
+      spool.events.clear();
+      spool.id = id;
+    });
+    agents_.Add("127.0.0.1:1", events, id);
+  };
+  agents_.Add("127.0.0.1:1", 5, "before");
+  auto puller = MakePuller();
+  EXPECT_EQ(puller->PullOnce("a:1").stored.stored, 5u);
+  // Wiped and restarted: cursors 1 to 3 again, below the cursor held.
+  wipe("spool-2", 3);
+  const auto noticed = puller->PullOnce("a:1");
+  EXPECT_TRUE(noticed.ok);
+  EXPECT_TRUE(noticed.more);  // asks again at once
+  EXPECT_EQ(noticed.stored.stored, 0u);
+  const auto pulled = puller->PullOnce("a:1");
+  EXPECT_EQ(agents_.urls().back(), "http://127.0.0.1:1/api/v1/events?after=0&limit=100");
+  EXPECT_EQ(pulled.stored.stored, 3u);
+  // Wiped again while the collector was down: it starts from the cursor stored, and notices.
+  puller.reset();
+  wipe("spool-3", 2);
+  auto restarted = MakePuller();
+  EXPECT_TRUE(restarted->PullOnce("a:1").more);
+  EXPECT_EQ(agents_.urls().back(), "http://127.0.0.1:1/api/v1/events?after=3&limit=100");
+  EXPECT_EQ(restarted->PullOnce("a:1").stored.stored, 2u);
+  EXPECT_EQ(Sample(registry_.Collect(), "mingus_collector_events_spool_resets_total"), 2);
+  EXPECT_EQ(store_->Cursor("a:1")->spool_id, "spool-3");
 }
 
 TEST_F(EventPullerTest, AnswersThatAreNotASpoolFailThePull) {

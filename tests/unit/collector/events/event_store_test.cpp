@@ -44,7 +44,7 @@ class EventStoreTest : public ::testing::Test {
 
   StoreResult Store(const std::string& agent, const std::vector<std::string>& lines,
                     uint64_t last_cursor, uint64_t lost = 0) {
-    auto result = store_->Store(agent, Views(lines), last_cursor, lost);
+    auto result = store_->Store(agent, "spool1", Views(lines), last_cursor, lost);
     EXPECT_TRUE(result.ok()) << result.message();
     return result.ok() ? *result : StoreResult{};
   }
@@ -150,6 +150,40 @@ TEST_F(EventStoreTest, CursorSurvivesReopenAndCoversLostAndUnreadableLines) {
   // A cursor never goes back.
   Store("a:1", {}, 2);
   EXPECT_EQ(store_->Cursor("a:1")->cursor, 9u);
+}
+
+TEST_F(EventStoreTest, ANewSpoolOfAnAgentCountsItsCursorsAfresh) {
+  const int64_t t = now_ms();
+  const auto lines = [&](std::initializer_list<int> sessions) {
+    std::vector<std::string> out;
+    uint64_t cursor = 0;
+    for (int session : sessions) {
+      out.push_back(Line(++cursor, t,
+                         fmt::format(R"({{"type":"engagement","user_id":"u","action":"a",)"
+                                     R"("session_id":"s{}"}})",
+                                     session)));
+    }
+    return out;
+  };
+  const auto store = [&](const std::string& spool, const std::vector<std::string>& batch) {
+    auto result = store_->Store("a:1", spool, Views(batch), batch.size(), 0);
+    EXPECT_TRUE(result.ok()) << result.message();
+    return result.ok() ? result->stored : 0;
+  };
+  // An agent that names no spool (older agents) and then names one: the same spool.
+  EXPECT_EQ(store("", lines({1, 2})), 2u);
+  EXPECT_EQ(store("old", lines({1, 2, 3})), 1u);
+  EXPECT_EQ(store_->Cursor("a:1")->spool_id, "old");
+  // Wiped: cursors 1, 2 again, other events.
+  EXPECT_EQ(store("new", lines({4, 5})), 2u);
+  EXPECT_EQ(store("new", lines({4, 5})), 0u);
+  const auto cursor = store_->Cursor("a:1");
+  EXPECT_EQ(cursor->cursor, 2u);
+  EXPECT_EQ(cursor->spool_id, "new");
+  EXPECT_THAT(Rows("SELECT session_id FROM events ORDER BY session_id"),
+              ElementsAre("s1", "s2", "s3", "s4", "s5"));
+  EXPECT_THAT(Rows("SELECT instance, spool_id, cursor FROM agents ORDER BY agent_id"),
+              ElementsAre("a:1|old|3", "a:1|new|2"));
 }
 
 TEST_F(EventStoreTest, ImpossibleEventsAreSetAsideWithTheirReason) {

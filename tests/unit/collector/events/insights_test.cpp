@@ -63,7 +63,7 @@ class InsightsTest : public ::testing::Test {
                                     events[i]));
       }
       const auto stored =
-          store_->Store(at % 2 ? "a:1" : "b:1",
+          store_->Store(at % 2 ? "a:1" : "b:1", "spool",
                         std::vector<std::string_view>(lines.begin(), lines.end()), cursor, 0);
       ASSERT_TRUE(stored.ok()) << stored.message();
       ASSERT_EQ(stored->stored, lines.size());

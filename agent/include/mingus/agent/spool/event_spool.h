@@ -15,17 +15,17 @@
 namespace mingus::agent::spool {
 
 struct SpoolOptions {
-  std::string directory;                 // created if missing
-  uint64_t segment_bytes = 4 << 20;      // a segment closes past this size
-  uint64_t max_bytes = 256ull << 20;     // beyond it the oldest segments go, counted as dropped
-  size_t buffer_bytes = 64 << 10;        // appends are written out past this, and on every read
+  std::string directory;              // created if missing
+  uint64_t segment_bytes = 4 << 20;   // a segment closes past this size
+  uint64_t max_bytes = 256ull << 20;  // beyond it the oldest segments go, counted as dropped
+  size_t buffer_bytes = 64 << 10;     // appends are written out past this, and on every read
 };
 
 // A bounded on-disk queue of the analytics events the collector pulls. Each event gets the
 // next cursor (1, 2, ...) for good; segment files are named by their first cursor and hold
-// one record per line: CURSOR \t RECEIVED_MS \t JSON. The cursor and the events survive a
-// restart; a crash loses at most the unwritten buffer, and a record cut short by it is
-// removed at the next start. Thread-safe.
+// one record per line: CURSOR \t RECEIVED_MS \t JSON; the file spool-id beside them names
+// the spool. The cursor and the events survive a restart; a crash loses at most the unwritten
+// buffer, and a record cut short by it is removed at the next start. Thread-safe.
 class EventSpool : public intake::EventSink {
  public:
   static StatusOr<std::unique_ptr<EventSpool>> Open(SpoolOptions options, const Clock& clock);
@@ -42,6 +42,10 @@ class EventSpool : public intake::EventSink {
   // Events with a cursor greater than `after`, oldest first, at most `limit`.
   StatusOr<Batch> Read(uint64_t after, size_t limit);
 
+  // The spool's identity, made when its directory is first used and kept in it (spool-id): a
+  // collector holding a cursor of a spool that was wiped or replaced sees another id and starts
+  // again from the beginning, instead of waiting for the new cursors to pass its old one.
+  const std::string& id() const { return id_; }
   uint64_t next_cursor() const;
   uint64_t held_bytes() const;
   uint64_t held_events() const;
@@ -51,6 +55,7 @@ class EventSpool : public intake::EventSink {
  private:
   EventSpool(SpoolOptions options, const Clock& clock);
   Status Recover();
+  Status LoadOrCreateId();
   Status FlushLocked();
   Status RotateLocked();
   void EnforceCapLocked();
@@ -63,6 +68,7 @@ class EventSpool : public intake::EventSink {
   int fd_ = -1;                            // the open (last) segment
   uint64_t next_cursor_ = 1;
   std::string buffer_;
+  std::string id_;
   std::atomic<uint64_t> dropped_{0};
   std::atomic<uint64_t> write_errors_{0};
 };

@@ -98,6 +98,7 @@ class EventPuller {
   prometheus::Counter& duplicates_;
   prometheus::Counter& bad_records_;
   prometheus::Counter& deleted_;
+  prometheus::Counter& spool_resets_;
 
   mutable std::mutex mutex_;
   std::condition_variable wake_scheduler_, wake_workers_, wake_maintainer_;

@@ -92,6 +92,7 @@ struct AgentCursor {
   uint64_t cursor = 0;  // the last event stored or set aside; pulls ask after it
   uint64_t lost = 0;    // events the agent dropped (its spool was full) before we pulled them
   int64_t last_stored_ms = 0;
+  std::string spool_id;  // the agent's spool these cursors count in
 };
 
 // Thread-safe: calls are serialised on one connection.
@@ -100,9 +101,9 @@ class EventStore {
   static StatusOr<std::unique_ptr<EventStore>> Open(const std::string& path, StoreOptions options,
                                                     const Clock& clock);
 
-  // Where the agent's next pull starts; 0 for an agent not seen before.
+  // Where the agent's next pull starts, in its latest spool; 0 for an agent not seen before.
   StatusOr<AgentCursor> Cursor(const std::string& agent);
-  // Every agent's cursor, by agent (its instance label).
+  // Every agent's cursor in its latest spool, by agent (its instance label).
   StatusOr<std::map<std::string, AgentCursor>> Cursors();
 
   // Stores one pull of `agent` in one transaction: the records (spool lines) after its cursor,
@@ -110,7 +111,10 @@ class EventStore {
   // moved to last_cursor (the agent's X-Mingus-Last-Cursor) with `lost` added to its count. A
   // record at or before the stored cursor is a duplicate and changes nothing, so repeating a
   // pull (the collector crashed before its commit, or after) stores each event once.
-  StatusOr<StoreResult> Store(const std::string& agent,
+  // `spool_id` (X-Mingus-Spool-Id, "" when the agent sends none) names the spool the cursors
+  // count in: a new id for a known agent starts a new cursor at 0, so the caller must have
+  // asked that spool from its beginning.
+  StatusOr<StoreResult> Store(const std::string& agent, const std::string& spool_id,
                               const std::vector<std::string_view>& records, uint64_t last_cursor,
                               uint64_t lost);
 
@@ -126,7 +130,8 @@ class EventStore {
 
  private:
   EventStore(std::unique_ptr<sqlite::Database> db, StoreOptions options, const Clock& clock);
-  StatusOr<std::pair<int64_t, AgentCursor>> AgentRowLocked(const std::string& agent);
+  StatusOr<std::pair<int64_t, AgentCursor>> AgentRowLocked(const std::string& agent,
+                                                           const std::string& spool_id);
 
   mutable std::mutex mutex_;
   std::unique_ptr<sqlite::Database> db_;
