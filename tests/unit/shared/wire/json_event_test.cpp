@@ -90,6 +90,12 @@ TEST_F(JsonEventTest, OnlyTopLevelMembersCountAndTheLastDuplicateWins) {
   EXPECT_EQ(ErrorOf(R"("type")"), "json_not_object");
 }
 
+TEST_F(JsonEventTest, WhitespaceAroundTheObjectIsFine) {
+  // A CRLF client leaves '\r' at the end of each line.
+  EXPECT_EQ(Parse(" {\"type\":\"cache\",\"cache\":\"c\",\"result\":\"hit\"} \r").result, "hit");
+  EXPECT_EQ(ErrorOf("{\"type\":\"cache\",\"cache\":\"c\",\"result\":\"hit\"} x"), "json_syntax");
+}
+
 TEST_F(JsonEventTest, EscapesAreDecodedInKeysAndValues) {
   const JsonEvent event = Parse(R"({"t\u0079pe":"cache","cache":"a\"b\u00e9\n","result":"hit"})");
   EXPECT_EQ(event.type, EventType::kCache);
