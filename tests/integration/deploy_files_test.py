@@ -1,0 +1,824 @@
+#!/usr/bin/python3
+"""The container and Kubernetes files (issue 11): packaging/Dockerfile, .dockerignore and
+packaging/kubernetes/, held to the repository and to the real binaries.
+
+- every Kubernetes object: a known apiVersion and kind, a DNS-1123 name, the mingus namespace;
+  kustomization.yaml lists every manifest and every image the workloads use;
+- workloads: selectors match their pod labels; probes and Services name ports that a container
+  declares; every container has requests and limits and runs non-root, without privilege
+  escalation or capabilities, on a read-only root; volumes, ConfigMaps and claims resolve;
+- every flag given to mingus-agent or mingus-collector (manifests and Dockerfile) is in the
+  binary's --help, and --config.file names a file that a mounted ConfigMap holds;
+- the agent.yaml and collector.yaml in the ConfigMaps start the real daemons (on 127.0.0.1,
+  ephemeral ports) and they become ready; the collector loads the packaged rules; the demo
+  app's loop, run against that agent, is counted as API requests without a parse error;
+- the Prometheus snippet passes `promtool check config` and, in a real Prometheus fed with the
+  targets Kubernetes pod discovery would give for the demo app's pods, keeps exactly the
+  agent's port and scrapes the agent (Debian's Prometheus is built without Kubernetes
+  discovery, so the discovered targets come through file_sd_configs with the same __meta_
+  labels);
+- the Grafana ConfigMaps hold dashboards/*.json unchanged and dashboards/provisioning/ with
+  only the URL and path changed;
+- the Dockerfile: Debian 12 stages, targets agent and collector, every COPY source exists and
+  is not excluded by .dockerignore, the .deb names are those cmake/packaging.cmake makes, the
+  runtime user is the manifests' non-root UID, EXPOSE and VOLUME agree with the flags.
+
+Usage: /usr/bin/python3 tests/integration/deploy_files_test.py --agent A --collector C
+"""
+
+import fnmatch
+import glob
+import json
+import os
+import re
+import shlex
+import subprocess
+import sys
+import tempfile
+import time
+
+import yaml
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import harness as h  # noqa: E402
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+K8S = os.path.join(ROOT, "packaging", "kubernetes")
+DOCKERFILE = os.path.join(ROOT, "packaging", "Dockerfile")
+DOCKERIGNORE = os.path.join(ROOT, ".dockerignore")
+PROMETHEUS_SNIPPET = os.path.join(K8S, "prometheus", "scrape-configs.yml")
+NAMESPACE = "mingus"
+BINARIES = ("mingus-agent", "mingus-collector")
+# What a package installs under /etc/mingus comes from configs/ (cmake/packaging.cmake).
+PACKAGE_CONFIG_DIR = "/etc/mingus/"
+
+KINDS = {
+    ("v1", "Namespace"), ("v1", "ConfigMap"), ("v1", "Service"),
+    ("v1", "PersistentVolumeClaim"), ("apps/v1", "Deployment"), ("apps/v1", "StatefulSet"),
+    ("kustomize.config.k8s.io/v1beta1", "Kustomization"),
+}
+CLUSTER_SCOPED = {"Namespace", "Kustomization"}
+DNS_1123 = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
+PORT_NAME = re.compile(r"^(?=.*[a-z])[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+
+
+def fail(message):
+    raise AssertionError(message)
+
+
+# ---------------------------------------------------------------------------- loading
+
+def manifest_files():
+    """Every YAML file under packaging/kubernetes except the Prometheus snippet (not a
+    Kubernetes object)."""
+    files = sorted(glob.glob(os.path.join(K8S, "**", "*.y*ml"), recursive=True))
+    return [f for f in files if os.path.dirname(f) != os.path.dirname(PROMETHEUS_SNIPPET)]
+
+
+def load_objects():
+    objects = []
+    for path in manifest_files():
+        with open(path, encoding="utf-8") as f:
+            for doc in yaml.safe_load_all(f):
+                if doc is not None:
+                    objects.append((os.path.relpath(path, K8S), doc))
+    if not objects:
+        fail("no Kubernetes objects under packaging/kubernetes")
+    return objects
+
+
+def by_kind(objects, kind):
+    return [o for _, o in objects if o.get("kind") == kind]
+
+
+def workloads(objects):
+    return [o for _, o in objects if o.get("kind") in ("Deployment", "StatefulSet")]
+
+
+def containers(workload):
+    return workload["spec"]["template"]["spec"]["containers"]
+
+
+def image_name(image):
+    """mingus-agent:0.1.0 -> mingus-agent (a registry prefix kept)."""
+    return image.rsplit(":", 1)[0] if ":" in image.rsplit("/", 1)[-1] else image
+
+
+def our_binary(container):
+    name = image_name(container["image"]).rsplit("/", 1)[-1]
+    return name if name in BINARIES else None
+
+
+# ---------------------------------------------------------------------------- objects
+
+def check_metadata(objects):
+    seen = set()
+    for path, obj in objects:
+        where = f"{path}: {obj.get('kind')} {obj.get('metadata', {}).get('name')}"
+        if (obj.get("apiVersion"), obj.get("kind")) not in KINDS:
+            fail(f"{where}: unknown apiVersion/kind {obj.get('apiVersion')}/{obj.get('kind')}")
+        if obj["kind"] == "Kustomization":
+            continue
+        meta = obj.get("metadata") or fail(f"{where}: no metadata")
+        name = meta.get("name") or fail(f"{where}: no metadata.name")
+        if not DNS_1123.match(name) or len(name) > 253:
+            fail(f"{where}: name {name!r} is not a DNS-1123 name")
+        if obj["kind"] in CLUSTER_SCOPED:
+            if "namespace" in meta:
+                fail(f"{where}: a {obj['kind']} has no namespace")
+        elif meta.get("namespace") != NAMESPACE:
+            fail(f"{where}: namespace {meta.get('namespace')!r}, expected {NAMESPACE!r}")
+        if (obj["kind"], name) in seen:
+            fail(f"{where}: defined twice")
+        seen.add((obj["kind"], name))
+        if (meta.get("labels") or {}).get("app.kubernetes.io/part-of") != "mingus-monitor":
+            fail(f"{where}: no label app.kubernetes.io/part-of: mingus-monitor")
+    if ("Namespace", NAMESPACE) not in seen:
+        fail(f"no Namespace {NAMESPACE}")
+
+
+def check_kustomization(objects):
+    (kustomization,) = by_kind(objects, "Kustomization")
+    listed = {os.path.normpath(r) for r in kustomization.get("resources", [])}
+    for resource in listed:
+        if not os.path.isfile(os.path.join(K8S, resource)):
+            fail(f"kustomization.yaml lists {resource}, which does not exist")
+    files = {os.path.relpath(f, K8S) for f in manifest_files()} - {"kustomization.yaml"}
+    if files - listed:
+        fail(f"kustomization.yaml does not list {sorted(files - listed)}")
+    used = {image_name(c["image"]) for w in workloads(objects) for c in containers(w)}
+    for image in kustomization.get("images", []):
+        if image["name"] not in used:
+            fail(f"kustomization.yaml sets image {image['name']}, which no container uses")
+    for binary in BINARIES:
+        if binary not in {i["name"] for i in kustomization.get("images", [])}:
+            fail(f"kustomization.yaml does not set the tag of image {binary}")
+
+
+def container_ports(container):
+    ports = container.get("ports", [])
+    for port in ports:
+        if "name" in port and (not PORT_NAME.match(port["name"]) or len(port["name"]) > 15):
+            fail(f"container {container['name']}: port name {port['name']!r} is not an "
+                 "IANA_SVC_NAME (at most 15 characters)")
+    return ports
+
+
+def resolve_port(container, ref):
+    """The containerPort entry a probe or targetPort names (by name or number), or None."""
+    for port in container_ports(container):
+        if ref == port.get("name") or ref == port["containerPort"]:
+            return port
+    return None
+
+
+def check_workloads(objects):
+    config_maps = {o["metadata"]["name"]: o for o in by_kind(objects, "ConfigMap")}
+    claims = {o["metadata"]["name"] for o in by_kind(objects, "PersistentVolumeClaim")}
+    found = workloads(objects)
+    if not found:
+        fail("no Deployment or StatefulSet")
+    for w in found:
+        where = f"{w['kind']} {w['metadata']['name']}"
+        spec = w["spec"]
+        pod_labels = spec["template"]["metadata"]["labels"]
+        for key, value in spec["selector"]["matchLabels"].items():
+            if pod_labels.get(key) != value:
+                fail(f"{where}: selector {key}={value} does not match the pod's labels")
+        pod = spec["template"]["spec"]
+        pod_security = pod.get("securityContext", {})
+        if pod_security.get("runAsNonRoot") is not True:
+            fail(f"{where}: the pod does not set runAsNonRoot: true")
+        if not pod_security.get("runAsUser"):
+            fail(f"{where}: the pod does not set a non-zero runAsUser")
+        if pod.get("automountServiceAccountToken") is not False:
+            fail(f"{where}: mounts a service account token it does not need")
+        volumes = {v["name"]: v for v in pod.get("volumes", [])}
+        for template in spec.get("volumeClaimTemplates", []):
+            volumes[template["metadata"]["name"]] = {"name": template["metadata"]["name"],
+                                                     "claimTemplate": True}
+        for volume in volumes.values():
+            if "configMap" in volume and volume["configMap"]["name"] not in config_maps:
+                fail(f"{where}: volume {volume['name']} names ConfigMap "
+                     f"{volume['configMap']['name']}, which is not defined")
+            claim = volume.get("persistentVolumeClaim", {}).get("claimName")
+            if claim is not None and claim not in claims:
+                fail(f"{where}: volume {volume['name']} names claim {claim}, not defined")
+        for c in containers(w):
+            cw = f"{where} container {c['name']}"
+            for kind in ("requests", "limits"):
+                for resource in ("cpu", "memory"):
+                    if resource not in c.get("resources", {}).get(kind, {}):
+                        fail(f"{cw}: no {resource} in resources.{kind}")
+            security = c.get("securityContext", {})
+            if security.get("allowPrivilegeEscalation") is not False:
+                fail(f"{cw}: allowPrivilegeEscalation is not false")
+            if security.get("readOnlyRootFilesystem") is not True:
+                fail(f"{cw}: readOnlyRootFilesystem is not true")
+            if security.get("capabilities", {}).get("drop") != ["ALL"]:
+                fail(f"{cw}: capabilities are not dropped (drop: [ALL])")
+            for probe_name in ("readinessProbe", "livenessProbe", "startupProbe"):
+                probe = c.get(probe_name)
+                if probe is None:
+                    continue
+                port = probe.get("httpGet", {}).get("port")
+                if resolve_port(c, port) is None:
+                    fail(f"{cw}: {probe_name} port {port!r} is not a port of this container")
+            if our_binary(c) and not (c.get("readinessProbe") and c.get("livenessProbe")):
+                fail(f"{cw}: our daemon without a readiness and a liveness probe")
+            for mount in c.get("volumeMounts", []):
+                if mount["name"] not in volumes:
+                    fail(f"{cw}: mounts volume {mount['name']}, which the pod does not have")
+
+
+def check_services(objects):
+    found = workloads(objects)
+    services = by_kind(objects, "Service")
+    if not services:
+        fail("no Service")
+    for service in services:
+        where = f"Service {service['metadata']['name']}"
+        selector = service["spec"]["selector"]
+        matching = [w for w in found if all(
+            w["spec"]["template"]["metadata"]["labels"].get(k) == v for k, v in selector.items())]
+        if not matching:
+            fail(f"{where}: selector {selector} matches no workload's pods")
+        for port in service["spec"]["ports"]:
+            target = port.get("targetPort", port["port"])
+            for w in matching:
+                resolved = [resolve_port(c, target) for c in containers(w)]
+                resolved = [p for p in resolved if p is not None]
+                if not resolved:
+                    fail(f"{where}: targetPort {target!r} is no container port of "
+                         f"{w['kind']} {w['metadata']['name']}")
+                if isinstance(target, str) and resolved[0]["containerPort"] != port["port"]:
+                    fail(f"{where}: port {port['port']} reaches container port "
+                         f"{resolved[0]['containerPort']} (keep them equal: the docs give one)")
+                if resolved[0].get("protocol", "TCP") != port.get("protocol", "TCP"):
+                    fail(f"{where}: port {port['port']} protocol differs from the container's")
+    for w in found:
+        if w["kind"] == "StatefulSet":
+            name = w["spec"]["serviceName"]
+            headless = [s for s in services if s["metadata"]["name"] == name
+                        and s["spec"].get("clusterIP") == "None"]
+            if not headless:
+                fail(f"StatefulSet {w['metadata']['name']}: serviceName {name} is not a headless "
+                     "Service here")
+
+
+# ---------------------------------------------------------------------------- flags
+
+def help_flags(binary):
+    result = subprocess.run([binary, "--help"], capture_output=True, text=True, timeout=30)
+    if result.returncode != 0:
+        fail(f"{binary} --help exited with {result.returncode}")
+    text = result.stdout + result.stderr
+    flags = set(re.findall(r"--([a-z][a-z0-9.-]*[a-z0-9])", text))
+    for name in re.findall(r"--\[no-\]([a-z][a-z0-9.-]*[a-z0-9])", text):
+        flags |= {name, "no-" + name}
+    if "config.file" not in flags:
+        fail(f"{binary} --help lists no --config.file: cannot read its flags")
+    return flags
+
+
+def flag_names(args):
+    names = []
+    for arg in args:
+        if arg.startswith("--"):
+            names.append(arg[2:].split("=", 1)[0])
+    return names
+
+
+def flag_value(args, name):
+    value = None
+    for arg in args:
+        if arg.startswith(f"--{name}="):
+            value = arg.split("=", 1)[1]
+    return value
+
+
+def check_manifest_flags(objects, binaries):
+    config_maps = {o["metadata"]["name"]: o for o in by_kind(objects, "ConfigMap")}
+    seen = set()
+    for w in workloads(objects):
+        pod = w["spec"]["template"]["spec"]
+        volumes = {v["name"]: v for v in pod.get("volumes", [])}
+        claim_templates = {t["metadata"]["name"] for t in w["spec"].get("volumeClaimTemplates", [])}
+        for c in containers(w):
+            binary = our_binary(c)
+            if binary is None:
+                continue
+            seen.add(binary)
+            cw = f"{w['kind']} {w['metadata']['name']} container {c['name']}"
+            args = c.get("command", [])[1:] + c.get("args", [])
+            for name in flag_names(args):
+                if name not in binaries[binary]:
+                    fail(f"{cw}: --{name} is not a flag of {binary} (--help)")
+            config = flag_value(args, "config.file") or fail(f"{cw}: no --config.file")
+            mounts = {m["mountPath"]: m for m in c.get("volumeMounts", [])}
+            mount = mounts.get(os.path.dirname(config)) or fail(
+                f"{cw}: nothing is mounted at {os.path.dirname(config)} for --config.file")
+            volume = volumes.get(mount["name"], {})
+            data = config_maps.get(volume.get("configMap", {}).get("name"), {}).get("data", {})
+            if os.path.basename(config) not in data:
+                fail(f"{cw}: --config.file={config}, but the ConfigMap mounted there has no key "
+                     f"{os.path.basename(config)}")
+            storage = flag_value(args, "storage.path") or fail(f"{cw}: no --storage.path")
+            storage_mount = mounts.get(storage) or fail(f"{cw}: --storage.path={storage} is "
+                                                        "not a mounted volume")
+            storage_volume = volumes.get(storage_mount["name"], {})
+            if (storage_mount["name"] not in claim_templates
+                    and "persistentVolumeClaim" not in storage_volume):
+                fail(f"{cw}: --storage.path={storage} is not on a persistent volume")
+    if seen != set(BINARIES):
+        fail(f"the manifests run {sorted(seen)}, expected both {list(BINARIES)}")
+
+
+def embedded_config(objects, binary):
+    """(ConfigMap data key, text) of the config file the binary's container is given."""
+    config_maps = {o["metadata"]["name"]: o for o in by_kind(objects, "ConfigMap")}
+    for w in workloads(objects):
+        pod = w["spec"]["template"]["spec"]
+        volumes = {v["name"]: v for v in pod.get("volumes", [])}
+        for c in containers(w):
+            if our_binary(c) != binary:
+                continue
+            config = flag_value(c.get("args", []), "config.file")
+            for mount in c.get("volumeMounts", []):
+                if mount["mountPath"] == os.path.dirname(config):
+                    cm = volumes[mount["name"]]["configMap"]["name"]
+                    return config_maps[cm]["data"][os.path.basename(config)]
+    fail(f"no ConfigMap config for {binary}")
+
+
+# ---------------------------------------------------------------------------- the daemons
+
+def package_paths_to_repo(text):
+    """/etc/mingus/rules/*.yml (the package's) -> ROOT/configs/rules/*.yml, so that the daemon
+    here reads the files the image would have; asserts that each such glob matches a file."""
+    def replace(match):
+        local = os.path.join(ROOT, "configs", match.group(1))
+        if not glob.glob(local):
+            fail(f"{match.group(0)} matches nothing in the package (configs/{match.group(1)})")
+        return local
+    pattern = re.escape(PACKAGE_CONFIG_DIR) + r"([^\s\"']+)"
+    return "".join(line if line.lstrip().startswith("#") else re.sub(pattern, replace, line)
+                   for line in text.splitlines(keepends=True))
+
+
+def check_agent_config(objects, agent):
+    text = embedded_config(objects, "mingus-agent")
+    with tempfile.TemporaryDirectory(prefix="deploy-agent-") as tmp:
+        path = h.write_file(os.path.join(tmp, "agent.yaml"), package_paths_to_repo(text))
+        with h.start_agent(agent, config=path) as server:
+            server.wait_http("/-/ready")
+            if server.udp_address is None:
+                fail("the agent with the ConfigMap's agent.yaml has no UDP intake")
+            run_demo_app(objects, server)
+            h.stop_agent(server)
+
+
+def total(samples, name):
+    """The sum of every series of name, whatever its labels."""
+    return sum(value for (n, _), value in samples.items() if n == name)
+
+
+def run_demo_app(objects, server):
+    """The demo app's own loop (demo-app.yaml), sending to this agent instead of 8125."""
+    for w in workloads(objects):
+        pod = w["spec"]["template"]["spec"]
+        if not any(our_binary(c) == "mingus-agent" for c in pod["containers"]):
+            continue
+        for c in pod["containers"]:
+            if our_binary(c) is not None:
+                continue
+            script = "\n".join(c.get("args", []))
+            if "/dev/udp/127.0.0.1/8125" not in script:
+                fail(f"container {c['name']} does not send to /dev/udp/127.0.0.1/8125")
+            port = server.udp_address.rsplit(":", 1)[1]
+            script = script.replace("/dev/udp/127.0.0.1/8125", f"/dev/udp/127.0.0.1/{port}")
+            demo = subprocess.Popen(c["command"] + [script], stdout=subprocess.DEVNULL,
+                                    stderr=subprocess.PIPE, text=True)
+            try:
+                samples = h.wait_until(
+                    lambda: (lambda s: s if total(s, "mingus_api_request_duration_seconds_count")
+                             >= 2 else None)(server.metrics()[0]),
+                    what="the demo app's API requests in the agent's metrics")
+                errors = total(samples, "mingus_agent_parse_errors_total")
+                if errors:
+                    fail(f"the demo app's lines drew {errors:g} parse errors")
+                if total(samples, "mingus_db_query_duration_seconds_count") < 1:
+                    fail("the demo app's db events were not counted")
+            finally:
+                demo.terminate()
+                _, stderr = demo.communicate(timeout=10)
+            if stderr.strip():
+                fail(f"the demo app's loop wrote to stderr: {stderr.strip()}")
+            return
+    fail("no app container beside an agent")
+
+
+def check_collector_config(objects, collector):
+    text = embedded_config(objects, "mingus-collector")
+    with tempfile.TemporaryDirectory(prefix="deploy-collector-") as tmp:
+        path = h.write_file(os.path.join(tmp, "collector.yaml"), package_paths_to_repo(text))
+        with h.start_collector(collector, config=path) as server:
+            server.wait_http("/-/ready")
+            rules = json.loads(server.get("/api/v1/rules").text())["data"]["groups"]
+            if not rules:
+                fail("the collector with the ConfigMap's collector.yaml loaded no rule group")
+            rc = server.stop()
+            if rc != 0:
+                fail(f"the collector exited with {rc}:\n{server.output()}")
+
+
+# ---------------------------------------------------------------------------- Prometheus
+
+K8S_SD_KEYS = {"role", "namespaces", "selectors", "api_server", "kubeconfig_file",
+               "attach_metadata", "follow_redirects", "enable_http2", "tls_config"}
+K8S_SD_ROLES = {"node", "service", "pod", "endpoints", "endpointslice", "ingress"}
+
+
+def load_snippet():
+    with open(PROMETHEUS_SNIPPET, encoding="utf-8") as f:
+        snippet = yaml.safe_load(f)
+    if set(snippet) != {"scrape_configs"}:
+        fail(f"{PROMETHEUS_SNIPPET}: expected only scrape_configs, got {sorted(snippet)}")
+    return snippet
+
+
+def check_k8s_sd(sd, job):
+    if set(sd) - K8S_SD_KEYS:
+        fail(f"job {job}: kubernetes_sd_configs has unknown keys {sorted(set(sd) - K8S_SD_KEYS)}")
+    if sd.get("role") not in K8S_SD_ROLES:
+        fail(f"job {job}: kubernetes_sd_configs role {sd.get('role')!r}")
+    for selector in sd.get("selectors", []):
+        if selector.get("role") != sd["role"] or set(selector) - {"role", "label", "field"}:
+            fail(f"job {job}: bad selector {selector}")
+    if set(sd.get("namespaces", {})) - {"names", "own_namespace"}:
+        fail(f"job {job}: bad namespaces {sd['namespaces']}")
+
+
+def meta_label(name):
+    return re.sub(r"[^a-zA-Z0-9_]", "_", name)
+
+
+def discovered_pod_targets(objects, agent_address):
+    """What Prometheus' pod discovery gives for each pod of each workload: one target per
+    container port, with the pod's __meta_kubernetes_* labels. The agent's port points at a
+    real agent. Plus a Pending copy of each pod and a copy without annotations."""
+    groups = []
+    for w in workloads(objects):
+        template = w["spec"]["template"]
+        name = w["metadata"]["name"] + ("-0" if w["kind"] == "StatefulSet" else "-abc12")
+        for variant in ("running", "pending", "unannotated"):
+            pod_meta = {
+                "__meta_kubernetes_namespace": NAMESPACE,
+                "__meta_kubernetes_pod_name": f"{name}-{variant}" if variant != "running" else name,
+                "__meta_kubernetes_pod_node_name": "node-1",
+                "__meta_kubernetes_pod_phase": "Pending" if variant == "pending" else "Running",
+            }
+            for key, value in template["metadata"].get("labels", {}).items():
+                pod_meta["__meta_kubernetes_pod_label_" + meta_label(key)] = value
+            if variant != "unannotated":
+                for key, value in template["metadata"].get("annotations", {}).items():
+                    pod_meta["__meta_kubernetes_pod_annotation_" + meta_label(key)] = value
+            for c in template["spec"]["containers"]:
+                for port in c.get("ports", []):
+                    labels = dict(pod_meta)
+                    labels["__meta_kubernetes_pod_container_name"] = c["name"]
+                    labels["__meta_kubernetes_pod_container_port_number"] = str(port["containerPort"])
+                    if "name" in port:
+                        labels["__meta_kubernetes_pod_container_port_name"] = port["name"]
+                    # Unreachable (TEST-NET-1) unless it is the agent we run.
+                    address = (agent_address if our_binary(c) == "mingus-agent"
+                               else f"192.0.2.1:{port['containerPort']}")
+                    groups.append({"targets": [address], "labels": labels})
+    return groups
+
+
+def check_prometheus(objects, agent):
+    snippet = load_snippet()
+    jobs = {job["job_name"]: job for job in snippet["scrape_configs"]}
+    if "mingus-agent" not in jobs:
+        fail("the Prometheus snippet has no mingus-agent job")
+    with tempfile.TemporaryDirectory(prefix="deploy-prometheus-") as tmp, \
+            h.start_agent(agent) as agent_server:
+        agent_address = agent_server.base_url.split("//", 1)[1]
+        targets_file = os.path.join(tmp, "pods.json")
+        with open(targets_file, "w", encoding="utf-8") as f:
+            json.dump(discovered_pod_targets(objects, agent_address), f)
+        for job in snippet["scrape_configs"]:
+            sds = job.pop("kubernetes_sd_configs", None) or fail(
+                f"job {job['job_name']}: no kubernetes_sd_configs")
+            for sd in sds:
+                check_k8s_sd(sd, job["job_name"])
+            job["file_sd_configs"] = [{"files": [targets_file]}]
+            job["scrape_interval"] = "1s"
+        config = {"global": {"scrape_interval": "15s"}, **snippet}
+        config_path = h.write_file(os.path.join(tmp, "prometheus.yml"), yaml.safe_dump(config))
+        result = subprocess.run([h.PROMTOOL, "check", "config", config_path],
+                                capture_output=True, text=True, timeout=60)
+        if result.returncode != 0:
+            fail(f"promtool check config: {result.stdout}{result.stderr}")
+        tsdb = os.path.join(tmp, "tsdb")
+        os.makedirs(tsdb)
+        with h.start_prometheus(config_path, tsdb) as prometheus:
+            def agent_target():
+                body = json.loads(prometheus.get("/api/v1/targets").text())["data"]
+                mine = [t for t in body["activeTargets"] if t["labels"]["job"] == "mingus-agent"]
+                # None yet: file discovery runs after /-/ready. More than one: never fewer.
+                if len(mine) > 1:
+                    raise h.GiveUp(f"mingus-agent job has {len(mine)} targets, expected the "
+                                   f"agent's port of the one running, annotated pod: {mine}")
+                return mine[0] if mine and mine[0]["health"] == "up" else None
+            target = h.wait_until(agent_target, timeout=60,
+                                  what="Prometheus to keep exactly the agent's target, and up")
+            expected = {"instance": "demo-app-0", "namespace": NAMESPACE, "node": "node-1",
+                        "app": "demo-app", "job": "mingus-agent"}
+            if target["labels"] != expected:
+                fail(f"agent target labels {target['labels']}, expected {expected}")
+            if target["scrapeUrl"] != f"http://{agent_address}/metrics":
+                fail(f"Prometheus scrapes {target['scrapeUrl']}")
+            # The collector's job needs no annotation, but running pods and their http port.
+            body = json.loads(prometheus.get("/api/v1/targets").text())["data"]
+            collectors = sorted((t["labels"]["instance"], t["scrapeUrl"])
+                                for t in body["activeTargets"]
+                                if t["labels"]["job"] == "mingus-collector")
+            expected = sorted((f"mingus-collector-abc12{suffix}", "http://192.0.2.1:9190/metrics")
+                              for suffix in ("", "-unannotated"))
+            if collectors != expected:
+                fail(f"mingus-collector job targets {collectors}, expected {expected}")
+
+
+# ---------------------------------------------------------------------------- Grafana
+
+def check_grafana(objects):
+    config_maps = {o["metadata"]["name"]: o["data"] for o in by_kind(objects, "ConfigMap")}
+    shipped = {}
+    for name, data in config_maps.items():
+        if name.startswith("mingus-grafana-dashboard-") and name != "mingus-grafana-dashboard-provider":
+            shipped.update(data)
+    for path in sorted(glob.glob(os.path.join(ROOT, "dashboards", "*.json"))):
+        key = os.path.basename(path)
+        with open(path, encoding="utf-8") as f:
+            if shipped.pop(key, None) != f.read():
+                fail(f"the dashboard ConfigMaps do not hold dashboards/{key} as it is: run "
+                     "packaging/kubernetes/grafana/generate-dashboards.py")
+    if shipped:
+        fail(f"dashboard ConfigMaps hold {sorted(shipped)}, which dashboards/ does not")
+
+    def provisioning(file_name):
+        with open(os.path.join(ROOT, "dashboards", "provisioning", file_name), encoding="utf-8") as f:
+            return yaml.safe_load(f)
+    datasources = yaml.safe_load(config_maps["mingus-grafana-datasources"]["mingus-datasources.yaml"])
+    expected = provisioning("datasources.yaml")
+    services = {s["metadata"]["name"]: s for s in by_kind(objects, "Service")}
+    url = datasources["datasources"][0]["url"]
+    m = re.match(r"^http://([a-z0-9-]+)\.([a-z0-9-]+)\.svc:(\d+)$", url)
+    if not m or m.group(2) != NAMESPACE or m.group(1) not in services or int(m.group(3)) not in [
+            p["port"] for p in services[m.group(1)]["spec"]["ports"]]:
+        fail(f"the Grafana data source URL {url} is not a port of a Service here")
+    expected["datasources"][0]["url"] = url
+    if datasources != expected:
+        fail("mingus-grafana-datasources differs from dashboards/provisioning/datasources.yaml "
+             "in more than the URL")
+    provider = yaml.safe_load(
+        config_maps["mingus-grafana-dashboard-provider"]["mingus-dashboards.yaml"])
+    expected = provisioning("dashboards.yaml")
+    expected["providers"][0]["options"]["path"] = provider["providers"][0]["options"]["path"]
+    if provider != expected:
+        fail("mingus-grafana-dashboard-provider differs from dashboards/provisioning/"
+             "dashboards.yaml in more than the path")
+    readme = open(os.path.join(K8S, "README.md"), encoding="utf-8").read()
+    if provider["providers"][0]["options"]["path"] not in readme:
+        fail("README.md does not show where to mount the dashboards (the provider's path)")
+
+
+# ---------------------------------------------------------------------------- Dockerfile
+
+def dockerfile_instructions():
+    """(instruction, arguments) pairs, continuation lines joined, comments dropped."""
+    out = []
+    pending = ""
+    with open(DOCKERFILE, encoding="utf-8") as f:
+        for raw in f:
+            line = raw.rstrip("\n")
+            if not pending and (not line.strip() or line.lstrip().startswith("#")):
+                continue
+            if line.lstrip().startswith("#"):
+                continue
+            if line.endswith("\\"):
+                pending += line[:-1] + " "
+                continue
+            full = (pending + line).strip()
+            pending = ""
+            word, _, rest = full.partition(" ")
+            out.append((word.upper(), rest.strip()))
+    return out
+
+
+def dockerfile_stages():
+    stages = []
+    for instruction, args in dockerfile_instructions():
+        if instruction == "FROM":
+            m = re.match(r"^(\S+)(?:\s+AS\s+(\S+))?$", args, re.IGNORECASE)
+            stages.append({"from": m.group(1), "name": m.group(2), "steps": []})
+        else:
+            if not stages:
+                fail(f"Dockerfile: {instruction} before FROM")
+            stages[-1]["steps"].append((instruction, args))
+    return stages
+
+
+def exec_form(args):
+    return json.loads(args) if args.startswith("[") else shlex.split(args)
+
+
+def dockerignored(relpath):
+    with open(DOCKERIGNORE, encoding="utf-8") as f:
+        patterns = [p.strip() for p in f if p.strip() and not p.startswith("#")]
+    parts = relpath.split("/")
+    for pattern in patterns:
+        pattern = pattern.rstrip("/")
+        for i in range(1, len(parts) + 1):
+            if fnmatch.fnmatch("/".join(parts[:i]), pattern) or (
+                    pattern.startswith("**/") and fnmatch.fnmatch(parts[i - 1], pattern[3:])):
+                return pattern
+    return None
+
+
+def package_names():
+    """The .deb names cmake/packaging.cmake makes: NAME_VERSION_ARCH.deb (DEB-DEFAULT)."""
+    with open(os.path.join(ROOT, "cmake", "packaging.cmake"), encoding="utf-8") as f:
+        text = f.read()
+    if not re.search(r"set\(CPACK_DEBIAN_FILE_NAME DEB-DEFAULT\)", text):
+        fail("cmake/packaging.cmake no longer names the packages DEB-DEFAULT (NAME_VERSION_ARCH)")
+    names = dict(re.findall(r"set\(CPACK_DEBIAN_(AGENT|COLLECTOR)_PACKAGE_NAME (\S+)\)", text))
+    return {"agent": names["AGENT"], "collector": names["COLLECTOR"]}
+
+
+def check_dockerfile(objects, binaries):
+    stages = dockerfile_stages()
+    names = [s["name"] for s in stages]
+    for target in ("agent", "collector"):
+        if target not in names:
+            fail(f"Dockerfile: no stage (target) named {target}")
+    packages = package_names()
+    uids = {w["spec"]["template"]["spec"]["securityContext"]["runAsUser"]
+            for w in workloads(objects)}
+    for index, stage in enumerate(stages):
+        base = stage["from"]
+        earlier = names[:index]
+        if base not in earlier and not re.match(r"^debian:12(-slim)?$", base):
+            fail(f"Dockerfile stage {stage['name']}: FROM {base}, not Debian 12")
+        for instruction, args in stage["steps"]:
+            if instruction == "COPY":
+                words = args.split()
+                options = [w for w in words if w.startswith("--")]
+                paths = [w for w in words if not w.startswith("--")]
+                source_stage = next((o.split("=", 1)[1] for o in options
+                                     if o.startswith("--from=")), None)
+                if source_stage is not None:
+                    if source_stage not in earlier:
+                        fail(f"Dockerfile: COPY --from={source_stage} names no earlier stage")
+                    for source in paths[:-1]:
+                        m = re.search(r"mingus-(agent|collector)_\*\.deb$", source)
+                        if source.endswith(".deb") and (
+                                not m or f"{packages[m.group(1)]}_*.deb" != os.path.basename(source)):
+                            fail(f"Dockerfile: COPY {source} is not a package "
+                                 f"cmake/packaging.cmake makes ({sorted(packages.values())})")
+                    continue
+                for source in paths[:-1]:
+                    if not os.path.exists(os.path.join(ROOT, source)):
+                        fail(f"Dockerfile: COPY source {source} does not exist in the repository")
+                    if source not in (".", "./") and dockerignored(source):
+                        fail(f"Dockerfile: COPY source {source} is excluded by .dockerignore "
+                             f"({dockerignored(source)})")
+            if instruction == "RUN":
+                if "install-deps.sh" in args:
+                    m = re.search(r"MINGUS_DEPS=(\w+)", args)
+                    with open(os.path.join(ROOT, "packaging", "install-deps.sh")) as f:
+                        script = f.read()
+                    if m and f'"$deps" != {m.group(1)}' not in script:
+                        fail(f"Dockerfile: MINGUS_DEPS={m.group(1)} is not a choice of "
+                             "packaging/install-deps.sh")
+                if "cmake -S" in args:
+                    for option in ("-DMINGUS_BUILD_TESTS=OFF", "-DMINGUS_FUZZ=OFF"):
+                        if option not in args:
+                            fail(f"Dockerfile: the build does not configure with {option}")
+                for deb in re.findall(r"mingus-(agent|collector)_\*\.deb", args):
+                    if packages[deb] != f"mingus-{deb}":
+                        fail(f"Dockerfile: mingus-{deb}_*.deb is not what cpack makes")
+        if stage["name"] in ("agent", "collector"):
+            check_runtime_stage(stage, f"mingus-{stage['name']}", binaries, uids)
+    # Every file that the build stage's COPY . . needs must be in the context.
+    for needed in ("CMakeLists.txt", "cmake", "shared", "agent", "collector", "client/cpp",
+                   "configs", "dashboards", "packaging", "README.md"):
+        if dockerignored(needed):
+            fail(f".dockerignore excludes {needed}, which the build needs")
+
+
+def check_runtime_stage(stage, binary, binaries, uids):
+    steps = stage["steps"]
+    where = f"Dockerfile stage {stage['name']}"
+
+    def last(instruction):
+        values = [a for i, a in steps if i == instruction]
+        return values[-1] if values else None
+    installs = [a for i, a in steps if i == "RUN" and "apt-get install" in a]
+    if not any(f"{binary}_*.deb" in a for a in installs):
+        fail(f"{where}: does not apt-get install {binary}_*.deb")
+    user = last("USER") or fail(f"{where}: no USER (it would run as root)")
+    uid = user.split(":")[0]
+    if not uid.isdigit() or int(uid) == 0:
+        fail(f"{where}: USER {user} is not a numeric non-root UID")
+    if {int(uid)} != uids:
+        fail(f"{where}: USER {uid}, the manifests run as {sorted(uids)}")
+    entrypoint = exec_form(last("ENTRYPOINT") or fail(f"{where}: no ENTRYPOINT"))
+    if entrypoint != [f"/usr/bin/{binary}"]:
+        fail(f"{where}: ENTRYPOINT {entrypoint}, expected the packaged /usr/bin/{binary}")
+    args = exec_form(last("CMD") or "[]")
+    for name in flag_names(args):
+        if name not in binaries[binary]:
+            fail(f"{where}: --{name} is not a flag of {binary} (--help)")
+    listen = flag_value(args, "web.listen-address") or fail(f"{where}: no --web.listen-address")
+    if not listen.startswith("0.0.0.0:"):
+        fail(f"{where}: --web.listen-address={listen}: unreachable from outside the container")
+    exposed = set((last("EXPOSE") or "").split())
+    if f"{listen.rsplit(':', 1)[1]}/tcp" not in exposed:
+        fail(f"{where}: EXPOSE {sorted(exposed)} lacks the HTTP port of {listen}")
+    udp = flag_value(args, "statsd.listen-udp")
+    if udp and f"{udp.rsplit(':', 1)[1]}/udp" not in exposed:
+        fail(f"{where}: EXPOSE {sorted(exposed)} lacks the UDP port of {udp}")
+    storage = flag_value(args, "storage.path") or fail(f"{where}: no --storage.path")
+    if (last("VOLUME") or "").strip() != storage:
+        fail(f"{where}: VOLUME {last('VOLUME')} is not --storage.path={storage}")
+    config = flag_value(args, "config.file") or fail(f"{where}: no --config.file")
+    if not config.startswith(PACKAGE_CONFIG_DIR) or not os.path.isfile(
+            os.path.join(ROOT, "configs", config[len(PACKAGE_CONFIG_DIR):])):
+        fail(f"{where}: --config.file={config} is not a file the package installs")
+
+
+def check_image_commands(paths):
+    """Each runtime stage's ENTRYPOINT and CMD start the daemon with the packaged config (from
+    configs/), listening on 127.0.0.1 ephemeral ports here instead of 0.0.0.0."""
+    for stage in dockerfile_stages():
+        if stage["name"] not in ("agent", "collector"):
+            continue
+        cmd = [a for i, a in stage["steps"] if i == "CMD"][-1]
+        argv = [paths[f"mingus-{stage['name']}"]]
+        with tempfile.TemporaryDirectory(prefix=f"deploy-image-{stage['name']}-") as tmp:
+            for arg in exec_form(cmd):
+                name = arg[2:].split("=", 1)[0]
+                if name in ("web.listen-address", "statsd.listen-udp"):
+                    arg = f"--{name}=127.0.0.1:0"
+                elif name == "storage.path":
+                    arg = f"--storage.path={tmp}"
+                elif name == "config.file":
+                    arg = "--config.file=" + package_paths_to_repo(arg.split("=", 1)[1])
+                argv.append(arg)
+            with h.Server(argv, name=stage["name"], cwd=tmp) as server:
+                server.base_url = "http://" + server.wait_for_line(h._LISTENING.pattern).group(1)
+                server.wait_http("/-/ready")
+                rc = server.stop()
+                if rc != 0:
+                    fail(f"{stage['name']} image command exited with {rc}:\n{server.output()}")
+
+
+# ---------------------------------------------------------------------------- main
+
+def main():
+    parser = h.agent_arg_parser(__doc__.splitlines()[0])
+    args = parser.parse_args()
+    if not args.collector:
+        parser.error("--collector is required")
+    checks = h.Checks()
+    objects = load_objects()
+    binaries = {"mingus-agent": help_flags(args.agent),
+                "mingus-collector": help_flags(args.collector)}
+    checks.run("objects: apiVersion, kind, metadata", lambda: check_metadata(objects))
+    checks.run("kustomization lists every manifest and image", lambda: check_kustomization(objects))
+    checks.run("workloads: selectors, probes, resources, security, volumes",
+               lambda: check_workloads(objects))
+    checks.run("services: selectors and ports reach container ports",
+               lambda: check_services(objects))
+    checks.run("manifest flags are in --help; configs are mounted",
+               lambda: check_manifest_flags(objects, binaries))
+    checks.run("agent.yaml ConfigMap: the agent starts; the demo app's loop is counted",
+               lambda: check_agent_config(objects, args.agent))
+    checks.run("collector.yaml ConfigMap: the collector starts with the packaged rules",
+               lambda: check_collector_config(objects, args.collector))
+    checks.run("Prometheus snippet: promtool, and relabelling in a real Prometheus",
+               lambda: check_prometheus(objects, args.agent))
+    checks.run("Grafana ConfigMaps match dashboards/", lambda: check_grafana(objects))
+    checks.run("Dockerfile: stages, COPY sources, packages, user, flags",
+               lambda: check_dockerfile(objects, binaries))
+    checks.run("Dockerfile: each image's command starts its daemon with the packaged config",
+               lambda: check_image_commands({"mingus-agent": args.agent,
+                                             "mingus-collector": args.collector}))
+    checks.exit()
+
+
+if __name__ == "__main__":
+    main()
