@@ -35,7 +35,6 @@ import shlex
 import subprocess
 import sys
 import tempfile
-import time
 
 import yaml
 
@@ -487,7 +486,8 @@ def discovered_pod_targets(objects, agent_address):
                 for port in c.get("ports", []):
                     labels = dict(pod_meta)
                     labels["__meta_kubernetes_pod_container_name"] = c["name"]
-                    labels["__meta_kubernetes_pod_container_port_number"] = str(port["containerPort"])
+                    number = str(port["containerPort"])
+                    labels["__meta_kubernetes_pod_container_port_number"] = number
                     if "name" in port:
                         labels["__meta_kubernetes_pod_container_port_name"] = port["name"]
                     # Unreachable (TEST-NET-1) unless it is the agent we run.
@@ -557,7 +557,8 @@ def check_grafana(objects):
     config_maps = {o["metadata"]["name"]: o["data"] for o in by_kind(objects, "ConfigMap")}
     shipped = {}
     for name, data in config_maps.items():
-        if name.startswith("mingus-grafana-dashboard-") and name != "mingus-grafana-dashboard-provider":
+        if (name.startswith("mingus-grafana-dashboard-")
+                and name != "mingus-grafana-dashboard-provider"):
             shipped.update(data)
     for path in sorted(glob.glob(os.path.join(ROOT, "dashboards", "*.json"))):
         key = os.path.basename(path)
@@ -569,9 +570,11 @@ def check_grafana(objects):
         fail(f"dashboard ConfigMaps hold {sorted(shipped)}, which dashboards/ does not")
 
     def provisioning(file_name):
-        with open(os.path.join(ROOT, "dashboards", "provisioning", file_name), encoding="utf-8") as f:
+        path = os.path.join(ROOT, "dashboards", "provisioning", file_name)
+        with open(path, encoding="utf-8") as f:
             return yaml.safe_load(f)
-    datasources = yaml.safe_load(config_maps["mingus-grafana-datasources"]["mingus-datasources.yaml"])
+    datasources = yaml.safe_load(
+        config_maps["mingus-grafana-datasources"]["mingus-datasources.yaml"])
     expected = provisioning("datasources.yaml")
     services = {s["metadata"]["name"]: s for s in by_kind(objects, "Service")}
     url = datasources["datasources"][0]["url"]
@@ -684,8 +687,8 @@ def check_dockerfile(objects, binaries):
                         fail(f"Dockerfile: COPY --from={source_stage} names no earlier stage")
                     for source in paths[:-1]:
                         m = re.search(r"mingus-(agent|collector)_\*\.deb$", source)
-                        if source.endswith(".deb") and (
-                                not m or f"{packages[m.group(1)]}_*.deb" != os.path.basename(source)):
+                        wanted = f"{packages[m.group(1)]}_*.deb" if m else None
+                        if source.endswith(".deb") and wanted != os.path.basename(source):
                             fail(f"Dockerfile: COPY {source} is not a package "
                                  f"cmake/packaging.cmake makes ({sorted(packages.values())})")
                     continue
