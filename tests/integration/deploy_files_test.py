@@ -2,7 +2,8 @@
 """The container and Kubernetes files (issue 11): packaging/Dockerfile, .dockerignore and
 packaging/kubernetes/, held to the repository and to the real binaries.
 
-- every Kubernetes object: a known apiVersion and kind, a DNS-1123 name, the mingus namespace;
+- every Kubernetes object: a known apiVersion and kind, a DNS-1123 name, the mingus namespace,
+  and valid against the API's OpenAPI schemas (kubernetes-models from npm, tests/kubernetes);
   kustomization.yaml lists every manifest and every image the workloads use;
 - workloads: selectors match their pod labels; probes and Services name ports that a container
   declares; every container has requests and limits and runs non-root, without privilege
@@ -32,6 +33,7 @@ import json
 import os
 import re
 import shlex
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -263,6 +265,35 @@ def check_services(objects):
             if not headless:
                 fail(f"StatefulSet {w['metadata']['name']}: serviceName {name} is not a headless "
                      "Service here")
+
+
+SCHEMAS_SRC = os.path.join(ROOT, "tests", "kubernetes")
+
+
+def check_schemas(objects, work_dir):
+    """Every object against the Kubernetes API's OpenAPI schemas (field types, required
+    fields, enums) with kubernetes-models, which `npm ci` installs from
+    tests/kubernetes/package-lock.json into work_dir (again only when the lock changes)."""
+    work_dir = os.path.abspath(work_dir)
+    os.makedirs(work_dir, exist_ok=True)
+    for name in ("package.json", "package-lock.json", "validate.mjs"):
+        shutil.copyfile(os.path.join(SCHEMAS_SRC, name), os.path.join(work_dir, name))
+    stamp = os.path.join(work_dir, "node_modules", ".mingus-lock")
+    with open(os.path.join(work_dir, "package-lock.json"), encoding="utf-8") as f:
+        lock = f.read()
+    if not os.path.exists(stamp) or open(stamp, encoding="utf-8").read() != lock:
+        result = subprocess.run(["npm", "ci", "--prefer-offline", "--ignore-scripts",
+                                 "--no-audit", "--no-fund", "--loglevel=error"],
+                                cwd=work_dir, capture_output=True, text=True, timeout=600)
+        if result.returncode != 0:
+            fail(f"npm ci failed ({result.returncode}):\n{result.stdout}{result.stderr}")
+        h.write_file(stamp, lock)
+    kube = [o for _, o in objects if o.get("kind") != "Kustomization"]
+    path = h.write_file(os.path.join(work_dir, "objects.json"), json.dumps(kube))
+    result = subprocess.run(["node", os.path.join(work_dir, "validate.mjs"), path],
+                            cwd=work_dir, capture_output=True, text=True, timeout=120)
+    if result.returncode != 0:
+        fail(f"objects the Kubernetes API would refuse:\n{result.stdout}{result.stderr}")
 
 
 # ---------------------------------------------------------------------------- flags
@@ -793,6 +824,9 @@ def check_image_commands(paths):
 
 def main():
     parser = h.agent_arg_parser(__doc__.splitlines()[0])
+    parser.add_argument("--work-dir", default=os.path.join(tempfile.gettempdir(),
+                                                           "mingus-kubernetes-schemas"),
+                        help="where `npm ci` installs tests/kubernetes (kept between runs)")
     args = parser.parse_args()
     if not args.collector:
         parser.error("--collector is required")
@@ -802,6 +836,8 @@ def main():
                 "mingus-collector": help_flags(args.collector)}
     checks.run("objects: apiVersion, kind, metadata", lambda: check_metadata(objects))
     checks.run("kustomization lists every manifest and image", lambda: check_kustomization(objects))
+    checks.run("objects valid against the Kubernetes API schemas",
+               lambda: check_schemas(objects, args.work_dir))
     checks.run("workloads: selectors, probes, resources, security, volumes",
                lambda: check_workloads(objects))
     checks.run("services: selectors and ports reach container ports",
