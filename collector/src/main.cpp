@@ -7,6 +7,7 @@
 #include <string_view>
 
 #include "mingus/collector/collector.h"
+#include "mingus/collector/db/fingerprint_command.h"
 #include "mingus/collector/rules/rule_test.h"
 #include "mingus/config/daemon.h"
 #include "mingus/config/yaml_reader.h"
@@ -15,12 +16,17 @@
 
 namespace {
 
-// `mingus-collector check-rules FILE...` and `test-rules FILE...`, as promtool's; nullopt when
-// argv names no subcommand.
+// `mingus-collector check-rules FILE...` and `test-rules FILE...`, as promtool's, and
+// `fingerprint [--query Q | FILE...]`, as pt-fingerprint; nullopt when argv names no subcommand.
 std::optional<int> RunSubcommand(int argc, char** argv) {
   using namespace mingus::collector::rules;
   if (argc < 2) return std::nullopt;
   const std::string_view command = argv[1];
+  if (command == "fingerprint") {
+    std::ios::sync_with_stdio(false);
+    return mingus::collector::db::FingerprintCommand({argv + 2, argv + argc}, std::cin, std::cout,
+                                                     std::cerr);
+  }
   if (command != "check-rules" && command != "test-rules") return std::nullopt;
   const std::vector<std::string> files(argv + 2, argv + argc);
   if (files.empty()) {
@@ -41,7 +47,8 @@ int main(int argc, char** argv) {
       "mingus-collector",
       "Mingus Monitor collector: scrapes agents, stores series, answers PromQL and evaluates "
       "alert rules.\n\nAlso: mingus-collector check-rules FILE... and test-rules FILE..., as "
-      "promtool's check rules and test rules.");
+      "promtool's check rules and test rules; mingus-collector fingerprint [--query Q | FILE...], "
+      "as pt-fingerprint.");
   flag_values.Register(flags);
   if (const auto exit_status = config::HandleCommandLine(flags, "mingus-collector", argc, argv))
     return *exit_status;

@@ -25,7 +25,8 @@ std::pair<std::string_view, std::string_view> OperationAndTable(std::string_view
     std::string_view rest = fingerprint.substr(at + keyword.size());
     const auto end = rest.find_first_of(" (,;");
     std::string_view table = rest.substr(0, end);
-    if (!table.empty() && table.front() == '`') table = table.substr(1, table.size() - 2);
+    if (table.size() >= 2 && (table.front() == '`' || table.front() == '"') && table.back() == table.front())
+      table = table.substr(1, table.size() - 2);
     return table.empty() || table == "?" ? std::string_view() : table;
   };
   const std::string_view verb = fingerprint.substr(0, fingerprint.find(' '));

@@ -72,6 +72,17 @@ TEST_F(LineProcessorTest, TruncatedDatagramDropsOnlyTheCutLine) {
   EXPECT_THAT(out, Not(HasSubstr("c_total")));
 }
 
+// PostgreSQL and SQLite ORMs quote every name ("users"."id"): the fingerprint keeps the names,
+// the table label goes without its quotes, as a MySQL `users` does.
+TEST_F(LineProcessorTest, QuotedTableNamesLabelWithoutQuotes) {
+  processor_.ProcessLine(R"({"type":"db","query":"SELECT \"users\".* FROM \"users\" WHERE \"users\".\"id\" = $1 LIMIT $2","duration_ms":5,"rows":1})");
+  processor_.ProcessLine(R"({"type":"db","query":"SELECT `orders`.* FROM `orders` WHERE `orders`.`id` = 3","duration_ms":5,"rows":1})");
+  const std::string out = Exposition();
+  EXPECT_THAT(out, HasSubstr("mingus_db_query_duration_seconds_count{operation=\"select\",table=\"users\"} 1\n"));
+  EXPECT_THAT(out, HasSubstr("mingus_db_query_duration_seconds_count{operation=\"select\",table=\"orders\"} 1\n"));
+  EXPECT_THAT(out, HasSubstr(R"(fingerprint="select \"users\".* from \"users\" where \"users\".\"id\" = $? limit $?")"));
+}
+
 TEST_F(LineProcessorTest, EveryEventTypeFeedsItsMetric) {
   for (const char* line : {
            R"({"type":"db","query":"SELECT * FROM users WHERE id = 5","duration_ms":250,"rows":1})",
