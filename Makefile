@@ -46,6 +46,8 @@ bench: build
 	@/usr/bin/python3 tests/bench/python_sdk_bench.py --agent $(BUILD_DIR)/agent/mingus-agent
 	@$(BUILD_DIR)/tests/xor_chunk_bench --benchmark_repetitions=3 --benchmark_report_aggregates_only=true
 	@$(BUILD_DIR)/tests/promql_bench --benchmark_repetitions=3 --benchmark_report_aggregates_only=true
+	@/usr/bin/python3 tests/bench/fingerprint_vs_pt.py --collector $(BUILD_DIR)/collector/mingus-collector
+	@$(BUILD_DIR)/tests/fingerprint_bench --benchmark_repetitions=5 --benchmark_report_aggregates_only=true
 	@$(BUILD_DIR)/tests/client_bench --benchmark_repetitions=5 --benchmark_report_aggregates_only=true --benchmark_min_time=0.3
 
 # Longer fuzzing than the smoke runs of make test.

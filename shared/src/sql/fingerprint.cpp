@@ -1,6 +1,7 @@
 #include "mingus/sql/fingerprint.h"
 
 #include <algorithm>
+#include <array>
 #include <initializer_list>
 
 namespace mingus::sql {
@@ -13,14 +14,29 @@ constexpr size_t kNone = std::string_view::npos;
 constexpr std::string_view kRepeatUnion = "/*repeat union*/";
 constexpr std::string_view kRepeatUnionAll = "/*repeat union all*/";
 
-bool IsDigit(char c) { return c >= '0' && c <= '9'; }
+// Character classes, one table lookup each (the scan's inner loops run on them).
+enum : unsigned char { kDigit = 1, kAlpha = 2, kUnderscore = 4, kHigh = 8, kDollar = 16, kSpace = 32 };
+constexpr auto kClasses = [] {
+  std::array<unsigned char, 256> classes{};
+  for (int c = 0; c < 256; ++c) {
+    if (c >= '0' && c <= '9') classes[c] = kDigit;
+    if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')) classes[c] = kAlpha;
+    if (c >= 0x80) classes[c] = kHigh;
+  }
+  classes['_'] = kUnderscore;
+  classes['$'] = kDollar;
+  for (const char c : {' ', '\t', '\n', '\r', '\f', '\v'}) classes[static_cast<unsigned char>(c)] = kSpace;
+  return classes;
+}();
+bool Is(char c, unsigned char classes) { return (kClasses[static_cast<unsigned char>(c)] & classes) != 0; }
+
+bool IsDigit(char c) { return Is(c, kDigit); }
 bool IsHexDigit(char c) { return IsDigit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'); }
-bool IsAlpha(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
 // Perl's \w on bytes: where pt-fingerprint's \b boundaries fall.
-bool IsPerlWord(char c) { return IsAlpha(c) || IsDigit(c) || c == '_'; }
-bool IsIdentStart(char c) { return IsAlpha(c) || c == '_' || static_cast<unsigned char>(c) >= 0x80; }
-bool IsIdentChar(char c) { return IsIdentStart(c) || IsDigit(c) || c == '$'; }
-bool IsSpace(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v'; }
+bool IsPerlWord(char c) { return Is(c, kAlpha | kDigit | kUnderscore); }
+bool IsIdentStart(char c) { return Is(c, kAlpha | kUnderscore | kHigh); }
+bool IsIdentChar(char c) { return Is(c, kAlpha | kUnderscore | kHigh | kDigit | kDollar); }
+bool IsSpace(char c) { return Is(c, kSpace); }
 char Lower(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; }
 
 bool EqualsLower(std::string_view text, std::string_view lower) {
@@ -243,6 +259,9 @@ class Fingerprinter {
   bool drop_mark_space_ = false;
   bool last_was_order_ = false;
   bool order_by_seen_ = false;
+  // Whether the words that the passes after the scan look for were written at all.
+  bool saw_limit_ = false;
+  bool saw_union_ = false;
 };
 
 void Fingerprinter::Emit(std::string_view text) {
@@ -286,10 +305,12 @@ void Fingerprinter::Word(size_t from, size_t to) {
   }
   const bool first = first_token_;
   const bool after_order = last_was_order_ && pending_space_;
-  Token({});
-  const size_t at = out_.size();
-  for (const char c : raw) out_.push_back(Lower(c));
+  Token(raw);
+  const size_t at = out_.size() - raw.size();
+  for (char *c = out_.data() + at, *end = out_.data() + out_.size(); c != end; ++c) *c = Lower(*c);
   const std::string_view word = std::string_view(out_).substr(at);
+  saw_limit_ = saw_limit_ || word == "limit";
+  saw_union_ = saw_union_ || word == "union";
   if (first && (word == "insert" || word == "replace")) insert_ = Insert::kSeekValues;
   if (insert_ == Insert::kSeekValues && depth_ == 0 && (word == "values" || word == "value"))
     insert_ = Insert::kSeekRow;
@@ -423,7 +444,8 @@ void Fingerprinter::Run() {
     if (IsSpace(c)) {
       pending_space_ = true;
       ++i;
-    } else if (const size_t end = SkipComment(q_, i); end != kNone) {
+    } else if (const size_t end = (c == '-' || c == '#' || c == '/') ? SkipComment(q_, i) : kNone;
+               end != kNone) {
       pending_space_ = true;
       i = end;
     } else if (c == '\'' || (c == '"' && !ansi_quotes_)) {
@@ -485,8 +507,8 @@ void Fingerprinter::Run() {
       ++i;
     }
   }
-  FoldLimit();
-  CollapseUnions();
+  if (saw_limit_) FoldLimit();
+  if (saw_union_) CollapseUnions();
   CallAndUse();
 }
 
@@ -629,6 +651,7 @@ void Fingerprinter::CollapseUnions() {
 
 void AppendFingerprint(std::string_view query, std::string& out) {
   const size_t start = out.size();
+  out.reserve(start + query.size() + 16);  // a fingerprint is hardly ever longer
   // pt-fingerprint's whole-query cases first.
   if (query.starts_with("SELECT /*!40001 SQL_NO_CACHE */ * FROM `")) {
     out.append("mysqldump");
