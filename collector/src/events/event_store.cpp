@@ -4,7 +4,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <filesystem>
 #include <tuple>
 
 #include "mingus/common/text.h"
@@ -629,14 +628,6 @@ StatusOr<RetentionResult> EventStore::ApplyRetention() {
   return result;
 }
 
-uint64_t EventStore::DiskBytes() const {
-  uint64_t total = 0;
-  for (const char* suffix : {"", "-wal"}) {
-    std::error_code error;
-    const auto size = std::filesystem::file_size(db_->path() + suffix, error);
-    if (!error) total += size;
-  }
-  return total;
-}
+uint64_t EventStore::DiskBytes() const { return db_->DiskBytes(); }
 
 }  // namespace mingus::collector::events

@@ -3,7 +3,6 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
-#include <filesystem>
 #include <unordered_set>
 
 #include "mingus/sqlite/database.h"
@@ -249,14 +248,6 @@ Status ChunkStore::DeleteBefore(int64_t min_t) {
   return transaction.Commit();
 }
 
-uint64_t ChunkStore::DiskBytes() const {
-  uint64_t total = 0;
-  for (const char* suffix : {"", "-wal"}) {
-    std::error_code error;
-    const auto size = std::filesystem::file_size(db_->path() + suffix, error);
-    if (!error) total += size;
-  }
-  return total;
-}
+uint64_t ChunkStore::DiskBytes() const { return db_->DiskBytes(); }
 
 }  // namespace mingus::collector::tsdb

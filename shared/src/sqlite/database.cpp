@@ -196,6 +196,16 @@ int64_t Database::LastInsertId() const { return sqlite3_last_insert_rowid(db_); 
 
 int64_t Database::Changes() const { return sqlite3_changes64(db_); }
 
+uint64_t Database::DiskBytes() const {
+  uint64_t total = 0;
+  for (const char* suffix : {"", "-wal"}) {
+    std::error_code error;
+    const auto size = std::filesystem::file_size(path_ + suffix, error);
+    if (!error) total += size;
+  }
+  return total;
+}
+
 Transaction::Transaction(Database& db) : db_(db), begin_(db.Exec("BEGIN")) {}
 
 Transaction::~Transaction() {

@@ -73,6 +73,8 @@ class Database {
   // Where a corrupt file was moved at open; empty when none was.
   const std::string& moved_aside() const { return moved_aside_; }
   const std::string& path() const { return path_; }
+  // Bytes on disk: the database file and its write-ahead log.
+  uint64_t DiskBytes() const;
 
  private:
   Database(sqlite3* db, std::string path);

@@ -46,6 +46,10 @@ TEST_F(ChunkStoreTest, FlushedChunksComeBackAfterReopen) {
     EXPECT_EQ(flushed->chunks, 2u);
     EXPECT_EQ(flushed->open_chunks, 2u);
     EXPECT_EQ(flushed->series, 2u);
+    // What the collector reports as the store's size: the database and its write-ahead log.
+    EXPECT_EQ((*store)->DiskBytes(), std::filesystem::file_size(Path()) +
+                                         std::filesystem::file_size(Path() + "-wal"));
+    EXPECT_GT(std::filesystem::file_size(Path() + "-wal"), 0u);
     // Closed chunks are written once; the open ones at every flush.
     flushed = (*store)->Flush(head);
     EXPECT_EQ(flushed->chunks, 0u);
