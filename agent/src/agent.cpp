@@ -154,10 +154,14 @@ std::unique_ptr<intake::LineProcessor> Agent::MakeLineProcessor() {
 
 void Agent::AppendIntakeFamilies(std::vector<prometheus::MetricFamily>& out) {
   using prometheus::MetricType;
+  // The intake's counters are read first: they move once a datagram's lines are applied, so
+  // whatever datagram they count is already in the metrics collected after them.
+  std::vector<prometheus::MetricFamily> intake_counters;
+  intake_stats_.AppendFamilies(intake_counters);
   auto app = store_.Collect();
   std::move(app.begin(), app.end(), std::back_inserter(out));
   aggregates_.AppendFamilies(out);
-  intake_stats_.AppendFamilies(out);
+  std::move(intake_counters.begin(), intake_counters.end(), std::back_inserter(out));
   auto& dropped = metrics::AddFamily(out, "mingus_agent_series_dropped_total",
                                      "Series refused because their metric reached its cardinality cap.",
                                      MetricType::Counter);

@@ -9,8 +9,9 @@ LineProcessor::LineProcessor(const MappingConfig& mapping, MetricStore& store, E
     : store_(store), stats_(stats), sink_(sink), statsd_(mapping, store, stats), events_(store, aggregates) {}
 
 void LineProcessor::ProcessDatagram(std::string_view datagram, bool truncated) {
-  stats_.CountDatagram();
-  // One clock reading and one update of the shared counters per datagram, not per line.
+  // One clock reading and one update of the shared counters per datagram, not per line. The
+  // counters move once the datagram's lines are applied, so a reader who sees them has the
+  // datagram's effect on the metrics too.
   const int64_t now_ms = store_.NowMillis();
   LineCounts counts;
   // A trailing newline is normal; any other empty line is an error.
@@ -20,7 +21,10 @@ void LineProcessor::ProcessDatagram(std::string_view datagram, bool truncated) {
     const auto last = datagram.rfind('\n');
     datagram = last == std::string_view::npos ? std::string_view() : datagram.substr(0, last);
     stats_.CountError("truncated_datagram");
-    if (datagram.empty()) return;
+    if (datagram.empty()) {
+      stats_.CountDatagram();
+      return;
+    }
   }
   while (true) {
     const auto end = datagram.find('\n');
@@ -29,6 +33,7 @@ void LineProcessor::ProcessDatagram(std::string_view datagram, bool truncated) {
     datagram.remove_prefix(end + 1);
   }
   stats_.CountLines(counts.statsd, counts.json);
+  stats_.CountDatagram();
 }
 
 void LineProcessor::ProcessLine(std::string_view line) {
