@@ -167,6 +167,8 @@ bool UsesAnsiQuotes(std::string_view q) {
     } else if (c == '.') {
       ++i;
       kind = (last == kName || last == kKeyword) && last_end == start ? kDotAfterName : kOther;
+    } else if (c == '#') {
+      i += 2;  // #- (#> and #>> are no comment either, and their > starts nothing): as the scan reads it
     } else if (q.substr(i).starts_with(kRepeatUnionAll)) {
       i += kRepeatUnionAll.size();
     } else if (q.substr(i).starts_with(kRepeatUnion)) {

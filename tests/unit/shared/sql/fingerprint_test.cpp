@@ -102,6 +102,7 @@ TEST(Fingerprint, IsItsOwnFingerprint) {
            "CALL p(1)", "USE db", "INSERT INTO t VALUES (1, NOW()), (2, NOW()) RETURNING id",
            "SELECT \"a\".\"b\" FROM \"a\" WHERE \"a\".\"c\" IN ($1, $2) ORDER BY 1 ASC LIMIT 1, 2",
            "/*!50100 PARTITION BY RANGE (id) */", "SELECT x #- '{a}' FROM t", "select a - asc-1 from t order by a - asc-b",
+           "SELECT 1 -#--c\n, \"t\".x FROM t",  // #- is no comment, nor the - after it
        }) {
     const std::string once = Fingerprint(query);
     EXPECT_EQ(Fingerprint(once), once) << query;
