@@ -61,7 +61,8 @@ int FingerprintCommand(const std::vector<std::string>& args, std::istream& in, s
         err << "mingus-collector fingerprint: --query needs a query\n";
         return config::kExitBadUsage;
       }
-      out << sql::Fingerprint(arg == "--query" ? std::string_view(args[++i]) : arg.substr(8)) << "\n";
+      out << sql::Fingerprint(arg == "--query" ? std::string_view(args[++i]) : arg.substr(8))
+          << "\n";
       return 0;
     }
     if (arg == "-h" || arg == "--help") {

@@ -15,7 +15,14 @@ constexpr std::string_view kRepeatUnion = "/*repeat union*/";
 constexpr std::string_view kRepeatUnionAll = "/*repeat union all*/";
 
 // Character classes, one table lookup each (the scan's inner loops run on them).
-enum : unsigned char { kDigit = 1, kAlpha = 2, kUnderscore = 4, kHigh = 8, kDollar = 16, kSpace = 32 };
+enum : unsigned char {
+  kDigit = 1,
+  kAlpha = 2,
+  kUnderscore = 4,
+  kHigh = 8,
+  kDollar = 16,
+  kSpace = 32
+};
 constexpr auto kClasses = [] {
   std::array<unsigned char, 256> classes{};
   for (int c = 0; c < 256; ++c) {
@@ -25,10 +32,13 @@ constexpr auto kClasses = [] {
   }
   classes['_'] = kUnderscore;
   classes['$'] = kDollar;
-  for (const char c : {' ', '\t', '\n', '\r', '\f', '\v'}) classes[static_cast<unsigned char>(c)] = kSpace;
+  for (const char c : {' ', '\t', '\n', '\r', '\f', '\v'})
+    classes[static_cast<unsigned char>(c)] = kSpace;
   return classes;
 }();
-bool Is(char c, unsigned char classes) { return (kClasses[static_cast<unsigned char>(c)] & classes) != 0; }
+bool Is(char c, unsigned char classes) {
+  return (kClasses[static_cast<unsigned char>(c)] & classes) != 0;
+}
 
 bool IsDigit(char c) { return Is(c, kDigit); }
 bool IsHexDigit(char c) { return IsDigit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'); }
@@ -45,7 +55,6 @@ bool EqualsLower(std::string_view text, std::string_view lower) {
     if (Lower(text[i]) != lower[i]) return false;
   return true;
 }
-
 
 bool OneOf(std::string_view word, std::initializer_list<std::string_view> words) {
   for (const auto w : words)
@@ -159,16 +168,18 @@ bool UsesAnsiQuotes(std::string_view q) {
     } else if (IsIdentStart(c)) {
       while (i < q.size() && IsIdentChar(q[i])) ++i;
       const std::string_view word = q.substr(start, i - start);
-      kind = EqualsLower(word, "null")   ? kOther
-             : EqualsLower(word, "from") || EqualsLower(word, "join") || EqualsLower(word, "into") ||
-                     EqualsLower(word, "update") || EqualsLower(word, "table")
+      kind = EqualsLower(word, "null") ? kOther
+             : EqualsLower(word, "from") || EqualsLower(word, "join") ||
+                     EqualsLower(word, "into") || EqualsLower(word, "update") ||
+                     EqualsLower(word, "table")
                  ? kKeyword
                  : kName;
     } else if (c == '.') {
       ++i;
       kind = (last == kName || last == kKeyword) && last_end == start ? kDotAfterName : kOther;
     } else if (c == '#') {
-      i += 2;  // #- (#> and #>> are no comment either, and their > starts nothing): as the scan reads it
+      i += 2;  // #- (#> and #>> are no comment either, and their > starts nothing): as the scan
+               // reads it
     } else if (q.substr(i).starts_with(kRepeatUnionAll)) {
       i += kRepeatUnionAll.size();
     } else if (q.substr(i).starts_with(kRepeatUnion)) {
@@ -206,8 +217,8 @@ bool IsPerconaToolkitQuery(std::string_view q) {
       return i > from;
     };
     if (!word() || i >= q.size() || q[i++] != '.' || !word()) continue;
-    if (i + 6 <= q.size() && q[i] == ':' && IsDigit(q[i + 1]) && q[i + 2] == '/' && IsDigit(q[i + 3]) &&
-        q[i + 4] == '*' && q[i + 5] == '/')
+    if (i + 6 <= q.size() && q[i] == ':' && IsDigit(q[i + 1]) && q[i + 2] == '/' &&
+        IsDigit(q[i + 3]) && q[i + 4] == '*' && q[i + 5] == '/')
       return true;
   }
   return false;
@@ -334,7 +345,8 @@ void Fingerprinter::Open(char c) {
       insert_ = Insert::kDropRow;
     }
     ++depth_;
-  } else if (insert_ == Insert::kSeekRow || insert_ == Insert::kAfterRow || insert_ == Insert::kComma) {
+  } else if (insert_ == Insert::kSeekRow || insert_ == Insert::kAfterRow ||
+             insert_ == Insert::kComma) {
     insert_ = Insert::kNo;
   }
   Emit(std::string_view(&c, 1));
@@ -390,7 +402,8 @@ bool Fingerprinter::CollapseList(char close) {
     return true;
   }
   const auto keyword_before = [&](std::string_view keyword) {
-    return k - start_ >= keyword.size() && out_.compare(k - keyword.size(), keyword.size(), keyword) == 0 &&
+    return k - start_ >= keyword.size() &&
+           out_.compare(k - keyword.size(), keyword.size(), keyword) == 0 &&
            (k - keyword.size() == start_ || !IsPerlWord(out_[k - keyword.size() - 1]));
   };
   if (close == ')' ? !(keyword_before("in") || keyword_before("values") || keyword_before("value"))
@@ -409,15 +422,17 @@ bool Fingerprinter::SignIsUnary() const {
   if (i > start_ && out_[i - 1] == ' ') --i;
   if (i == start_) return true;
   const char prev = out_[i - 1];
-  if (!(IsIdentChar(prev) || prev == '?' || prev == ')' || prev == ']' || prev == '`' || prev == '"'))
+  if (!(IsIdentChar(prev) || prev == '?' || prev == ')' || prev == ']' || prev == '`' ||
+        prev == '"'))
     return true;
   size_t from = i;
   while (from > start_ && IsIdentChar(out_[from - 1])) --from;
   const std::string_view word = std::string_view(out_).substr(from, i - from);
-  return OneOf(word, {"select", "where", "and", "or", "not", "by", "then", "else", "when", "case",
-                      "return", "returning", "values", "value", "in", "set", "limit", "offset",
-                      "between", "interval", "like", "having", "on", "is", "distinct", "all", "any",
-                      "some", "fetch", "first", "next", "row", "rows"});
+  return OneOf(word, {"select", "where", "and",   "or",       "not",       "by",       "then",
+                      "else",   "when",  "case",  "return",   "returning", "values",   "value",
+                      "in",     "set",   "limit", "offset",   "between",   "interval", "like",
+                      "having", "on",    "is",    "distinct", "all",       "any",      "some",
+                      "fetch",  "first", "next",  "row",      "rows"});
 }
 
 // psycopg's %(name)s placeholder starting at q[i], read as one token (its parentheses open
@@ -462,7 +477,8 @@ void Fingerprinter::Run() {
       EmitQuotedName(i, end);
       i = end;
     } else if (IsDigit(c) || (c == '.' && IsDigit(next)) ||
-               ((c == '-' || c == '+') && (IsDigit(next) || (next == '.' && i + 2 < n && IsDigit(q_[i + 2]))) &&
+               ((c == '-' || c == '+') &&
+                (IsDigit(next) || (next == '.' && i + 2 < n && IsDigit(q_[i + 2]))) &&
                 SignIsUnary())) {
       i = SkipNumber(q_, i);
       Token("?");

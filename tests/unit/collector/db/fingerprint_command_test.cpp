@@ -34,13 +34,15 @@ Result Command(std::vector<std::string> args, const std::string& input = "") {
 }
 
 TEST(FingerprintCommand, QueryFlag) {
-  EXPECT_EQ(Command({"--query", "SELECT * FROM t WHERE id IN (1, 2)"}).out, "select * from t where id in(?+)\n");
+  EXPECT_EQ(Command({"--query", "SELECT * FROM t WHERE id IN (1, 2)"}).out,
+            "select * from t where id in(?+)\n");
   EXPECT_EQ(Command({"--query=SELECT 1"}).out, "select ?\n");
   EXPECT_EQ(Command({"--query"}).status, 2);
 }
 
 TEST(FingerprintCommand, ReadsStandardInputALineAFingerprint) {
-  const Result run = Command({}, "SELECT 1;\n-- only a comment;\nUPDATE t SET a = 'x'\n  WHERE id = 3;\n");
+  const Result run =
+      Command({}, "SELECT 1;\n-- only a comment;\nUPDATE t SET a = 'x'\n  WHERE id = 3;\n");
   EXPECT_EQ(run.status, 0);
   EXPECT_EQ(run.out, "select ?\nupdate t set a = ? where id = ?\n");
   EXPECT_EQ(Command({"-"}, "SELECT 2").out, "select ?\n");
