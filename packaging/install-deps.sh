@@ -32,8 +32,6 @@ packages=(
   python3-yaml
   # the Python SDK's middleware tests and example app (client/python)
   python3-flask
-  # the insights and UX reports' statistics are checked against SciPy (tests/integration)
-  python3-scipy
   # benchmark peers (make bench)
   collectd-core libprotobuf-c1 libmicrohttpd12 netdata
   # pt-fingerprint: the SQL fingerprint's agreement test and benchmark (tests/integration,
