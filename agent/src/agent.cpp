@@ -66,11 +66,10 @@ Agent::~Agent() { Stop(); }
 
 StatusOr<Agent::Addresses> Agent::Start() {
   Addresses addresses;
-  auto spool = spool::EventSpool::Open(
-      {.directory = JoinPath(config_.storage_path, "spool"),
-       .segment_bytes = static_cast<uint64_t>(config_.spool_segment_bytes),
-       .max_bytes = static_cast<uint64_t>(config_.spool_max_bytes)},
-      clock_);
+  auto spool =
+      spool::EventSpool::Open({.directory = JoinPath(config_.storage_path, "spool"),
+                               .segment_bytes = static_cast<uint64_t>(config_.spool_segment_bytes),
+                               .max_bytes = static_cast<uint64_t>(config_.spool_max_bytes)});
   if (!spool.ok()) return spool.status();
   spool_ = std::move(spool).value();
   spool_flusher_ = std::thread([this] {

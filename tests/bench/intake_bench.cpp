@@ -44,7 +44,7 @@ void RunWorkload(benchmark::State& state, const std::vector<std::string>& lines,
   const auto directory = std::filesystem::temp_directory_path() /
                          ("mingus-intake-bench-" + std::to_string(::getpid()));
   std::unique_ptr<spool::EventSpool> sink;
-  if (spool) sink = spool::EventSpool::Open({.directory = directory.string()}, clock).value();
+  if (spool) sink = spool::EventSpool::Open({.directory = directory.string()}).value();
   LineProcessor processor(mapping, store, aggregates, stats, sink.get());
   const auto datagrams = Datagrams(lines);
   for (const auto& datagram : datagrams) processor.ProcessDatagram(datagram);  // the series exist

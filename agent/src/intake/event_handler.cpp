@@ -166,7 +166,8 @@ void EventHandler::Handle(const wire::JsonEvent& e, int64_t now_ms) {
     case EventType::kApi: {
       scratch_.clear();
       wire::NormalizeEndpoint(e.endpoint, scratch_);
-      status_ = fmt::format("{}", static_cast<int>(*e.status));
+      const fmt::format_int status(static_cast<int>(*e.status));
+      status_.assign(status.data(), status.size());
       const Label labels[] = {{"endpoint", scratch_}, {"method", e.method}, {"status", status_}};
       store_.Observe(f.api_duration, labels, *e.duration_ms / 1000, 1, now_ms);
       store_.Add(f.api_requests, labels, 1, now_ms);

@@ -50,7 +50,7 @@ void LineProcessor::Dispatch(std::string_view line, int64_t now_ms, LineCounts& 
       return;
     }
     events_.Handle(event_, now_ms);
-    if (sink_ != nullptr) sink_->Append(line, event_);
+    if (sink_ != nullptr) sink_->Append(line, now_ms);
     return;
   }
   ++counts.statsd;

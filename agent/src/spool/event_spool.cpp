@@ -54,8 +54,7 @@ Status WriteAll(int fd, std::string_view data) {
 
 }  // namespace
 
-EventSpool::EventSpool(SpoolOptions options, const Clock& clock)
-    : options_(std::move(options)), clock_(clock) {
+EventSpool::EventSpool(SpoolOptions options) : options_(std::move(options)) {
   buffer_.reserve(options_.buffer_bytes + 4096);
 }
 
@@ -65,12 +64,12 @@ EventSpool::~EventSpool() {
   if (fd_ >= 0) ::close(fd_);
 }
 
-StatusOr<std::unique_ptr<EventSpool>> EventSpool::Open(SpoolOptions options, const Clock& clock) {
+StatusOr<std::unique_ptr<EventSpool>> EventSpool::Open(SpoolOptions options) {
   std::error_code ec;
   fs::create_directories(options.directory, ec);
   if (ec)
     return Status::Error(fmt::format("spool directory {}: {}", options.directory, ec.message()));
-  std::unique_ptr<EventSpool> spool(new EventSpool(std::move(options), clock));
+  std::unique_ptr<EventSpool> spool(new EventSpool(std::move(options)));
   if (Status status = spool->LoadOrCreateId(); !status.ok()) return status;
   if (Status status = spool->Recover(); !status.ok()) return status;
   return spool;
@@ -186,10 +185,13 @@ Status EventSpool::FlushLocked() {
   return OkStatus();
 }
 
-void EventSpool::Append(std::string_view json_line, const wire::JsonEvent&) {
-  const int64_t received = UnixMillis(clock_);
+void EventSpool::Append(std::string_view json_line, int64_t received_ms) {
   std::lock_guard lock(mutex_);
-  fmt::format_to(std::back_inserter(buffer_), "{}\t{}\t", next_cursor_++, received);
+  for (const fmt::format_int& number :
+       {fmt::format_int(next_cursor_++), fmt::format_int(received_ms)}) {
+    buffer_.append(number.data(), number.size());
+    buffer_.push_back('\t');
+  }
   buffer_.append(json_line);
   buffer_.push_back('\n');
   if (buffer_.size() >= options_.buffer_bytes) {

@@ -17,7 +17,7 @@ using mingus::testing::FakeClock;
 
 class RecordingSink : public EventSink {
  public:
-  void Append(std::string_view line, const wire::JsonEvent&) override { lines.emplace_back(line); }
+  void Append(std::string_view line, int64_t) override { lines.emplace_back(line); }
   std::vector<std::string> lines;
 };
 

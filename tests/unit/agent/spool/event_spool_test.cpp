@@ -9,14 +9,11 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-#include "fake_clock.h"
-
 namespace mingus::agent::spool {
 namespace {
 
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
-using mingus::testing::FakeClock;
 
 class EventSpoolTest : public ::testing::Test {
  protected:
@@ -26,14 +23,16 @@ class EventSpoolTest : public ::testing::Test {
   }
   void TearDown() override { std::filesystem::remove_all(dir_); }
   std::unique_ptr<EventSpool> Open(uint64_t segment_bytes = 1 << 20, uint64_t max_bytes = 1 << 30) {
-    auto spool = EventSpool::Open({.directory = dir_, .segment_bytes = segment_bytes, .max_bytes = max_bytes,
-                                   .buffer_bytes = 0},
-                                  clock_);
+    auto spool = EventSpool::Open({.directory = dir_,
+                                   .segment_bytes = segment_bytes,
+                                   .max_bytes = max_bytes,
+                                   .buffer_bytes = 0});
     EXPECT_TRUE(spool.ok()) << spool.message();
     return std::move(spool).value();
   }
   static void AppendEvent(EventSpool& spool, int n) {
-    spool.Append(R"({"type":"cache","cache":"c)" + std::to_string(n) + R"(","result":"hit"})", {});
+    spool.Append(R"({"type":"cache","cache":"c)" + std::to_string(n) + R"(","result":"hit"})",
+                 kReceivedMs);
   }
   size_t SegmentCount() const {
     return static_cast<size_t>(std::count_if(
@@ -41,8 +40,8 @@ class EventSpoolTest : public ::testing::Test {
         [](const auto& entry) { return entry.path().extension() == ".seg"; }));
   }
 
+  static constexpr int64_t kReceivedMs = 1'800'000'000'000;
   std::string dir_;
-  FakeClock clock_;
 };
 
 TEST_F(EventSpoolTest, TheSpoolKeepsItsIdAndAnotherSpoolHasAnother) {
@@ -139,7 +138,7 @@ TEST_F(EventSpoolTest, ConcurrentAppendsKeepEveryEvent) {
 
 TEST_F(EventSpoolTest, AnUnwritableDirectoryIsAnError) {
   std::ofstream(dir_) << "a file, not a directory";
-  EXPECT_FALSE(EventSpool::Open({.directory = dir_ + "/sub"}, clock_).ok());
+  EXPECT_FALSE(EventSpool::Open({.directory = dir_ + "/sub"}).ok());
 }
 
 }  // namespace

@@ -13,7 +13,8 @@ namespace mingus::agent::intake {
 class EventSink {
  public:
   virtual ~EventSink() = default;
-  virtual void Append(std::string_view json_line, const wire::JsonEvent& event) = 0;
+  // received_ms: when the datagram holding the line was read (one clock reading for all).
+  virtual void Append(std::string_view json_line, int64_t received_ms) = 0;
 };
 
 // Splits a datagram into lines and hands each to the StatsD or the JSON path; a bad line is

@@ -53,7 +53,6 @@ class UdpReceiver {
   ProcessorFactory factory_;
   std::vector<int> sockets_;
   std::vector<std::thread> threads_;
-  int stop_fd_ = -1;
   uint16_t port_ = 0;
   bool ipv6_ = false;
   int granted_buffer_ = 0;

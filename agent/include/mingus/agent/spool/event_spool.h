@@ -9,7 +9,6 @@
 #include <vector>
 
 #include "mingus/agent/intake/line_processor.h"
-#include "mingus/common/clock.h"
 #include "mingus/common/status.h"
 
 namespace mingus::agent::spool {
@@ -28,10 +27,10 @@ struct SpoolOptions {
 // buffer, and a record cut short by it is removed at the next start. Thread-safe.
 class EventSpool : public intake::EventSink {
  public:
-  static StatusOr<std::unique_ptr<EventSpool>> Open(SpoolOptions options, const Clock& clock);
+  static StatusOr<std::unique_ptr<EventSpool>> Open(SpoolOptions options);
   ~EventSpool() override;
 
-  void Append(std::string_view json_line, const wire::JsonEvent& event) override;
+  void Append(std::string_view json_line, int64_t received_ms) override;
   Status Flush();
 
   struct Batch {
@@ -53,7 +52,7 @@ class EventSpool : public intake::EventSink {
   uint64_t write_errors() const { return write_errors_.load(); }
 
  private:
-  EventSpool(SpoolOptions options, const Clock& clock);
+  explicit EventSpool(SpoolOptions options);
   Status Recover();
   Status LoadOrCreateId();
   Status FlushLocked();
@@ -62,7 +61,6 @@ class EventSpool : public intake::EventSink {
   std::string SegmentPath(uint64_t first_cursor) const;
 
   const SpoolOptions options_;
-  const Clock& clock_;
   mutable std::mutex mutex_;
   std::map<uint64_t, uint64_t> segments_;  // first cursor -> bytes on disk
   int fd_ = -1;                            // the open (last) segment
