@@ -43,7 +43,31 @@ packages=(
   lintian systemd
   # the deployment files test parses packaging/kubernetes (tests/integration)
   python3-yaml
+  # what Debian's python3-scipy needs at run time: the insights and UX tests check their
+  # statistics against scipy.stats (the package itself is unpacked below)
+  python3-numpy python3-decorator liblbfgsb0 libgfortran5 liblapack3 libblas3
 )
+# python3-scipy cannot be installed beside libboost1.81-dev: it depends on python3-pythran,
+# which needs libboost-dev (1.74), which conflicts with 1.81. scipy.stats needs neither pythran
+# nor Boost at run time, so Debian's own package is unpacked into SCIPY_ROOT, where the tests
+# look for it (tests/integration/harness.py, scipy_stats()), with its other dependencies
+# installed above.
+SCIPY_ROOT=/opt/mingus-test/python3-scipy
+unpack_scipy() {
+  [[ "$deps" == all && ! -d "$SCIPY_ROOT/usr/lib/python3/dist-packages/scipy" ]] || return 0
+  echo "install-deps: unpacking python3-scipy into $SCIPY_ROOT"
+  local download
+  download=$(mktemp -d)
+  # apt-get download runs as _apt, which must be able to write there
+  chmod 755 "$download"
+  (cd "$download" && { apt-get download -qq python3-scipy 2>/dev/null ||
+    { "${sudo_cmd[@]}" apt-get update -qq && apt-get download -qq python3-scipy; }; })
+  "${sudo_cmd[@]}" mkdir -p "$SCIPY_ROOT"
+  "${sudo_cmd[@]}" dpkg-deb -x "$download"/python3-scipy_*.deb "$SCIPY_ROOT"
+  rm -rf "$download"
+}
+sudo_cmd=()
+[[ $(id -u) -eq 0 ]] || sudo_cmd=(sudo)
 # The build runs `npm ci` for the dashboard's uPlot (collector/web) and the browser test's
 # playwright-core. A Node.js that brings its own npm (as NodeSource's does) is kept as it is;
 # otherwise Debian's nodejs and npm.
@@ -59,12 +83,12 @@ done
 
 if [[ ${#missing[@]} -eq 0 ]]; then
   echo "install-deps: all ${#packages[@]} packages present"
+  unpack_scipy
   exit 0
 fi
 
 echo "install-deps: installing ${missing[*]}"
-sudo_cmd=()
-[[ $(id -u) -eq 0 ]] || sudo_cmd=(sudo)
 export DEBIAN_FRONTEND=noninteractive
 "${sudo_cmd[@]}" apt-get update -qq
 "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"
+unpack_scipy

@@ -28,6 +28,9 @@ PROMETHEUS = "/usr/bin/prometheus"
 PROMTOOL = "/usr/bin/promtool"
 COLLECTD = "/usr/sbin/collectd"
 NETDATA = "/usr/sbin/netdata"
+# Debian's python3-scipy, unpacked there by packaging/install-deps.sh (it cannot be installed
+# beside libboost1.81-dev; the script says why).
+SCIPY_ROOT = "/opt/mingus-test/python3-scipy"
 
 # The node_exporter collectors the agent mimics, and node_exporter's flags to run only those.
 AGENT_COLLECTORS = ("cpu", "diskstats", "filesystem", "loadavg", "meminfo",
@@ -49,6 +52,16 @@ _AGENT_UDP = re.compile(r'events on udp://((?:\d{1,3}(?:\.\d{1,3}){3}|\[[0-9A-Fa
 def log(msg):
     print(msg, flush=True)
 
+
+def scipy_stats():
+    """Debian's scipy.stats, the independent reference for the reports' statistics."""
+    site = os.path.join(SCIPY_ROOT, "usr/lib/python3/dist-packages")
+    if not os.path.isdir(os.path.join(site, "scipy")):
+        raise GiveUp(f"python3-scipy is not unpacked in {SCIPY_ROOT}: run packaging/install-deps.sh")
+    if site not in sys.path:
+        sys.path.append(site)
+    import scipy.stats  # noqa: E402 (found only once the unpacked package is on the path)
+    return scipy.stats
 
 def free_port(kind=socket.SOCK_STREAM):
     """A TCP (or, with kind=socket.SOCK_DGRAM, UDP) port free on 127.0.0.1 right now (bind to
