@@ -18,6 +18,8 @@ packages=(
   # libraries the build links
   prometheus-cpp-dev libboost1.81-dev libboost-json1.81-dev libyaml-cpp-dev libspdlog-dev
   libfmt-dev libsqlite3-dev libssl-dev zlib1g-dev libre2-dev libxxhash-dev
+  # libxcrypt: bcrypt checks of a web config's basic_auth_users
+  libcrypt-dev
 )
 [[ "$deps" == build ]] || packages+=(
   # ccache, the fuzz side build (clang, libFuzzer's runtime) and formatting
@@ -28,6 +30,8 @@ packages=(
   prometheus prometheus-node-exporter curl procps util-linux python3 python3-statsd
   prometheus-alertmanager
   python3-aiosmtpd openssl
+  # the web security test hashes its passwords with bcrypt (tests/integration)
+  python3-bcrypt
   # make run's demo writes its configuration from configs/ (scripts/demo-config.py)
   python3-yaml
   # the Python SDK's middleware tests and example app (client/python)

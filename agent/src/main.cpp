@@ -46,7 +46,8 @@ int main(int argc, char** argv) {
     return 1;
   }
   if (!addresses->udp.empty()) spdlog::info("receiving StatsD and JSON events on udp://{}", addresses->udp);
-  spdlog::info("mingus-agent {} listening on http://{}", kVersion, addresses->http);
+  spdlog::info("mingus-agent {} listening on {}://{}", kVersion,
+               config.web.web_config.tls.enabled() ? "https" : "http", addresses->http);
 
   config::WaitForShutdown([&] { agent.Reload(agent::LoadAgentConfig(flag_values, environment)); },
                           [&] { agent.RecordFailedReload(); });

@@ -71,7 +71,8 @@ int main(int argc, char** argv) {
     spdlog::error("cannot start: {}", address.message());
     return 1;
   }
-  spdlog::info("mingus-collector {} listening on http://{}", kVersion, *address);
+  spdlog::info("mingus-collector {} listening on {}://{}", kVersion,
+               config.web.web_config.tls.enabled() ? "https" : "http", *address);
 
   config::WaitForShutdown([&] { collector.Reload(collector::LoadCollectorConfig(flag_values)); },
                           [&] { collector.RecordFailedReload(); });

@@ -42,7 +42,7 @@ WAIT_TIMEOUT = 30.0   # seconds, for anything that should be quick
 POLL_INTERVAL = 0.1
 HTTP_TIMEOUT = 10.0
 
-_LISTENING = re.compile(r'listening on http://(127\.0\.0\.1:\d+)')
+_LISTENING = re.compile(r'listening on https?://(127\.0\.0\.1:\d+)')
 # Any IPv4 address, or an IPv6 one in brackets: udp://127.0.0.1:8125, udp://[::1]:8125.
 _AGENT_UDP = re.compile(r'events on udp://((?:\d{1,3}(?:\.\d{1,3}){3}|\[[0-9A-Fa-f:.]+\]):\d+)')
 
@@ -545,7 +545,8 @@ def _start_daemon(binary, name, flags, args, config, storage_dir, cpu):
     except Exception:
         server.__exit__(None, None, None)
         raise
-    server.base_url = "http://" + m.group(1)
+    # https:// with a web config's tls_server_config (--web.config.file)
+    server.base_url = m.group(0).split("listening on ", 1)[1]
     return server
 
 

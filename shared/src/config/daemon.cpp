@@ -68,6 +68,10 @@ void DaemonFlags::RegisterDaemonFlags(FlagSet& flags, std::string_view program,
                &config_file);
   flags.String("web.listen-address", "Address to serve /metrics and the API on.", &listen_address,
                std::string(default_listen_address));
+  flags.String("web.config.file",
+               "Path to a web configuration file (exporter-toolkit's format, as node_exporter's) "
+               "that can enable TLS, basic authentication and response headers.",
+               &web_config_file);
   flags.String("storage.path", std::string(storage_help), &storage_path,
                std::string(default_storage_path));
   flags.String("log.level", "Only log messages of this level or above: debug, info, warn, error.",
@@ -78,6 +82,9 @@ void DaemonFlags::RegisterDaemonFlags(FlagSet& flags, std::string_view program,
 void DaemonFlags::ApplyDaemonFlags(http::ServerOptions& web, std::string& storage_path_out,
                                    LogConfig& log) const {
   if (listen_address) web.listen_address = *listen_address;
+  if (web_config_file && !web_config_file->empty()) {
+    web.web_config = http::LoadWebConfig(*web_config_file);
+  }
   if (storage_path) storage_path_out = *storage_path;
   if (log_level) log.level = *log_level;
   if (log_format) log.format = *log_format;

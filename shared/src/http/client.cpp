@@ -130,6 +130,10 @@ Status ReadResponse(net::Stream& stream, bhttp::response_parser<bhttp::string_bo
 
 }  // namespace
 
+std::string BasicAuthorization(std::string_view user, std::string_view password) {
+  return "Basic " + Base64(std::string(user) + ":" + std::string(password));
+}
+
 std::string Url::ForDisplay(bool hide_target) const {
   return fmt::format("{}://{}{}", scheme, authority, hide_target ? "/..." : target);
 }
@@ -206,7 +210,7 @@ StatusOr<ClientResponse> KeepAliveClient::Request(std::string_view method, const
     const std::string user = PercentDecode(std::string_view(parsed->userinfo).substr(0, colon));
     const std::string password =
         colon == std::string::npos ? "" : PercentDecode(parsed->userinfo.substr(colon + 1));
-    request.set(bhttp::field::authorization, "Basic " + Base64(user + ":" + password));
+    request.set(bhttp::field::authorization, BasicAuthorization(user, password));
   }
   for (const auto& [name, value] : options.headers) {
     // A line break in a header would start another header or the body: refused, value unshown.
@@ -221,9 +225,10 @@ StatusOr<ClientResponse> KeepAliveClient::Request(std::string_view method, const
   std::ostringstream serialized;
   serialized << request;
 
-  const std::string server = fmt::format(
-      "{}://{}:{} {}|{}|{}", parsed->scheme, parsed->endpoint.host, parsed->endpoint.port,
-      options.tls.ca_file, options.tls.server_name, options.tls.insecure_skip_verify);
+  const std::string server =
+      fmt::format("{}://{}:{} {}|{}|{}|{}|{}", parsed->scheme, parsed->endpoint.host,
+                  parsed->endpoint.port, options.tls.ca_file, options.tls.server_name,
+                  options.tls.insecure_skip_verify, options.tls.cert_file, options.tls.key_file);
   if (connected_to_ != server) connection_.reset();
   std::optional<bhttp::response_parser<bhttp::string_body>> parser;
   // At most two attempts: the second only when a kept connection turned out closed, and only

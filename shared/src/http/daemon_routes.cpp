@@ -48,6 +48,16 @@ void AppendServerFamilies(std::vector<prometheus::MetricFamily>& out, const std:
                                         "Requests refused as malformed, too large or too slow.",
                                         prometheus::MetricType::Counter),
                      static_cast<double>(server.rejected_requests()));
+  metrics::AddSample(metrics::AddFamily(out, prefix + "_http_auth_failures_total",
+                                        "Requests refused with 401 for want of valid basic auth "
+                                        "credentials (basic_auth_users of the web config).",
+                                        prometheus::MetricType::Counter),
+                     static_cast<double>(server.auth_failures()));
+  metrics::AddSample(metrics::AddFamily(out, prefix + "_http_tls_handshake_failures_total",
+                                        "TLS handshakes that failed: a refused protocol version, "
+                                        "a missing or untrusted client certificate, plain HTTP.",
+                                        prometheus::MetricType::Counter),
+                     static_cast<double>(server.tls_handshake_failures()));
 }
 
 }  // namespace mingus::http

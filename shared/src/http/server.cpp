@@ -7,6 +7,7 @@
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
 #include <deque>
 #include <mutex>
 #include <optional>
@@ -14,7 +15,9 @@
 #include <unordered_set>
 #include <vector>
 
+#include "detail/tls_context.h"
 #include "mingus/common/address.h"
+#include "mingus/http/basic_auth.h"
 #include "mingus/http/gzip.h"
 
 namespace mingus::http {
@@ -25,19 +28,22 @@ namespace net = boost::asio;
 using tcp = net::ip::tcp;
 
 namespace {
-class Session;
+// What the server and a stream's writer need of a session, over TCP or TLS alike.
+class SessionBase : public std::enable_shared_from_this<SessionBase> {
+ public:
+  virtual ~SessionBase() = default;
+  virtual void Close() = 0;
+  virtual void EndStream() = 0;
+  virtual void Post(std::string data) = 0;
+};
 
 // What a stream's writer shares with its session: whether it has ended, and the session to
 // post writes to while it has not.
 struct StreamState {
   std::mutex mutex;
   bool closed = false;
-  std::weak_ptr<Session> session;
+  std::weak_ptr<SessionBase> session;
 };
-}  // namespace
-
-namespace {
-class Session;
 }  // namespace
 
 struct Server::Impl {
@@ -51,11 +57,15 @@ struct Server::Impl {
   std::atomic<size_t> open_connections{0};
   std::atomic<uint64_t> refused{0};
   std::atomic<uint64_t> rejected{0};
+  std::atomic<uint64_t> auth_failures{0};
+  std::atomic<uint64_t> tls_handshake_failures{0};
+  std::shared_ptr<net::ssl::context> tls;  // null: plain HTTP
+  std::optional<BasicAuth> auth;           // none: no credentials asked
   std::atomic<size_t> open_streams{0};
   std::mutex streams_mutex;
   std::vector<std::weak_ptr<StreamState>> streams;  // to end them at Stop()
   std::mutex sessions_mutex;
-  std::unordered_set<Session*> sessions;  // to close their connections at Stop()
+  std::unordered_set<SessionBase*> sessions;  // to close their connections at Stop()
   std::vector<std::thread> threads;
   bool running = false;
   // Sessions owned by pending handlers die with the io_context and touch the counters above
@@ -70,7 +80,7 @@ namespace {
 bool IsDisconnect(const beast::error_code& ec) {
   return ec == bhttp::error::end_of_stream || ec == net::error::eof ||
          ec == net::error::connection_reset || ec == net::error::operation_aborted ||
-         ec == net::error::broken_pipe;
+         ec == net::error::broken_pipe || ec == net::ssl::error::stream_truncated;
 }
 
 Request ToRequest(bhttp::request<bhttp::string_body>&& in) {
@@ -85,14 +95,20 @@ Request ToRequest(bhttp::request<bhttp::string_body>&& in) {
   return request;
 }
 
-class Session : public std::enable_shared_from_this<Session> {
+// One connection: beast::tcp_stream for HTTP, beast::ssl_stream over it for HTTPS.
+template <typename Stream>
+class Session final : public SessionBase {
+  static constexpr bool kTls = !std::is_same_v<Stream, beast::tcp_stream>;
+
  public:
-  Session(tcp::socket&& socket, Server::Impl& server)
-      : stream_(std::move(socket)), server_(server) {
+  // `tls_context...` is the server's ssl::context for HTTPS, nothing for HTTP.
+  template <typename... TlsContext>
+  Session(tcp::socket&& socket, Server::Impl& server, TlsContext&... tls_context)
+      : stream_(std::move(socket), tls_context...), server_(server) {
     std::lock_guard lock(server_.sessions_mutex);
     server_.sessions.insert(this);
   }
-  ~Session() {
+  ~Session() override {
     {
       std::lock_guard lock(server_.sessions_mutex);
       server_.sessions.erase(this);
@@ -101,18 +117,48 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   void Start() {
-    net::dispatch(stream_.get_executor(),
-                  beast::bind_front_handler(&Session::ReadRequest, shared_from_this()));
+    net::dispatch(stream_.get_executor(), [self = Self()] {
+      if constexpr (kTls) {
+        self->Handshake();
+      } else {
+        self->ReadRequest();
+      }
+    });
   }
 
  private:
+  std::shared_ptr<Session> Self() { return std::static_pointer_cast<Session>(shared_from_this()); }
+  beast::tcp_stream& Tcp() { return beast::get_lowest_layer(stream_); }
+
+  // A client gets read_timeout for its handshake, as for a request.
+  void Handshake() {
+    Tcp().expires_after(server_.options.read_timeout);
+    stream_.async_handshake(net::ssl::stream_base::server,
+                            beast::bind_front_handler(&Session::OnHandshake, Self()));
+  }
+
+  void OnHandshake(beast::error_code ec) {
+    if (ec) {
+      server_.tls_handshake_failures.fetch_add(1, std::memory_order_relaxed);
+      spdlog::debug("TLS handshake with {} failed: {}", Peer(), ec.message());
+      return Close();
+    }
+    ReadRequest();
+  }
+
+  std::string Peer() {
+    beast::error_code ignored;
+    const auto peer = Tcp().socket().remote_endpoint(ignored);
+    return ignored ? "a client" : HostPort{peer.address().to_string(), peer.port()}.ToString();
+  }
+
   void ReadRequest() {
     parser_.emplace();
     parser_->header_limit(static_cast<uint32_t>(server_.options.max_header_bytes));
     parser_->body_limit(server_.options.max_body_bytes);
-    stream_.expires_after(server_.options.read_timeout);
+    Tcp().expires_after(server_.options.read_timeout);
     bhttp::async_read(stream_, buffer_, *parser_,
-                      beast::bind_front_handler(&Session::OnRead, shared_from_this()));
+                      beast::bind_front_handler(&Session::OnRead, Self()));
   }
 
   void OnRead(beast::error_code ec, size_t) {
@@ -120,7 +166,7 @@ class Session : public std::enable_shared_from_this<Session> {
       // Idle keep-alive connections time out normally; a half-sent request is a slow client,
       // whether its bytes were parsed, buffered, or are still waiting in the socket.
       beast::error_code ignored;
-      if (parser_->got_some() || buffer_.size() > 0 || stream_.socket().available(ignored) > 0) {
+      if (parser_->got_some() || buffer_.size() > 0 || Tcp().socket().available(ignored) > 0) {
         server_.rejected.fetch_add(1, std::memory_order_relaxed);
       }
       return Close();
@@ -137,6 +183,15 @@ class Session : public std::enable_shared_from_this<Session> {
     const bool keep_alive = message.keep_alive();
     const unsigned version = message.version();
     const Request request = ToRequest(std::move(message));
+    if (server_.auth && !server_.auth->Allows(request.Header("authorization"))) {
+      // Counted, and logged without the credentials.
+      server_.auth_failures.fetch_add(1, std::memory_order_relaxed);
+      spdlog::debug("{} {} from {}: no valid basic auth credentials", request.method, request.path,
+                    Peer());
+      Response denied = Response::Text(401, "Unauthorized\n");
+      denied.headers.emplace_back("WWW-Authenticate", R"(Basic realm="mingus")");
+      return Send(std::move(denied), version, keep_alive, false, request.method == "HEAD");
+    }
     Response response = server_.router->Route(request);
     if (response.on_stream && request.method != "HEAD") {
       return StartStream(std::move(response), version);
@@ -150,6 +205,7 @@ class Session : public std::enable_shared_from_this<Session> {
     auto& out = response_.emplace(static_cast<bhttp::status>(response.status), version);
     out.set(bhttp::field::server, "mingus");
     out.set(bhttp::field::content_type, response.content_type);
+    for (const auto& [name, value] : server_.options.web_config.headers) out.set(name, value);
     for (auto& [name, value] : response.headers) out.set(name, value);
     if (gzip) {
       out.body() = GzipCompress(response.body);
@@ -163,9 +219,9 @@ class Session : public std::enable_shared_from_this<Session> {
     // A 304 has no body, and a Content-Length on it would have to be the 200's (RFC 9110 8.6).
     if (response.status == 304) out.erase(bhttp::field::content_length);
     if (head) out.body().clear();
-    stream_.expires_after(server_.options.write_timeout);
-    bhttp::async_write(
-        stream_, out, beast::bind_front_handler(&Session::OnWrite, shared_from_this(), keep_alive));
+    Tcp().expires_after(server_.options.write_timeout);
+    bhttp::async_write(stream_, out,
+                       beast::bind_front_handler(&Session::OnWrite, Self(), keep_alive));
   }
 
   void OnWrite(bool keep_alive, beast::error_code ec, size_t) {
@@ -178,10 +234,9 @@ class Session : public std::enable_shared_from_this<Session> {
   // read_timeout for the rest of it (ReadRequest), so that a slow client gains nothing here.
   void WaitForRequest() {
     if (buffer_.size() > 0) return ReadRequest();  // pipelined: it has begun already
-    stream_.expires_after(server_.options.idle_timeout);
-    stream_.async_read_some(
-        buffer_.prepare(4096),
-        beast::bind_front_handler(&Session::OnRequestBegun, shared_from_this()));
+    Tcp().expires_after(server_.options.idle_timeout);
+    stream_.async_read_some(buffer_.prepare(4096),
+                            beast::bind_front_handler(&Session::OnRequestBegun, Self()));
   }
 
   void OnRequestBegun(beast::error_code ec, size_t received) {
@@ -191,10 +246,11 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
  public:
-  void Close() {
+  // Without a TLS close_notify: the responses carry their length, so clients lose nothing.
+  void Close() override {
     beast::error_code ignored;
-    stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
-    stream_.socket().close(ignored);
+    Tcp().socket().shutdown(tcp::socket::shutdown_send, ignored);
+    Tcp().socket().close(ignored);
   }
 
  public:
@@ -202,14 +258,13 @@ class Session : public std::enable_shared_from_this<Session> {
   // client goes, falls behind, or the server stops. Runs on the session's strand except
   // EndStream from Server::Stop, which runs when no thread runs the io_context any more.
 
-  void Post(std::string data) {
-    net::post(stream_.get_executor(),
-              [self = shared_from_this(), data = std::move(data)]() mutable {
-                self->Enqueue(std::move(data));
-              });
+  void Post(std::string data) override {
+    net::post(stream_.get_executor(), [self = Self(), data = std::move(data)]() mutable {
+      self->Enqueue(std::move(data));
+    });
   }
 
-  void EndStream() {
+  void EndStream() override {
     if (stream_ended_) return;
     stream_ended_ = true;
     {
@@ -238,13 +293,16 @@ class Session : public std::enable_shared_from_this<Session> {
       server_.streams.push_back(stream_state_);
     }
     write_timer_.emplace(stream_.get_executor());
-    stream_.expires_never();
+    Tcp().expires_never();
     // No Content-Length and no chunking: the body ends with the connection, which every
     // HTTP/1.x client (and EventSource) reads as the end of the stream.
     const auto reason = bhttp::obsolete_reason(static_cast<bhttp::status>(response.status));
     std::string head = fmt::format(
         "HTTP/{}.{} {} {}\r\nServer: mingus\r\nContent-Type: {}\r\n", version / 10, version % 10,
         response.status, std::string_view(reason.data(), reason.size()), response.content_type);
+    for (const auto& [name, value] : server_.options.web_config.headers) {
+      head += fmt::format("{}: {}\r\n", name, value);
+    }
     for (const auto& [name, value] : response.headers) {
       head += fmt::format("{}: {}\r\n", name, value);
     }
@@ -269,12 +327,12 @@ class Session : public std::enable_shared_from_this<Session> {
     writing_ = true;
     const uint64_t write = ++writes_;
     write_timer_->expires_after(server_.options.write_timeout);
-    write_timer_->async_wait([self = shared_from_this(), write](beast::error_code ec) {
+    write_timer_->async_wait([self = Self(), write](beast::error_code ec) {
       // The client has not taken this write in time.
       if (!ec && self->writing_ && self->writes_ == write) self->EndStream();
     });
-    net::async_write(stream_.socket(), net::buffer(queue_.front()),
-                     beast::bind_front_handler(&Session::OnStreamWrite, shared_from_this()));
+    net::async_write(stream_, net::buffer(queue_.front()),
+                     beast::bind_front_handler(&Session::OnStreamWrite, Self()));
   }
 
   void OnStreamWrite(beast::error_code ec, size_t) {
@@ -288,11 +346,10 @@ class Session : public std::enable_shared_from_this<Session> {
 
   // A stream's client sends nothing more; a read that ends is the client going away.
   void WatchForClose() {
-    stream_.socket().async_read_some(net::buffer(discard_),
-                                     [self = shared_from_this()](beast::error_code ec, size_t) {
-                                       if (ec || self->stream_ended_) return self->EndStream();
-                                       self->WatchForClose();
-                                     });
+    stream_.async_read_some(net::buffer(discard_), [self = Self()](beast::error_code ec, size_t) {
+      if (ec || self->stream_ended_) return self->EndStream();
+      self->WatchForClose();
+    });
   }
 
   class Writer final : public StreamWriter {
@@ -315,7 +372,7 @@ class Session : public std::enable_shared_from_this<Session> {
     std::shared_ptr<StreamState> state_;
   };
 
-  beast::tcp_stream stream_;
+  Stream stream_;
   Server::Impl& server_;
   beast::flat_buffer buffer_;
   std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
@@ -351,7 +408,13 @@ void Server::Impl::Accept() {
       socket.close(ignored);
     } else {
       open_connections.fetch_add(1, std::memory_order_relaxed);
-      std::make_shared<Session>(std::move(socket), *this)->Start();
+      if (tls) {
+        std::make_shared<Session<beast::ssl_stream<beast::tcp_stream>>>(std::move(socket), *this,
+                                                                        *tls)
+            ->Start();
+      } else {
+        std::make_shared<Session<beast::tcp_stream>>(std::move(socket), *this)->Start();
+      }
     }
     Accept();
   });
@@ -365,6 +428,16 @@ Server::~Server() { Stop(); }
 StatusOr<std::string> Server::Start() {
   const auto address = ParseHostPort(impl_->options.listen_address);
   if (!address.ok()) return address.status();
+  const WebConfig& web_config = impl_->options.web_config;
+  if (web_config.tls.enabled()) {
+    auto context = detail::MakeServerTlsContext(web_config.tls);
+    if (!context.ok()) {
+      return Status::Error(
+          fmt::format("{}: tls_server_config.{}", web_config.file, context.message()));
+    }
+    impl_->tls = std::move(context).value();
+  }
+  if (!web_config.basic_auth_users.empty()) impl_->auth.emplace(web_config.basic_auth_users);
   beast::error_code ec;
   const auto ip = net::ip::make_address(address->host, ec);
   if (ec) return Status::Error(fmt::format("listen address '{}': {}", address->host, ec.message()));
@@ -417,7 +490,7 @@ void Server::Stop() {
   // io_context is destroyed: close them too, so that their clients see the end now.
   {
     std::lock_guard lock(impl_->sessions_mutex);
-    for (Session* session : impl_->sessions) session->Close();
+    for (SessionBase* session : impl_->sessions) session->Close();
   }
   // No thread runs the io_context any more, so the acceptor may be closed from here.
   beast::error_code ignored;
@@ -426,6 +499,8 @@ void Server::Stop() {
 
 uint64_t Server::refused_connections() const { return impl_->refused.load(); }
 uint64_t Server::rejected_requests() const { return impl_->rejected.load(); }
+uint64_t Server::auth_failures() const { return impl_->auth_failures.load(); }
+uint64_t Server::tls_handshake_failures() const { return impl_->tls_handshake_failures.load(); }
 size_t Server::open_streams() const { return impl_->open_streams.load(); }
 
 }  // namespace mingus::http

@@ -166,6 +166,17 @@ Status Connection::StartTls(const TlsOptions& options) {
       }
     }
   }
+  if (!options.cert_file.empty()) {
+    context->use_certificate_chain_file(options.cert_file, ec);
+    if (ec) {
+      return Status::Error(
+          fmt::format("cannot load certificate '{}': {}", options.cert_file, Describe(ec)));
+    }
+    context->use_private_key_file(options.key_file, ssl::context::pem, ec);
+    if (ec) {
+      return Status::Error(fmt::format("cannot load key '{}': {}", options.key_file, Describe(ec)));
+    }
+  }
   impl_->context = std::move(context);
   impl_->tls = std::make_unique<ssl::stream<tcp::socket&>>(impl_->socket, *impl_->context);
   SSL* handle = impl_->tls->native_handle();

@@ -28,12 +28,16 @@ void ValidateDaemonConfig(const http::ServerOptions& web, const LogConfig& log,
 
 // The flags both daemons take; unset ones leave the file's value.
 struct DaemonFlags {
-  std::optional<std::string> config_file, listen_address, storage_path, log_level, log_format;
+  std::optional<std::string> config_file, listen_address, web_config_file, storage_path, log_level,
+      log_format;
 
-  // Registers --config.file, --web.listen-address, --storage.path, --log.level, --log.format.
+  // Registers --config.file, --web.listen-address, --web.config.file, --storage.path,
+  // --log.level, --log.format.
   void RegisterDaemonFlags(FlagSet& flags, std::string_view program,
                            std::string_view default_listen_address, std::string_view storage_help,
                            std::string_view default_storage_path);
+  // Also reads the file of --web.config.file into web.web_config (http::LoadWebConfig), throwing
+  // ConfigError naming that file and the key for a bad one.
   void ApplyDaemonFlags(http::ServerOptions& web, std::string& storage_path, LogConfig& log) const;
 };
 

@@ -21,7 +21,7 @@ struct ClientOptions {
   // Sent with every request; they replace the defaults of the same name (Accept,
   // User-Agent). Content-Type and Authorization (bearer or basic) are just headers here.
   std::vector<std::pair<std::string, std::string>> headers;
-  net::TlsOptions tls;  // for https:// URLs: ca_file, server_name, insecure_skip_verify
+  net::TlsOptions tls;  // for https:// URLs: CA, server name, client certificate
   // The URL's path and query are a secret (a Slack webhook's are): errors show only
   // scheme://host:port/... then.
   bool secret_url = false;
@@ -88,6 +88,9 @@ class KeepAliveClient {
   std::string connected_to_;  // scheme, host, port and TLS options of connection_
   uint64_t connections_opened_ = 0;
 };
+
+// The Authorization header's value for HTTP basic auth: "Basic base64(user:password)".
+std::string BasicAuthorization(std::string_view user, std::string_view password);
 
 // Inflates a gzip member; refuses output beyond max_bytes.
 StatusOr<std::string> GunzipLimited(std::string_view data, size_t max_bytes);

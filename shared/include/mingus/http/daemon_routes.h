@@ -20,7 +20,8 @@ void AddDaemonRoutes(Router& router, std::string_view name, const std::vector<st
 // A /metrics response: the families in the text format 0.0.4, gzip allowed.
 Response ExpositionResponse(const std::vector<prometheus::MetricFamily>& families);
 
-// PREFIX_http_connections_refused_total and PREFIX_http_requests_rejected_total of `server`.
+// PREFIX_http_connections_refused_total, PREFIX_http_requests_rejected_total,
+// PREFIX_http_auth_failures_total and PREFIX_http_tls_handshake_failures_total of `server`.
 void AppendServerFamilies(std::vector<prometheus::MetricFamily>& out, const std::string& prefix, const Server& server);
 
 }  // namespace mingus::http

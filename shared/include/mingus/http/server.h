@@ -6,6 +6,7 @@
 
 #include "mingus/common/status.h"
 #include "mingus/http/message.h"
+#include "mingus/http/web_config.h"
 
 namespace mingus::http {
 
@@ -27,11 +28,15 @@ struct ServerOptions {
   // is queued for it.
   size_t max_streams = 64;
   size_t max_stream_buffer_bytes = 1 << 20;
+  // TLS, basic auth and response headers from --web.config.file; plain HTTP without it.
+  WebConfig web_config;
 };
 
 // A bounded HTTP/1.1 server on Boost.Beast: each request goes to the router, responses marked
-// compressible are gzipped for clients that accept it. Thread-safe: the router's handlers run
-// concurrently on `threads` threads and must be safe for that.
+// compressible are gzipped for clients that accept it. With a web config it speaks TLS, asks
+// every request for basic auth (401 with WWW-Authenticate otherwise) and adds its headers.
+// Thread-safe: the router's handlers run concurrently on `threads` threads and must be safe for
+// that.
 class Server {
  public:
   Server(ServerOptions options, std::shared_ptr<const Router> router);
@@ -49,6 +54,10 @@ class Server {
   // too large or too slow since start.
   uint64_t refused_connections() const;
   uint64_t rejected_requests() const;
+  // Requests refused for want of valid basic auth credentials, and TLS handshakes that failed
+  // (a wrong protocol version, no or a bad client certificate, plain HTTP on a TLS port).
+  uint64_t auth_failures() const;
+  uint64_t tls_handshake_failures() const;
   // Streamed responses open now.
   size_t open_streams() const;
 

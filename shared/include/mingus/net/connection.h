@@ -16,6 +16,9 @@ struct TlsOptions {
   std::string ca_file;      // PEM file of trusted CAs; empty: the system's CA store
   std::string server_name;  // SNI and the name the certificate must carry; empty: the host dialled
   bool insecure_skip_verify = false;  // accept any certificate; for tests and labs only
+  // A client certificate and its key (PEM), for servers that ask for one (mutual TLS).
+  std::string cert_file, key_file;
+  friend bool operator==(const TlsOptions&, const TlsOptions&) = default;
 };
 
 // A byte stream to a server that can be upgraded to TLS in place (HTTPS, SMTP STARTTLS and
