@@ -552,6 +552,24 @@ def business_ux():
         timeseries("Average usage time per action", [q(
             f"sum by (action) (rate({m('mingus_engagement_usage_seconds_total')}[{RI}])) / "
             f"sum by (action) (rate({m('mingus_engagement_actions_total')}[{RI}]))", "{{action}}")], "s", minimum=0),
+        row("Business figures (the collector's event store)"),
+        stat("Active users: today, 7 and 30 days", [q(
+            f"max by (window) ({m('mingus_bi_active_users')})", "{{window}}")], decimals=0, w=8,
+            description="Distinct users with an event today (1d) and in the 7 and 30 days ending today (UTC), "
+                        "counted exactly by the collector from the events it pulled (docs/insights.md)."),
+        stat("Stickiness (DAU / MAU)", [q(f"max({m('mingus_bi_stickiness_ratio')})", "stickiness")],
+             "percentunit", description="Today's active users over the last 30 days'."),
+        stat("Registrations today", [q(f"max({m('mingus_bi_registrations_today')})", "users")], decimals=0,
+             description="Users whose first event was today (UTC)."),
+        stat("NPS, last 30 days", [q(f"max({m('mingus_bi_net_promoter_score')})", "NPS")], decimals=0,
+             thresholds=[(None, "red"), (0, "orange"), (30, "green")],
+             description="From the collector's event store: percent promoters (9-10) minus percent "
+                         "detractors (0-6); NaN without ratings."),
+        stat("CSAT, last 30 days", [q(f"max({m('mingus_bi_csat_ratio')})", "CSAT")], "percentunit",
+             thresholds=[(None, "red"), (0.6, "orange"), (0.8, "green")],
+             description="Share of CSAT ratings of 4 or 5; NaN without ratings."),
+        timeseries("Active users (collector)", [q(
+            f"max by (window) ({m('mingus_bi_active_users')})", "{{window}}")], minimum=0, w=24),
         row("Features"),
         timeseries("Feature uses per second", [q(
             f"sum by (feature) (rate({m('mingus_feature_usage_total')}[{RI}]))", "{{feature}}")], "ops",

@@ -21,7 +21,6 @@ namespace {
 
 constexpr std::string_view kStoreFile = "performance_metrics.db";
 constexpr std::string_view kAlertStoreFile = "alerts.db";
-constexpr std::string_view kEventStoreFile = "business_intelligence.db";
 
 events::StoreOptions EventStoreOptions(const events::EventsConfig& config) {
   return {.retention = config.retention,
@@ -241,7 +240,7 @@ void Collector::Reload(CollectorConfig config) {
 }
 
 Status Collector::StartEvents() {
-  const std::string path = JoinPath(config_.storage_path, std::string(kEventStoreFile));
+  const std::string path = JoinPath(config_.storage_path, events::kEventStoreFile);
   auto store = events::EventStore::Open(path, EventStoreOptions(config_.events), clock_);
   if (!store.ok()) return store.status();
   if (!(*store)->moved_aside().empty()) {
@@ -250,8 +249,7 @@ Status Collector::StartEvents() {
   }
   event_store_ = std::move(store).value();
   // Reports read on connections of their own beside the puller's writes.
-  auto insights = events::Insights::Open(
-      path, clock_, std::max<int64_t>(1, config_.events.rollup_retention / std::chrono::days(1)));
+  auto insights = events::Insights::Open(path, clock_, events::MaxReportDays(config_.events));
   if (!insights.ok()) return insights.status();
   insights_ = std::move(insights).value();
   router_->Handle("GET", "/api/monitoring/insights",
@@ -416,6 +414,7 @@ http::Response Collector::ServeMetrics(const http::Request&) {
     }
   }
   if (event_puller_) event_puller_->AppendFamilies(families);
+  if (insights_) insights_->AppendFamilies(families);
   auto process = process_.Collect();
   std::move(process.begin(), process.end(), std::back_inserter(families));
   if (server_) http::AppendServerFamilies(families, "mingus_collector", *server_);

@@ -8,6 +8,7 @@
 
 #include "mingus/collector/collector.h"
 #include "mingus/collector/db/fingerprint_command.h"
+#include "mingus/collector/report/report_command.h"
 #include "mingus/collector/rules/rule_test.h"
 #include "mingus/config/daemon.h"
 #include "mingus/config/yaml_reader.h"
@@ -17,8 +18,9 @@
 namespace {
 
 // `mingus-collector check-rules FILE...` and `test-rules FILE...`, as promtool's, and
-// `fingerprint [--query Q | FILE...]`, as pt-fingerprint; nullopt when argv names no subcommand.
-std::optional<int> RunSubcommand(int argc, char** argv) {
+// `fingerprint [--query Q | FILE...]`, as pt-fingerprint, and `report KIND`; nullopt when argv
+// names no subcommand.
+std::optional<int> RunSubcommand(int argc, char** argv, const mingus::Clock& clock) {
   using namespace mingus::collector::rules;
   if (argc < 2) return std::nullopt;
   const std::string_view command = argv[1];
@@ -26,6 +28,10 @@ std::optional<int> RunSubcommand(int argc, char** argv) {
     std::ios::sync_with_stdio(false);
     return mingus::collector::db::FingerprintCommand({argv + 2, argv + argc}, std::cin, std::cout,
                                                      std::cerr);
+  }
+  if (command == "report") {
+    return mingus::collector::report::ReportCommand({argv + 2, argv + argc}, clock, std::cout,
+                                                    std::cerr);
   }
   if (command != "check-rules" && command != "test-rules") return std::nullopt;
   const std::vector<std::string> files(argv + 2, argv + argc);
@@ -41,14 +47,18 @@ std::optional<int> RunSubcommand(int argc, char** argv) {
 
 int main(int argc, char** argv) {
   using namespace mingus;
-  if (const auto exit_status = RunSubcommand(argc, argv)) return *exit_status;
+  const SystemClock clock;
+  if (const auto exit_status = RunSubcommand(argc, argv, clock)) return *exit_status;
   collector::CollectorFlags flag_values;
   config::FlagSet flags(
       "mingus-collector",
-      "Mingus Monitor collector: scrapes agents, stores series, answers PromQL and evaluates "
-      "alert rules.\n\nAlso: mingus-collector check-rules FILE... and test-rules FILE..., as "
-      "promtool's check rules and test rules; mingus-collector fingerprint [--query Q | FILE...], "
-      "as pt-fingerprint.");
+      fmt::format(
+          "Mingus Monitor collector: scrapes agents, stores series, answers PromQL and evaluates "
+          "alert rules.\n\nAlso: mingus-collector check-rules FILE... and test-rules FILE..., as "
+          "promtool's check rules and test rules; mingus-collector fingerprint [--query Q | "
+          "FILE...], as pt-fingerprint; mingus-collector report {} --days N --format "
+          "json|markdown, the reports the API serves, from the stores in --storage.path.",
+          collector::report::ReportKindNames()));
   flag_values.Register(flags);
   if (const auto exit_status = config::HandleCommandLine(flags, "mingus-collector", argc, argv))
     return *exit_status;
@@ -64,7 +74,6 @@ int main(int argc, char** argv) {
                  *logging::ParseFormat(config.log.format));
 
   config::BlockDaemonSignals();
-  const SystemClock clock;
   collector::Collector collector(config, clock);
   const auto address = collector.Start();
   if (!address.ok()) {

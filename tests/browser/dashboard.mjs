@@ -217,6 +217,15 @@ async function main() {
       await waitForCharts(page, 10000);
     });
 
+    if (args.expectTiles) {
+      await check('the business insights section shows the report of the last 30 days', async () => {
+        await page.waitForFunction(() => document.querySelector('#insights-figures table')
+          && document.getElementById('insights-range').textContent.startsWith('last 30 days'), null, { timeout: 10000 });
+        const first = await page.locator('#insights-figures tbody tr').first().innerText();
+        if (!first.startsWith('Registrations')) throw new Error(`first figure: ${first}`);
+      });
+    }
+
     if (args.expectStream) {
       await check('the page is live on the SSE stream', async () => {
         await page.waitForFunction(() => window.mingusDashboard.state.mode === 'live', null, { timeout: 10000 });

@@ -153,6 +153,7 @@ def write_metrics_doc(families):
                           ("The application's metrics (agent)", ("mingus_",)),
                           ("The agent's own metrics", ("mingus_agent_",)),
                           ("The collector's own metrics", ("mingus_collector_",)),
+                          ("Business figures (collector, from the event store)", ("mingus_bi_",)),
                           ("Process and other metrics", ("",))):
         rows = sorted(n for n in families if n.startswith(prefix) and not _claimed(n, prefix))
         if not rows:
@@ -178,7 +179,7 @@ def write_cli_doc(binaries):
 
 def _claimed(name, prefix):
     """Whether a more specific section than `prefix`'s takes `name`."""
-    more_specific = {"mingus_": ("mingus_agent_", "mingus_collector_"),
+    more_specific = {"mingus_": ("mingus_agent_", "mingus_collector_", "mingus_bi_"),
                      "": ("node_", "mingus_")}
     return name.startswith(more_specific.get(prefix[0], ()))
 

@@ -4,7 +4,9 @@
 //   /api/v1/alerts and /api/monitoring/silences (the alert list and its silence buttons);
 //   /api/v1/query_range (charts), /api/monitoring/system-health (hosts),
 //   /api/monitoring/performance?hours=N (slowest endpoints and queries);
-//   /api/monitoring/{insights,ux,db/report}: linked once they answer.
+//   /api/monitoring/{insights,ux,db/report}: linked once they answer;
+//   /api/monitoring/insights?days=30 (the business insights section).
+//   /api/monitoring/ux?days=7&limit=10 (the UX section).
 // A missing or failing endpoint leaves its part showing a dash; nothing else stops.
 import { h, fill, setText } from './dom.js';
 import { LineChart } from './charts.js';
@@ -23,7 +25,7 @@ const PANELS_MS = 30000;         // hosts and slowest endpoints
 const REPORTS_MS = 5 * 60000;
 
 const REPORTS = [
-  { path: '/api/monitoring/insights', title: 'Business insights' },
+  { path: '/api/monitoring/insights?days=30', title: 'Business insights' },
   { path: '/api/monitoring/ux', title: 'UX report' },
   { path: '/api/monitoring/db/report', title: 'Database report' },
 ];
@@ -488,6 +490,116 @@ async function refreshPerformance() {
   ], 'No slow queries in this range.');
 }
 
+// ---------------------------------------------------------------- business insights
+
+const INSIGHTS_DAYS = 30;
+const INSIGHTS_PARTS = ['insights-figures', 'insights-features', 'insights-retention', 'insights-anomalies'];
+
+// The insights report's headline figures and tables (docs/insights.md defines each figure).
+async function refreshInsights() {
+  let doc;
+  try {
+    doc = await fetchJson(`/api/monitoring/insights?days=${INSIGHTS_DAYS}`);
+    clearError('insights');
+  } catch (error) {
+    noteError('insights', error);
+    for (const id of INSIGHTS_PARTS) fill(id, h('p', { class: 'muted' }, `${DASH} (${error.message})`));
+    return;
+  }
+  setText('insights-range', `last ${INSIGHTS_DAYS} days, ${doc.from} to ${doc.to}`);
+  const active = doc.active_users ?? {};
+  const satisfaction = doc.satisfaction ?? {};
+  const sentiment = satisfaction.sentiment ?? {};
+  const figures = [
+    ['Registrations', doc.registrations, formatCount],
+    ['Average DAU', active.average_dau, formatCount],
+    ['MAU', active.mau, formatCount],
+    ['Stickiness (DAU / MAU)', active.stickiness, formatRatio],
+    ['NPS', satisfaction.nps?.score, formatCount],
+    ['CSAT', satisfaction.csat?.score, formatPercent],
+    ['Comments positive / negative', sentiment.comments ? `${sentiment.positive} / ${sentiment.negative}` : null, (v) => v ?? DASH],
+  ].map(([name, value, format]) => ({ name, text: format(value) }));
+  renderTable('insights-figures', figures, [
+    { title: 'Figure', value: (r) => r.name, format: String },
+    { title: 'Value', num: true, value: (r) => r.text, format: String },
+  ], 'No data.');
+  renderTable('insights-features', rowsOf(doc, ['features']).slice(0, 8), [
+    { title: 'Feature', value: (r) => r.feature, format: String },
+    { title: 'Users', num: true, value: (r) => r.users, format: formatCount },
+    { title: 'Adoption', num: true, value: (r) => r.adoption, format: formatRatio },
+    { title: 'Change', num: true, value: (r) => r.users_change, format: formatRatio },
+  ], 'No feature events in this period.');
+  const rate = (n) => (r) => r[`day_${n}`]?.rate;
+  renderTable('insights-retention', rowsOf(doc, ['retention']).filter((c) => c.users > 0), [
+    { title: 'Week of', value: (r) => r.week, format: String },
+    { title: 'Users', num: true, value: (r) => r.users, format: formatCount },
+    { title: 'Day 1', num: true, value: rate(1), format: formatRatio },
+    { title: 'Day 7', num: true, value: rate(7), format: formatRatio },
+    { title: 'Day 30', num: true, value: rate(30), format: formatRatio },
+  ], 'No registrations in this period.');
+  renderTable('insights-anomalies', rowsOf(doc, ['anomalies']), [
+    { title: 'Day', value: (r) => r.date, format: String },
+    { title: 'Figure', value: (r) => r.metric, format: String },
+    { title: 'Value', num: true, value: (r) => r.value, format: formatCount },
+    { title: 'Usual', num: true, value: (r) => r.mean, format: formatCount },
+  ], 'No day far from the two weeks before it.');
+}
+
+// ---------------------------------------------------------------- UX report
+
+const UX_DAYS = 7;
+const UX_PARTS = ['ux-pages', 'ux-elements', 'ux-funnels', 'ux-experiments', 'ux-recommendations'];
+
+// The UX report's pages, clicks, funnels, experiments and recommendations (docs/ux.md).
+async function refreshUx() {
+  let doc;
+  try {
+    doc = await fetchJson(`/api/monitoring/ux?days=${UX_DAYS}&limit=10`);
+    clearError('ux');
+  } catch (error) {
+    noteError('ux', error);
+    for (const id of UX_PARTS) fill(id, h('p', { class: 'muted' }, `${DASH} (${error.message})`));
+    return;
+  }
+  const totals = doc.totals ?? {};
+  setText('ux-range', `last ${UX_DAYS} days, ${formatCount(totals.sessions)} sessions, ${formatCount(totals.clicks)} clicks`);
+  renderTable('ux-pages', rowsOf(doc, ['pages']), [
+    { title: 'Page', cls: 'code', value: (r) => r.page, format: String, full: true },
+    { title: 'Views', num: true, value: (r) => r.views, format: formatCount },
+    { title: 'Bounce', num: true, value: (r) => (r.entries > 0 ? r.bounce_rate : null), format: formatRatio },
+    { title: 'Median dwell', num: true, value: (r) => (r.dwell?.measured > 0 ? r.dwell.median_seconds : null), format: formatSeconds },
+  ], 'No interactions in this period.');
+  renderTable('ux-elements', rowsOf(doc, ['elements']), [
+    { title: 'Element', cls: 'code', value: (r) => `${r.page} ${r.element}`, format: String, full: true },
+    { title: 'Clicks', num: true, value: (r) => r.clicks, format: formatCount },
+    { title: 'Share', num: true, value: (r) => r.share, format: formatRatio },
+    { title: 'Rage', num: true, value: (r) => r.rage_clicks, format: formatCount },
+    { title: 'Dead', num: true, value: (r) => r.dead_click_rate, format: formatRatio },
+  ], 'No clicks in this period.');
+  const steps = rowsOf(doc, ['funnels']).flatMap((f) => f.steps.map((s, i) => ({ funnel: i === 0 ? f.name : '', ...s })));
+  renderTable('ux-funnels', steps, [
+    { title: 'Funnel', value: (r) => r.funnel, format: String },
+    { title: 'Step', value: (r) => r.name, format: String, full: true },
+    { title: 'Reached', num: true, value: (r) => r.reached, format: formatCount },
+    { title: 'From previous', num: true, value: (r) => r.conversion_from_previous, format: formatRatio },
+    { title: 'Median time', num: true, value: (r) => r.median_seconds_from_previous, format: formatSeconds },
+  ], 'No funnels configured (collector.yaml, funnels:).');
+  const variants = rowsOf(doc, ['experiments']).flatMap((e) => e.variants.map((v, i) => ({
+    experiment: i === 0 ? `${e.name}: ${e.winner ? `${e.winner} wins` : e.status.replaceAll('_', ' ')}` : '', ...v })));
+  renderTable('ux-experiments', variants, [
+    { title: 'Experiment', value: (r) => r.experiment, format: String },
+    { title: 'Variant', value: (r) => (r.control ? `${r.name} (control)` : r.name), format: String },
+    { title: 'Exposed', num: true, value: (r) => r.exposures, format: formatCount },
+    { title: 'Rate', num: true, value: (r) => r.conversion_rate, format: formatRatio },
+    { title: 'Lift', num: true, value: (r) => r.vs_control?.relative_lift, format: formatRatio },
+    { title: 'p', num: true, value: (r) => r.vs_control?.p_value, format: (v) => (v === undefined || v === null ? DASH : v.toPrecision(2)) },
+  ], 'No experiments in this period.');
+  renderTable('ux-recommendations', rowsOf(doc, ['recommendations']), [
+    { title: 'Rule', value: (r) => r.rule.replaceAll('_', ' '), format: String },
+    { title: 'Recommendation', value: (r) => r.message, format: String, full: true },
+  ], 'Nothing stands out.');
+}
+
 // ---------------------------------------------------------------- report links
 
 async function refreshReports() {
@@ -524,10 +636,13 @@ function start() {
   refreshHosts();
   refreshPerformance();
   refreshReports();
+  refreshInsights();
+  refreshUx();
   every(ALERTS_MS, refreshAlertsSoon);
+  every(REPORTS_MS, refreshUx);
   every(CHARTS_MS, refreshCharts);
   every(PANELS_MS, () => { refreshHosts(); refreshPerformance(); });
-  every(REPORTS_MS, refreshReports);
+  every(REPORTS_MS, () => { refreshReports(); refreshInsights(); });
   document.addEventListener('visibilitychange', () => { if (!document.hidden) { refreshAlertsSoon(); refreshCharts(); } });
 }
 

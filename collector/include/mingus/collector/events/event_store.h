@@ -20,6 +20,9 @@
 // cursor, the events set aside, and daily rollups. docs/events.md describes the tables.
 namespace mingus::collector::events {
 
+// The file in the collector's storage.path.
+inline constexpr std::string_view kEventStoreFile = "business_intelligence.db";
+
 // YYYY-MM-DD of a Unix time in milliseconds, in UTC: the days of the rollups and reports.
 std::string DayOf(int64_t unix_ms);
 

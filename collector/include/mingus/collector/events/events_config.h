@@ -1,5 +1,6 @@
 #pragma once
 
+#include <algorithm>
 #include <chrono>
 #include <cstdint>
 #include <string>
@@ -36,5 +37,10 @@ struct EventsConfig {
   // (reason future_timestamp).
   std::chrono::milliseconds max_future_skew{60 * 60'000};
 };
+
+// The longest report (days=N) the rollups answer: rollup_retention in whole days, at least 1.
+inline int64_t MaxReportDays(const EventsConfig& config) {
+  return std::max<int64_t>(1, config.rollup_retention / std::chrono::days(1));
+}
 
 }  // namespace mingus::collector::events
