@@ -20,8 +20,6 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness as h  # noqa: E402
 
-LINES_PER_DATAGRAM = 20
-
 
 def event(n):
     """Event number n: its session_id names it, so each one can be found in the store."""
@@ -30,14 +28,8 @@ def event(n):
 
 
 def send(udp_address, numbers):
-    """Send the events numbered `numbers`, LINES_PER_DATAGRAM to a datagram, paced so that
-    loopback drops none."""
-    lines = [json.dumps(event(n)) for n in numbers]
-    datagrams = ["\n".join(lines[i:i + LINES_PER_DATAGRAM]).encode()
-                 for i in range(0, len(lines), LINES_PER_DATAGRAM)]
-    for i in range(0, len(datagrams), 25):
-        h.send_udp(udp_address, datagrams[i:i + 25])
-        time.sleep(0.005)
+    """Send the events numbered `numbers`."""
+    h.send_lines(udp_address, [json.dumps(event(n)) for n in numbers])
 
 
 def spooled(agent):

@@ -149,6 +149,16 @@ def send_udp(address, datagrams):
     return len(datagrams)
 
 
+def send_lines(address, lines, per_datagram=20):
+    """Send text lines (StatsD lines, JSON events), per_datagram to a datagram, paced so that
+    loopback drops none."""
+    datagrams = ["\n".join(lines[i:i + per_datagram]).encode()
+                 for i in range(0, len(lines), per_datagram)]
+    for i in range(0, len(datagrams), 25):
+        send_udp(address, datagrams[i:i + 25])
+        time.sleep(0.005)
+
+
 def udp_socket_drops(port):
     """Datagrams the kernel dropped for lack of buffer room on the UDP sockets bound to port
     (the `drops` column of /proc/net/udp and udp6, summed; live sockets only)."""
