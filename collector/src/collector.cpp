@@ -265,7 +265,7 @@ Status Collector::StartEvents() {
             return label.first == "instance";
           });
           agents.push_back({instance != labels.end() ? instance->second : status.target.address,
-                            status.job, status.target.address});
+                            status.job, status.target.address, status.target.client});
         }
         return agents;
       },

@@ -8,9 +8,12 @@
 #include <set>
 #include <tuple>
 
+#include "mingus/common/address.h"
 #include "mingus/common/duration.h"
+#include "mingus/common/file.h"
 #include "mingus/common/text.h"
 #include "mingus/config/yaml_reader.h"
+#include "mingus/net/connection.h"
 #include "mingus/wire/exposition.h"
 
 namespace mingus::collector {
@@ -175,6 +178,25 @@ void ReadEvents(MapReader& top, const std::vector<ScrapeConfig>& scrape_configs,
   reader.Finish();
 }
 
+// scheme, and prometheus/common's http_config keys as Prometheus' scrape_config has them
+// (tls_config, basic_auth, authorization, bearer_token, bearer_token_file), read as notify.yaml's
+// http_config is: how the scrapes and the event pulls of the job's targets are made.
+void ReadTargetClient(MapReader& reader, scrape::TargetClient& client) {
+  reader.Read("scheme", client.scheme);
+  reader.Check("scheme",
+               client.scheme == "http" || client.scheme == "https"
+                   ? OkStatus()
+                   : Status::Error(fmt::format("'{}' is neither http nor https", client.scheme)));
+  notify::LoadContext context;
+  context.read_file = [](const std::string& path) { return ReadFile(path, 1 << 20); };
+  const std::string folder = std::filesystem::path(reader.file()).parent_path().string();
+  context.base_directory = folder.empty() ? "." : folder;
+  notify::HttpConfig http;
+  notify::ReadHttpConfig(reader, context, http);
+  client.tls = http.tls_config.Options();
+  client.authorization = http.AuthorizationHeader();
+}
+
 ScrapeConfig ReadScrapeConfig(MapReader& reader, const YAML::Node& node) {
   ScrapeConfig scrape;
   reader.Read("job_name", scrape.job_name);
@@ -186,11 +208,7 @@ ScrapeConfig ReadScrapeConfig(MapReader& reader, const YAML::Node& node) {
   reader.Check("metrics_path", scrape.metrics_path.starts_with('/')
                                    ? OkStatus()
                                    : Status::Error("must start with /"));
-  std::string scheme = "http";
-  reader.Read("scheme", scheme);
-  reader.Check("scheme", scheme == "http" ? OkStatus()
-                                          : Status::Error(fmt::format(
-                                                "'{}' is not supported; only http", scheme)));
+  ReadTargetClient(reader, scrape.client);
   reader.Read("honor_labels", scrape.honor_labels);
   reader.Read("sample_limit", scrape.sample_limit, 0, int64_t{1} << 40);
   reader.Read("body_size_limit", scrape.body_size_limit, 1024, int64_t{1} << 34);
@@ -275,6 +293,17 @@ void Validate(CollectorConfig& config, const std::string& file) {
     throw ConfigError(fmt::format("{}: {}: {}", file, what, reason));
   };
   config::ValidateDaemonConfig(config.web, config.log, file);
+  // Anyone who reaches a collector may create silences and reload it (POST and DELETE
+  // /api/monitoring/silences, POST /-/reload): beyond loopback, only with credentials.
+  const auto listen = ParseHostPort(config.web.listen_address);
+  if (listen.ok() && !net::IsLoopbackHost(listen->host) &&
+      config.web.web_config.basic_auth_users.empty()) {
+    fail("web.listen_address",
+         fmt::format("{} is reachable beyond loopback, where the write endpoints (silences, "
+                     "/-/reload) need basic auth: give basic_auth_users in a web config file "
+                     "(--web.config.file, exporter-toolkit's format), or listen on 127.0.0.1",
+                     config.web.listen_address));
+  }
   using std::chrono::milliseconds;
   const auto positive = [&](std::string_view what, milliseconds value) {
     if (value <= milliseconds::zero()) fail(what, "must be above zero");

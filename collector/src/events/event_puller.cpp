@@ -29,9 +29,7 @@ prometheus::Family<prometheus::Counter>& AddCounterFamily(prometheus::Registry& 
 }
 
 StatusOr<http::ClientResponse> DefaultFetch(http::KeepAliveClient& client, const std::string& url,
-                                            std::chrono::milliseconds timeout) {
-  http::ClientOptions options;
-  options.timeout = timeout;
+                                            const http::ClientOptions& options) {
   return client.Get(url, options);
 }
 
@@ -186,10 +184,13 @@ EventPuller::Outcome EventPuller::Pull(Agent& agent, const EventsConfig& config)
     agent.spool_id = cursor->spool_id;
     agent.cursor_known = true;
   }
-  const std::string url =
-      fmt::format("http://{}/api/v1/events?after={}&limit={}", agent.target.address,
-                  agent.cursor.load(), config.batch_limit);
-  const auto response = fetch_(agent.client, url, config.pull_timeout);
+  const std::string url = agent.target.client.Url(
+      agent.target.address,
+      fmt::format("/api/v1/events?after={}&limit={}", agent.cursor.load(), config.batch_limit));
+  http::ClientOptions options;
+  options.timeout = config.pull_timeout;
+  agent.target.client.ApplyTo(options);
+  const auto response = fetch_(agent.client, url, options);
   if (!response.ok()) return fail(response.message());
   if (response->status != 200) {
     return fail(

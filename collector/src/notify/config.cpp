@@ -11,6 +11,7 @@
 #include "mingus/common/duration.h"
 #include "mingus/common/file.h"
 #include "mingus/config/yaml_reader.h"
+#include "mingus/http/client.h"
 #include "mingus/wire/exposition.h"
 
 namespace mingus::collector::notify {
@@ -152,6 +153,9 @@ class Loader {
   NotifyConfig Load(const YAML::Node& root);
 
  private:
+  friend void notify::ReadHttpConfig(config::MapReader& reader, const LoadContext& context,
+                                     HttpConfig& http);
+
   std::string Resolve(const std::string& path) const {
     if (path.empty() || path.front() == '/') return path;
     return context_.base_directory + "/" + path;
@@ -200,13 +204,23 @@ class Loader {
     reader.Read("ca_file", tls.ca_file);
     reader.Read("server_name", tls.server_name);
     ReadBool(reader, "insecure_skip_verify", tls.insecure_skip_verify);
-    RefuseUnsupported(reader,
-                      {"ca", "cert", "key", "cert_file", "key_file", "min_version", "max_version"});
-    if (tls.ca_file.empty()) return;
-    tls.ca_file = Resolve(tls.ca_file);
-    if (check_files && context_.read_file) {
-      const auto content = context_.read_file(tls.ca_file);
-      if (!content.ok()) reader.Fail(reader.Node("ca_file"), "ca_file", content.message());
+    reader.Read("cert_file", tls.cert_file);
+    reader.Read("key_file", tls.key_file);
+    RefuseUnsupported(reader, {"ca", "cert", "key", "min_version", "max_version"});
+    if (tls.cert_file.empty() != tls.key_file.empty()) {
+      const std::string_view missing = tls.cert_file.empty() ? "cert_file" : "key_file";
+      reader.Fail(reader.Node(missing), missing,
+                  "a client certificate needs both cert_file and key_file");
+    }
+    for (const auto& [key, path] :
+         {std::pair{"ca_file", &tls.ca_file}, std::pair{"cert_file", &tls.cert_file},
+          std::pair{"key_file", &tls.key_file}}) {
+      if (path->empty()) continue;
+      *path = Resolve(*path);
+      if (check_files && context_.read_file) {
+        const auto content = context_.read_file(*path);
+        if (!content.ok()) reader.Fail(reader.Node(key), key, content.message());
+      }
     }
   }
 
@@ -678,6 +692,18 @@ LoadContext ProcessLoadContext(std::string base_directory) {
   context.read_file = [](const std::string& path) { return ReadFile(path, 1 << 20); };
   context.base_directory = std::move(base_directory);
   return context;
+}
+
+void ReadHttpConfig(config::MapReader& reader, const LoadContext& context, HttpConfig& http) {
+  Loader(context, reader.file()).ReadHttp(reader, http, /*read_files=*/true);
+}
+
+std::string HttpConfig::AuthorizationHeader() const {
+  if (authorization) return authorization->type + " " + authorization->credentials.Reveal();
+  if (basic_auth) {
+    return http::BasicAuthorization(basic_auth->username, basic_auth->password.Reveal());
+  }
+  return "";
 }
 
 NotifyConfig ParseNotifyConfig(const std::string& yaml, const std::string& file_name,

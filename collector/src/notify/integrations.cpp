@@ -3,7 +3,6 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
-#include <boost/beast/core/detail/base64.hpp>
 #include <boost/json.hpp>
 #include <tuple>
 
@@ -65,21 +64,12 @@ std::string AlertLines(const Notification& notification, bool html) {
 http::ClientOptions HttpOptions(const HttpConfig& config, bool secret_url) {
   http::ClientOptions options;
   options.timeout = std::chrono::seconds(30);
-  options.tls.ca_file = config.tls_config.ca_file;
-  options.tls.server_name = config.tls_config.server_name;
-  options.tls.insecure_skip_verify = config.tls_config.insecure_skip_verify;
+  options.tls = config.tls_config.Options();
   options.secret_url = secret_url;
   options.headers.emplace_back("Content-Type", "application/json");
   options.headers.emplace_back("User-Agent", "mingus-collector");
-  if (config.authorization) {
-    options.headers.emplace_back("Authorization", config.authorization->type + " " +
-                                                      config.authorization->credentials.Reveal());
-  } else if (config.basic_auth) {
-    const std::string pair =
-        config.basic_auth->username + ":" + config.basic_auth->password.Reveal();
-    std::string encoded(boost::beast::detail::base64::encoded_size(pair.size()), '\0');
-    encoded.resize(boost::beast::detail::base64::encode(encoded.data(), pair.data(), pair.size()));
-    options.headers.emplace_back("Authorization", "Basic " + encoded);
+  if (const std::string authorization = config.AuthorizationHeader(); !authorization.empty()) {
+    options.headers.emplace_back("Authorization", authorization);
   }
   return options;
 }
@@ -296,9 +286,7 @@ SendResult ConfiguredSender::Send(const std::string& integration,
     options.auth_password = email.auth_password.Reveal();
     options.auth_identity = email.auth_identity;
     options.starttls = email.require_tls ? StartTls::kRequired : StartTls::kOpportunistic;
-    options.tls.ca_file = email.tls_config.ca_file;
-    options.tls.server_name = email.tls_config.server_name;
-    options.tls.insecure_skip_verify = email.tls_config.insecure_skip_verify;
+    options.tls = email.tls_config.Options();
     const SmtpResult result = SendMail(options, message);
     return {result.ok(), result.temporary(), result.message};
   }

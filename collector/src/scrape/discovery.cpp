@@ -97,6 +97,7 @@ std::vector<Target> BuildTargets(const ScrapeConfig& config,
       Target target;
       target.address = address;
       target.metrics_path = config.metrics_path;
+      target.client = config.client;
       target.labels = std::move(labels).value();
       target.honor_labels = config.honor_labels;
       target.interval = config.scrape_interval;

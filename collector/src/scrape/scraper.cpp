@@ -21,6 +21,7 @@ ScrapeReport TargetScraper::ScrapeOnce() {
       "X-Prometheus-Scrape-Timeout-Seconds",
       fmt::format("{}", std::chrono::duration<double>(target_.timeout).count()));
   options.headers.emplace_back("Accept", "text/plain;version=0.0.4;q=1,*/*;q=0.1");
+  target_.client.ApplyTo(options);
   const auto response = client_.Get(target_.Url(), options);
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();

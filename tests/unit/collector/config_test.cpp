@@ -3,12 +3,19 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <fstream>
+
+#include "fixtures.h"
+#include "mingus/collector/scrape/discovery.h"
 #include "mingus/config/yaml_reader.h"
+#include "mingus/http/client.h"
+#include "temp_dir.h"
 
 namespace mingus::collector {
 namespace {
 
 using std::chrono::milliseconds;
+using ::testing::AllOf;
 using ::testing::HasSubstr;
 
 std::string ErrorOf(const std::string& yaml, const CollectorFlags& flags = {}) {
@@ -82,7 +89,8 @@ TEST(CollectorConfig, BadFilesAreRefusedWithFileLineAndKey) {
               HasSubstr("'x' is not host:port"));
   EXPECT_THAT(ErrorOf("scrape_configs: [{job_name: a, static_configs: [{labels: {1bad: x}}]}]\n"),
               HasSubstr("invalid label name '1bad'"));
-  EXPECT_THAT(ErrorOf("scrape_configs: [{job_name: a, scheme: https}]\n"), HasSubstr("only http"));
+  EXPECT_THAT(ErrorOf("scrape_configs: [{job_name: a, scheme: ftp}]\n"),
+              HasSubstr("'ftp' is neither http nor https"));
   EXPECT_THAT(ErrorOf("global: {external_labels: {[a]: b}}\n"), HasSubstr("invalid label name ''"));
   EXPECT_THAT(
       ErrorOf("scrape_configs: [{job_name: a, scrape_interval: 5s, scrape_timeout: 10s}]\n"),
@@ -191,6 +199,122 @@ TEST(CollectorConfig, ShippedFileLoadsAndDocumentsTheDefaults) {
   ASSERT_EQ(shipped.scrape_configs.size(), 2u);
   EXPECT_EQ(shipped.scrape_configs[0].static_configs[0].targets,
             std::vector<std::string>{"127.0.0.1:9110"});
+}
+
+TEST(CollectorConfig, ScrapeJobsReachTheirTargetsWithTlsAndCredentials) {
+  testing::TempDir dir("collector-client");
+  std::ofstream(dir.path() / "password") << "secret\n";
+  std::ofstream(dir.path() / "token") << "t0ken\n";  // one newline dropped, as Alertmanager
+  const std::string ca = testing::FixturePath("web/ca.pem");
+  const std::string cert = testing::FixturePath("web/client.pem");
+  const std::string key = testing::FixturePath("web/client-key.pem");
+  const std::string yaml = "scrape_configs:\n  - job_name: basic\n    tls_config: {ca_file: " + ca +
+                           ", cert_file: " + cert + ", key_file: " + key + R"(,
+                 server_name: agent.internal, insecure_skip_verify: false}
+    scheme: https
+    basic_auth: {username: alice, password_file: password}
+    static_configs: [{targets: ["127.0.0.1:9110"]}]
+  - job_name: inline
+    basic_auth: {username: bob, password: "pa:ss"}
+  - job_name: authorization
+    authorization: {credentials_file: token}
+  - job_name: token-type
+    authorization: {type: Token, credentials: abc}
+  - job_name: bearer
+    bearer_token: xyz
+  - job_name: bearer-file
+    bearer_token_file: token
+  - job_name: plain
+)";
+  // Relative *_file paths are the configuration file's folder's.
+  const CollectorConfig config =
+      ParseCollectorConfig(yaml, (dir.path() / "collector.yaml").string(), {});
+  ASSERT_EQ(config.scrape_configs.size(), 7u);
+  const auto& basic = config.scrape_configs[0].client;
+  EXPECT_EQ(basic.scheme, "https");
+  EXPECT_EQ(basic.tls.ca_file, ca);
+  EXPECT_EQ(basic.tls.server_name, "agent.internal");
+  EXPECT_EQ(basic.tls.cert_file, cert);
+  EXPECT_EQ(basic.tls.key_file, key);
+  EXPECT_EQ(basic.authorization, http::BasicAuthorization("alice", "secret"));
+  EXPECT_EQ(config.scrape_configs[1].client.authorization,
+            http::BasicAuthorization("bob", "pa:ss"));
+  EXPECT_EQ(config.scrape_configs[1].client.scheme, "http");
+  EXPECT_EQ(config.scrape_configs[2].client.authorization, "Bearer t0ken");
+  EXPECT_EQ(config.scrape_configs[3].client.authorization, "Token abc");
+  EXPECT_EQ(config.scrape_configs[4].client.authorization, "Bearer xyz");
+  EXPECT_EQ(config.scrape_configs[5].client.authorization, "Bearer t0ken");
+  EXPECT_EQ(config.scrape_configs[6].client, scrape::TargetClient{});
+  // The targets (and so the scrapes and the event pulls) carry them.
+  const auto targets =
+      scrape::BuildTargets(config.scrape_configs[0], config.scrape_configs[0].static_configs);
+  ASSERT_EQ(targets.size(), 1u);
+  EXPECT_EQ(targets[0].Url(), "https://127.0.0.1:9110/metrics");
+  EXPECT_EQ(targets[0].client, basic);
+}
+
+TEST(CollectorConfig, RefusesBadClientSettingsNamingTheKey) {
+  // The keys and messages of notify.yaml's http_config, which reads them.
+  const std::pair<std::string, std::string> cases[] = {
+      {"basic_auth: {username: a, password: b}, bearer_token: c",
+       "basic_auth: at most one of basic_auth, oauth2, bearer_token & bearer_token_file"},
+      {"basic_auth: {username: a, password: b}, authorization: {credentials: c}",
+       "authorization: at most one of basic_auth, oauth2 & authorization"},
+      {"authorization: {credentials: c}, bearer_token_file: /x",
+       "authorization: authorization is not compatible with bearer_token"},
+      {"basic_auth: {username: a, password: b, password_file: /etc/passwd}",
+       "basic_auth.password_file: at most one of basic_auth password & password_file"},
+      {"basic_auth: {username: a, password_file: /nonexistent/password}",
+       "basic_auth.password_file: could not read secret file: /nonexistent/password"},
+      {"basic_auth: {username: a, username_file: /x}",
+       "basic_auth.username_file: not supported by mingus-collector"},
+      {"authorization: {type: Basic, credentials: Evil}",
+       "authorization: authorization type cannot be set to \"basic\""},
+      {"authorization: {credentials: c, credentials_file: /x}",
+       "authorization.credentials_file: at most one of authorization credentials & "
+       "credentials_file"},
+      {"bearer_token: a, bearer_token_file: /x",
+       "bearer_token_file: at most one of bearer_token & bearer_token_file"},
+      {"tls_config: {cert_file: /x}", "tls_config.key_file: a client certificate needs both"},
+      {"tls_config: {key_file: /x}", "tls_config.cert_file: a client certificate needs both"},
+      {"tls_config: {ca_file: /nonexistent/ca.pem}", "tls_config.ca_file: /nonexistent/ca.pem"},
+      {"tls_config: {min_version: TLS13}", "tls_config.min_version: not supported"},
+      {"tls_config: {insecure_skip_verify: maybe}", "tls_config.insecure_skip_verify: 'maybe'"},
+      {"follow_redirects: false", "follow_redirects: not supported"},
+  };
+  for (const auto& [settings, expected] : cases) {
+    const std::string error = ErrorOf("scrape_configs: [{job_name: a, " + settings + "}]\n");
+    EXPECT_THAT(error, AllOf(HasSubstr("collector.yaml:1:"), HasSubstr(expected))) << settings;
+    // Secrets stay out of the messages.
+    EXPECT_THAT(error, ::testing::Not(HasSubstr("Evil"))) << settings;
+  }
+}
+
+TEST(CollectorConfig, ListeningBeyondLoopbackNeedsBasicAuth) {
+  CollectorFlags flags;
+  for (const char* address : {"0.0.0.0:9190", "[::]:9190", "10.1.2.3:9190"}) {
+    flags.listen_address = address;
+    EXPECT_THAT(ErrorOf("", flags),
+                AllOf(HasSubstr("web.listen_address"), HasSubstr("beyond loopback"),
+                      HasSubstr("basic_auth_users"), HasSubstr("--web.config.file")))
+        << address;
+  }
+  for (const char* address : {"127.0.0.1:9190", "127.0.0.2:0", "[::1]:9190"}) {
+    flags.listen_address = address;
+    EXPECT_EQ(ErrorOf("", flags), "no error") << address;
+  }
+  testing::TempDir dir("collector-web-config");
+  const std::string web_config = (dir.path() / "web.yml").string();
+  std::ofstream(web_config) << "basic_auth_users: {admin: "
+                               "$2b$04$ta3t.KsqHRFmqfCOvfqIrusVmlp9C6k3bn7s40xkhL5x0xHG94BAO}\n";
+  flags.listen_address = "0.0.0.0:9190";
+  flags.web_config_file = web_config;
+  const CollectorConfig config = ParseCollectorConfig("", "collector.yaml", flags);
+  EXPECT_EQ(config.web.web_config.basic_auth_users.size(), 1u);
+  // A bad web config is refused naming its own file.
+  std::ofstream(web_config) << "basic_auth_users: {admin: plain}\n";
+  EXPECT_THAT(ErrorOf("", flags),
+              AllOf(HasSubstr(web_config), HasSubstr("basic_auth_users.admin")));
 }
 
 }  // namespace

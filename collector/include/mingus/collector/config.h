@@ -11,6 +11,7 @@
 #include "mingus/collector/events/events_config.h"
 #include "mingus/collector/notify/config.h"
 #include "mingus/collector/rules/rule_file.h"
+#include "mingus/collector/scrape/target_client.h"
 #include "mingus/config/daemon.h"
 #include "mingus/config/flags.h"
 #include "mingus/http/server.h"
@@ -36,6 +37,9 @@ struct ScrapeConfig {
   std::chrono::milliseconds scrape_interval{0};  // 0 until defaults from global are applied
   std::chrono::milliseconds scrape_timeout{0};
   std::string metrics_path = "/metrics";
+  // scheme, tls_config, basic_auth, authorization, bearer_token(_file); credential files are
+  // read at load (and at reload).
+  scrape::TargetClient client;
   bool honor_labels = false;
   int64_t sample_limit = 0;
   // Caps against a runaway target (Prometheus has the same keys, unlimited by default).

@@ -51,7 +51,7 @@ class FakeAgents {
 
   FetchFunction Fetch() {
     return [this](http::KeepAliveClient&, const std::string& url,
-                  milliseconds) -> StatusOr<http::ClientResponse> {
+                  const http::ClientOptions&) -> StatusOr<http::ClientResponse> {
       std::unique_lock lock(mutex_);
       urls_.push_back(url);
       const std::string_view rest = std::string_view(url).substr(7);  // http://
@@ -120,9 +120,9 @@ class EventPullerTest : public ::testing::Test {
     agents_.now_ms = UnixMillis(clock_);
     config_.jobs = {"mingus-agent"};
     config_.batch_limit = 100;
-    targets_ = {{"a:1", "mingus-agent", "127.0.0.1:1"},
-                {"b:1", "mingus-agent", "127.0.0.1:2"},
-                {"c:1", "other", "127.0.0.1:3"}};
+    targets_ = {{"a:1", "mingus-agent", "127.0.0.1:1", {}},
+                {"b:1", "mingus-agent", "127.0.0.1:2", {}},
+                {"c:1", "other", "127.0.0.1:3", {}}};
   }
 
   std::unique_ptr<EventPuller> MakePuller() {
@@ -250,7 +250,7 @@ TEST_F(EventPullerTest, AnAgentWithANewSpoolIsPulledFromItsBeginning) {
 TEST_F(EventPullerTest, AnswersThatAreNotASpoolFailThePull) {
   auto puller = std::make_unique<EventPuller>(
       *store_, clock_, registry_, [this] { return targets_; }, config_,
-      [](http::KeepAliveClient&, const std::string&, milliseconds) {
+      [](http::KeepAliveClient&, const std::string&, const http::ClientOptions&) {
         http::ClientResponse response;
         response.status = 404;
         response.body = "not found";
@@ -260,13 +260,34 @@ TEST_F(EventPullerTest, AnswersThatAreNotASpoolFailThePull) {
   EXPECT_THAT(puller->PullOnce("a:1").error, HasSubstr("HTTP 404: not found"));
   auto no_header = std::make_unique<EventPuller>(
       *store_, clock_, registry_, [this] { return targets_; }, config_,
-      [](http::KeepAliveClient&, const std::string&, milliseconds) {
+      [](http::KeepAliveClient&, const std::string&, const http::ClientOptions&) {
         http::ClientResponse response;
         response.status = 200;
         return StatusOr<http::ClientResponse>(response);
       });
   no_header->SyncTargets();
   EXPECT_THAT(no_header->PullOnce("a:1").error, HasSubstr("no X-Mingus-Last-Cursor header"));
+}
+
+TEST_F(EventPullerTest, PullsWithTheTargetsSchemeTlsAndCredentials) {
+  targets_[0].client.scheme = "https";
+  targets_[0].client.tls.ca_file = "/etc/mingus/ca.pem";
+  targets_[0].client.authorization = "Bearer token";
+  std::string url;
+  http::ClientOptions seen;
+  auto puller = std::make_unique<EventPuller>(
+      *store_, clock_, registry_, [this] { return targets_; }, config_,
+      [&](http::KeepAliveClient&, const std::string& asked, const http::ClientOptions& options) {
+        url = asked;
+        seen = options;
+        return StatusOr<http::ClientResponse>(Status::Error("refused"));
+      });
+  puller->SyncTargets();
+  EXPECT_FALSE(puller->PullOnce("a:1").ok);
+  EXPECT_THAT(url, ::testing::StartsWith("https://127.0.0.1:1/api/v1/events?after=0&limit=100"));
+  EXPECT_EQ(seen.tls.ca_file, "/etc/mingus/ca.pem");
+  EXPECT_THAT(seen.headers, ::testing::Contains(::testing::Pair("Authorization", "Bearer token")));
+  EXPECT_EQ(seen.timeout, config_.pull_timeout);
 }
 
 TEST_F(EventPullerTest, AgentsThatAreNoLongerTargetsLoseTheirSeries) {

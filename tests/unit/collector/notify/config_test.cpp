@@ -392,9 +392,9 @@ TEST(NotifyConfigTest, AlertmanagerKeysWeLackAreRefusedByName) {
   refused(
       ReceiverYaml("webhook_configs: [{url: 'http://x/', http_config: {proxy_url: 'http://p/'}}]"),
       "http_config.proxy_url");
-  refused(ReceiverYaml(
-              "webhook_configs: [{url: 'http://x/', http_config: {tls_config: {cert_file: c}}}]"),
-          "http_config.tls_config.cert_file");
+  refused(ReceiverYaml("webhook_configs: [{url: 'http://x/', http_config: {tls_config: "
+                       "{min_version: TLS13}}}]"),
+          "http_config.tls_config.min_version");
   refused(ReceiverYaml("email_configs: [{to: a, from: b, smarthost: 'h:1', auth_secret: s}]"),
           "receivers[0].email_configs[0].auth_secret");
 }

@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include "fake_clock.h"
+#include "fixtures.h"
 #include "mingus/http/server.h"
 
 namespace mingus::collector::scrape {
@@ -152,6 +153,34 @@ TEST_F(ScraperTest, ScrapesARealServer) {
   const auto down = scraper.ScrapeOnce();
   EXPECT_FALSE(down.up);
   EXPECT_THAT(down.error, HasSubstr("connect"));
+}
+
+TEST_F(ScraperTest, ScrapesOverTlsWithTheJobsCredentials) {
+  auto router = std::make_shared<http::Router>();
+  router->Handle("GET", "/metrics",
+                 [](const http::Request&) { return http::Response::Text(200, "hits_total 7\n"); });
+  http::ServerOptions options{.listen_address = "127.0.0.1:0"};
+  options.web_config.tls.cert_file = testing::FixturePath("web/server.pem");
+  options.web_config.tls.key_file = testing::FixturePath("web/server-key.pem");
+  // bcrypt (cost 4) of "secret"
+  options.web_config.basic_auth_users = {
+      {"alice", "$2b$04$ta3t.KsqHRFmqfCOvfqIrusVmlp9C6k3bn7s40xkhL5x0xHG94BAO"}};
+  http::Server server(options, router);
+  Target target = MakeTarget(*server.Start());
+  target.client.scheme = "https";
+  target.client.tls.ca_file = testing::FixturePath("web/ca.pem");
+  TargetScraper anonymous(target, head_, clock_);
+  const auto refused = anonymous.ScrapeOnce();
+  EXPECT_FALSE(refused.up);
+  EXPECT_THAT(refused.error, HasSubstr("HTTP status 401"));
+  target.client.authorization = http::BasicAuthorization("alice", "secret");
+  TargetScraper scraper(target, head_, clock_);
+  const auto report = scraper.ScrapeOnce();
+  EXPECT_TRUE(report.up) << report.error;
+  const auto hits = Series("hits_total");
+  ASSERT_EQ(hits.size(), 1u);
+  EXPECT_EQ(hits[0].value, 7);
+  EXPECT_EQ(server.auth_failures(), 1u);
 }
 
 }  // namespace

@@ -19,6 +19,7 @@
 
 #include "mingus/collector/events/event_store.h"
 #include "mingus/collector/events/events_config.h"
+#include "mingus/collector/scrape/target_client.h"
 #include "mingus/common/clock.h"
 #include "mingus/http/client.h"
 
@@ -28,13 +29,15 @@ namespace mingus::collector::events {
 struct AgentTarget {
   std::string instance;  // its instance label: the agent's name in the store and in metrics
   std::string job;
-  std::string address;  // host:port
+  std::string address;          // host:port
+  scrape::TargetClient client;  // its scrape job's scheme, TLS and credentials
   friend bool operator==(const AgentTarget&, const AgentTarget&) = default;
 };
 
-// GET `url` on the agent's own kept-alive connection within `timeout`; tests replace it.
+// GET `url` on the agent's own kept-alive connection with `options` (the pull timeout, and the
+// target's TLS and credentials); tests replace it.
 using FetchFunction = std::function<StatusOr<http::ClientResponse>(
-    http::KeepAliveClient& client, const std::string& url, std::chrono::milliseconds timeout)>;
+    http::KeepAliveClient& client, const std::string& url, const http::ClientOptions& options)>;
 
 // Pulls every agent's spool into the EventStore, each agent on its own schedule: every
 // pull_interval, again at once while it has more than batch_limit waiting, and after a failure

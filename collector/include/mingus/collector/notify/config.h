@@ -14,6 +14,7 @@
 #include "mingus/collector/notify/route.h"
 #include "mingus/common/status.h"
 #include "mingus/config/daemon.h"
+#include "mingus/net/connection.h"
 
 // notify.yaml: Alertmanager 0.25's configuration format, for the parts the collector supports.
 // Keys Alertmanager has and we do not (other integrations, time intervals, OAuth2, proxies, ...)
@@ -44,6 +45,10 @@ struct TlsConfig {
   std::string ca_file;  // "" for the system's CAs
   std::string server_name;
   bool insecure_skip_verify = false;
+  std::string cert_file, key_file;  // a client certificate and its key (mutual TLS), or none
+  net::TlsOptions Options() const {
+    return {ca_file, server_name, insecure_skip_verify, cert_file, key_file};
+  }
 };
 
 // prometheus/common's http_config, the subset we support.
@@ -62,6 +67,8 @@ struct HttpConfig {
   std::optional<Authorization> authorization;
   std::optional<BasicAuth> basic_auth;
   TlsConfig tls_config;
+  // The Authorization header's value ("Bearer ...", "Basic ..."), "" for none. A secret.
+  std::string AuthorizationHeader() const;
 };
 
 // Alertmanager's default templates; rendering them is the notifiers' business.
@@ -194,6 +201,11 @@ NotifyConfig ParseNotifyConfig(const std::string& yaml, const std::string& file_
                                const LoadContext& context);
 // Reads `path`; relative paths inside are taken from its folder.
 NotifyConfig LoadNotifyConfig(const std::string& path, const config::Environment& environment);
+
+// prometheus/common's http_config keys where `reader` stands (basic_auth, authorization,
+// bearer_token, bearer_token_file, tls_config), validated as above and with their files read
+// through `context`: for the scrape configs of collector.yaml, which take the same keys.
+void ReadHttpConfig(config::MapReader& reader, const LoadContext& context, HttpConfig& http);
 
 // The configuration as YAML in notify.yaml's shape, with every secret shown as <secret>: for
 // debug logs and the status API.

@@ -7,6 +7,7 @@
 
 #include <boost/unordered/unordered_flat_map.hpp>
 
+#include "mingus/collector/scrape/target_client.h"
 #include "mingus/collector/tsdb/head.h"
 #include "mingus/common/clock.h"
 #include "mingus/common/fast_hash.h"
@@ -21,6 +22,7 @@ using tsdb::StaleNaN;
 struct Target {
   std::string address;  // host:port scraped
   std::string metrics_path = "/metrics";
+  TargetClient client;  // scheme, TLS and credentials
   // job, instance and the target group's labels, attached to every series scraped.
   tsdb::Labels labels;
   bool honor_labels = false;
@@ -32,7 +34,7 @@ struct Target {
   size_t label_limit = 64;
   size_t label_value_length_limit = 4096;
 
-  std::string Url() const { return "http://" + address + metrics_path; }
+  std::string Url() const { return client.Url(address, metrics_path); }
   friend bool operator==(const Target&, const Target&) = default;
 };
 
