@@ -20,7 +20,10 @@ std::optional<double> ParseValue(std::string_view text) {
     return std::numeric_limits<double>::infinity();
   }
   if (text == "-Inf" || text == "-inf") return -std::numeric_limits<double>::infinity();
-  if (text == "NaN" || text == "nan") return std::numeric_limits<double>::quiet_NaN();
+  // "Nan" is how prometheus-cpp (our own daemons' /metrics among them) writes it.
+  if (text == "NaN" || text == "nan" || text == "Nan") {
+    return std::numeric_limits<double>::quiet_NaN();
+  }
   if (!text.empty() && text[0] == '+') text.remove_prefix(1);
   // Only decimal numbers: from_chars would also take "infinity" spellings and hex is refused.
   if (text.empty() || text.find_first_not_of("0123456789.eE+-") != std::string_view::npos) {

@@ -103,5 +103,13 @@ TEST_F(ExpositionTest, MalformedLinesNameLineAndReason) {
   EXPECT_EQ(samples_.size(), 1u);
 }
 
+TEST_F(ExpositionTest, ReadsNanAsPrometheusCppWritesIt) {
+  // The collector scrapes itself: its mingus_bi_* ratios are NaN until there is data.
+  ASSERT_TRUE(Parse("a NaN\nb nan\nc Nan\n").ok());
+  ASSERT_EQ(samples_.size(), 3u);
+  for (const auto& sample : samples_) EXPECT_TRUE(std::isnan(sample.value)) << sample.name;
+  EXPECT_FALSE(Parse("d NAN1\n").ok());
+}
+
 }  // namespace
 }  // namespace mingus::wire
