@@ -222,6 +222,7 @@ void Collector::Reload(CollectorConfig config) {
   if (event_puller_) {
     event_store_->SetOptions(EventStoreOptions(config_.events));
     event_puller_->Apply(config_.events);
+    ux_->Apply(config_.ux);
   }
   stream_.SetInterval(config_.evaluation_interval);
   {
@@ -254,6 +255,12 @@ Status Collector::StartEvents() {
   insights_ = std::move(insights).value();
   router_->Handle("GET", "/api/monitoring/insights",
                   [this](const http::Request& r) { return insights_->Serve(r); });
+  auto ux = events::UxReports::Open(path, clock_, events::MaxReportDays(config_.events),
+                                    config_.ux);
+  if (!ux.ok()) return ux.status();
+  ux_ = std::move(ux).value();
+  router_->Handle("GET", "/api/monitoring/ux",
+                  [this](const http::Request& r) { return ux_->Serve(r); });
   // The agents are the scrape targets of the events jobs, as the scrape manager has them.
   event_puller_ = std::make_unique<events::EventPuller>(
       *event_store_, clock_, *registry_,
@@ -414,6 +421,7 @@ http::Response Collector::ServeMetrics(const http::Request&) {
     }
   }
   if (event_puller_) event_puller_->AppendFamilies(families);
+  if (ux_) ux_->AppendFamilies(families);
   if (insights_) insights_->AppendFamilies(families);
   auto process = process_.Collect();
   std::move(process.begin(), process.end(), std::back_inserter(families));

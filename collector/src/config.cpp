@@ -285,6 +285,7 @@ void ReadFile(const YAML::Node& root, const std::string& file, CollectorConfig& 
     config.scrape_configs.push_back(std::move(scrape));
   });
   ReadEvents(top, config.scrape_configs, config.events);
+  events::ReadUxConfig(top, config.ux);
   top.Finish();
 }
 

@@ -36,6 +36,7 @@ CLI_DOC = os.path.join(ROOT, "docs/cli.md")
 CONFIG_SOURCES = {  # source -> the shipped file that documents its keys
     "agent/src/config.cpp": "configs/agent.yaml",
     "collector/src/config.cpp": "configs/collector.yaml",
+    "collector/src/events/ux_config.cpp": "configs/collector.yaml",
     "collector/src/notify/config.cpp": "configs/notify.yaml",
 }
 KEY_CALL = re.compile(
@@ -154,6 +155,7 @@ def write_metrics_doc(families):
                           ("The agent's own metrics", ("mingus_agent_",)),
                           ("The collector's own metrics", ("mingus_collector_",)),
                           ("Business figures (collector, from the event store)", ("mingus_bi_",)),
+                          ("UX figures (collector, from the event store)", ("mingus_ux_report_",)),
                           ("Process and other metrics", ("",))):
         rows = sorted(n for n in families if n.startswith(prefix) and not _claimed(n, prefix))
         if not rows:
@@ -179,7 +181,8 @@ def write_cli_doc(binaries):
 
 def _claimed(name, prefix):
     """Whether a more specific section than `prefix`'s takes `name`."""
-    more_specific = {"mingus_": ("mingus_agent_", "mingus_collector_", "mingus_bi_"),
+    more_specific = {"mingus_": ("mingus_agent_", "mingus_collector_", "mingus_bi_",
+                                 "mingus_ux_report_"),
                      "": ("node_", "mingus_")}
     return name.startswith(more_specific.get(prefix[0], ()))
 

@@ -19,6 +19,7 @@
 #include "mingus/collector/events/event_puller.h"
 #include "mingus/collector/events/event_store.h"
 #include "mingus/collector/events/insights.h"
+#include "mingus/collector/events/ux_report.h"
 #include "mingus/collector/notify/deliverer.h"
 #include "mingus/collector/notify/dispatcher.h"
 #include "mingus/collector/notify/forwarder.h"
@@ -110,6 +111,7 @@ class Collector {
   std::unique_ptr<events::EventStore> event_store_;
   std::unique_ptr<events::EventPuller> event_puller_;
   std::unique_ptr<events::Insights> insights_;  // GET /api/monitoring/insights
+  std::unique_ptr<events::UxReports> ux_;       // GET /api/monitoring/ux
 };
 
 }  // namespace mingus::collector

@@ -9,6 +9,7 @@
 
 #include "mingus/collector/api/dashboard_config.h"
 #include "mingus/collector/events/events_config.h"
+#include "mingus/collector/events/ux_config.h"
 #include "mingus/collector/notify/config.h"
 #include "mingus/collector/rules/rule_file.h"
 #include "mingus/collector/scrape/target_client.h"
@@ -81,6 +82,8 @@ struct CollectorConfig {
   api::DashboardConfig dashboard;
   // events: analytics events pulled from the agents' spools into business_intelligence.db
   events::EventsConfig events;
+  // ux, funnels, experiments: what the UX report counts (docs/ux.md)
+  events::UxConfig ux;
   // The configuration file's folder: relative file_sd paths are resolved from it.
   std::string base_directory = ".";
 };
