@@ -35,7 +35,6 @@ class MappedLineProcessor : public intake::LineProcessor {
 
 Agent::Agent(AgentConfig config, std::unique_ptr<host::SystemCalls> system, const Clock& clock)
     : config_(std::move(config)),
-      clock_(clock),
       system_(std::move(system)),
       registry_(std::make_shared<prometheus::Registry>()),
       collector_errors_(prometheus::BuildCounter()

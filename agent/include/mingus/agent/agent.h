@@ -55,7 +55,6 @@ class Agent {
   void AppendIntakeFamilies(std::vector<prometheus::MetricFamily>& out);
 
   AgentConfig config_;
-  const Clock& clock_;
   std::unique_ptr<host::SystemCalls> system_;
   std::shared_ptr<prometheus::Registry> registry_;
   prometheus::Family<prometheus::Counter>& collector_errors_;
