@@ -47,6 +47,8 @@ packages=(
   lintian systemd
   # the deployment files test parses packaging/kubernetes (tests/integration)
   python3-yaml
+  # the insights and UX tests recompute the reports with plain SQL in the sqlite3 tool
+  sqlite3
   # what Debian's python3-scipy needs at run time: the insights and UX tests check their
   # statistics against scipy.stats (the package itself is unpacked below)
   python3-numpy python3-decorator liblbfgsb0 libgfortran5 liblapack3 libblas3
