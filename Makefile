@@ -49,6 +49,7 @@ bench: build
 	@/usr/bin/python3 tests/bench/fingerprint_vs_pt.py --collector $(BUILD_DIR)/collector/mingus-collector
 	@$(BUILD_DIR)/tests/fingerprint_bench --benchmark_repetitions=5 --benchmark_report_aggregates_only=true
 	@$(BUILD_DIR)/tests/client_bench --benchmark_repetitions=5 --benchmark_report_aggregates_only=true --benchmark_min_time=0.3
+	@$(BUILD_DIR)/tests/insights_bench --events 10000000 --runs 5
 
 # Longer fuzzing than the smoke runs of make test.
 fuzz: build
