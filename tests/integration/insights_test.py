@@ -6,7 +6,7 @@ register and come back, engagement, features, feedback with comments, scores wit
 data sources, a burst of events on one day) goes through a real agent into a real collector.
 Then every figure of GET /api/monitoring/insights?days=30 is computed again from the raw
 `events` table, with plain SQL run by the sqlite3 tool and Python over rows it returns
-(the statistics module for the anomalies' means and standard deviations), following the
+(Debian's scipy.stats for the anomalies' means and standard deviations), following the
 definitions of docs/insights.md (the sentiment lexicon is read from there). The same report
 from `mingus-collector report insights` (json and markdown), and bad `days` refused with a
 message by both.
@@ -279,6 +279,7 @@ def check_roi(report, store):
 
 
 def check_anomalies(report, store):
+    stats = h.scipy_stats()
     first_data = sql(store.db, f"SELECT min({DAY_SQL}) AS d FROM events")[0]["d"]
     events = {r["d"]: r["n"] for r in sql(store.db, f"SELECT {DAY_SQL} AS d, count(*) AS n FROM events GROUP BY d")}
     series = {
@@ -292,7 +293,7 @@ def check_anomalies(report, store):
             window = [value_on(shift(day, -i)) for i in range(14, 0, -1) if shift(day, -i) >= first_data]
             if len(window) < 7:
                 continue
-            mean, stdev = statistics.mean(window), statistics.stdev(window)
+            mean, stdev = stats.tmean(window), stats.tstd(window)  # tstd: divisor n - 1
             if stdev > 0 and abs((value_on(day) - mean) / stdev) > 3:
                 want.append((day, metric, value_on(day), mean, stdev))
     got = report["anomalies"]
