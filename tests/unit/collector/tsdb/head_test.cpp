@@ -131,7 +131,8 @@ TEST(HeadSelectTest, AgreesWithCheckingEverySeries) {
     const size_t count = 1 + next() % 4;
     for (size_t k = 0; k < count; ++k) matchers.push_back(pool[next() % pool.size()]);
     std::vector<SeriesRef> expected;
-    for (const auto& [ref, labels] : all) {
+    for (const auto& [ref, series_labels] : all) {
+      const Labels& labels = series_labels;  // clang 14's lambdas cannot capture a binding
       const bool matches = std::all_of(matchers.begin(), matchers.end(), [&](const Matcher& m) {
         for (const auto& [name, value] : labels) {
           if (name == m.name) return m.Matches(value);
