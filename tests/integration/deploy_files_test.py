@@ -10,25 +10,36 @@ packaging/kubernetes/, held to the repository and to the real binaries.
   escalation or capabilities, on a read-only root; volumes, ConfigMaps and claims resolve;
 - every flag given to mingus-agent or mingus-collector (manifests and Dockerfile) is in the
   binary's --help, and --config.file names a file that a mounted ConfigMap holds;
+- wherever the collector listens beyond loopback (where it refuses to start without
+  basic_auth_users), it is given --web.config.file from a read-only Secret mount (Kubernetes)
+  or a mount the Dockerfile documents, is probed over TCP (basic auth answers an httpGet probe
+  401), and whatever reads it (its own scrape job, Prometheus, Grafana) authenticates with a
+  password from a file or the environment, never inline;
 - the agent.yaml and collector.yaml in the ConfigMaps start the real daemons (on 127.0.0.1,
-  ephemeral ports) and they become ready; the collector loads the packaged rules; the demo
-  app's loop, run against that agent, is counted as API requests without a parse error;
+  ephemeral ports) and they become ready; the collector, with its container's flags and the
+  Secret as README.md makes it (a bcrypt hash made now), answers 401 without the password and
+  200 with it, loads the packaged rules and scrapes itself; the demo app's loop, run against
+  that agent, is counted as API requests without a parse error;
 - the Prometheus snippet passes `promtool check config` and, in a real Prometheus fed with the
   targets Kubernetes pod discovery would give for the demo app's pods, keeps exactly the
-  agent's port and scrapes the agent (Debian's Prometheus is built without Kubernetes
-  discovery, so the discovered targets come through file_sd_configs with the same __meta_
-  labels);
+  agent's port and scrapes the agent, and scrapes a real collector with the job's password file
+  (Debian's Prometheus is built without Kubernetes discovery, so the discovered targets come
+  through file_sd_configs with the same __meta_ labels);
 - the Grafana ConfigMaps hold dashboards/*.json unchanged and dashboards/provisioning/ with
-  only the URL and path changed;
+  only the URL, the collector's basic auth and the path changed;
 - the Dockerfile: Debian 12 stages, targets agent and collector, every COPY source exists and
   is not excluded by .dockerignore, the .deb names are those cmake/packaging.cmake makes, the
-  runtime user is the manifests' non-root UID, EXPOSE and VOLUME agree with the flags.
+  runtime user is the manifests' non-root UID, EXPOSE and VOLUME agree with the flags; each
+  image's command starts its daemon (the collector with a test web config mounted where the
+  Dockerfile says).
 
 Usage: /usr/bin/python3 tests/integration/deploy_files_test.py --agent A --collector C
 """
 
+import base64
 import fnmatch
 import glob
+import ipaddress
 import json
 import os
 import re
@@ -38,6 +49,7 @@ import subprocess
 import sys
 import tempfile
 
+import bcrypt
 import yaml
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -59,6 +71,11 @@ KINDS = {
     ("kustomize.config.k8s.io/v1beta1", "Kustomization"),
 }
 CLUSTER_SCOPED = {"Namespace", "Kustomization"}
+# The collector's credentials: the Secret README.md has the reader create (never shipped), and
+# a made-up password that the test hashes with bcrypt at start, as README.md's command does.
+COLLECTOR_SECRET = "mingus-collector-web"
+TEST_PASSWORD = "deploy-files-test-password"
+COLLECTOR_DEFAULT_LISTEN = "127.0.0.1:9190"
 DNS_1123 = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
 PORT_NAME = re.compile(r"^(?=.*[a-z])[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 
@@ -222,7 +239,7 @@ def check_workloads(objects):
                 probe = c.get(probe_name)
                 if probe is None:
                     continue
-                port = probe.get("httpGet", {}).get("port")
+                port = (probe.get("httpGet") or probe.get("tcpSocket") or {}).get("port")
                 if resolve_port(c, port) is None:
                     fail(f"{cw}: {probe_name} port {port!r} is not a port of this container")
             if our_binary(c) and not (c.get("readinessProbe") and c.get("livenessProbe")):
@@ -381,6 +398,189 @@ def embedded_config(objects, binary):
     fail(f"no ConfigMap config for {binary}")
 
 
+# ---------------------------------------------------------------------------- collector auth
+
+def beyond_loopback(address):
+    """Whether a listen address reaches beyond the machine: the collector's rule (":9190" and
+    names other than localhost included)."""
+    host = address.rsplit(":", 1)[0].strip("[]")
+    if host == "localhost":
+        return False
+    try:
+        return not ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return True
+
+
+def collector_listen(args, config_text):
+    """The address the collector listens on: the flag, else the config's, else the default."""
+    config = yaml.safe_load(config_text) or {}
+    return (flag_value(args, "web.listen-address")
+            or (config.get("web") or {}).get("listen_address") or COLLECTOR_DEFAULT_LISTEN)
+
+
+def secret_mount(pod, container, path, where):
+    """The name of the Secret mounted read-only at path's folder, holding path's file."""
+    volumes = {v["name"]: v for v in pod.get("volumes", [])}
+    mount = next((m for m in container.get("volumeMounts", [])
+                  if m["mountPath"] == os.path.dirname(path)), None) or fail(
+        f"{where}: nothing is mounted at {os.path.dirname(path)} for {path}")
+    secret = volumes.get(mount["name"], {}).get("secret") or fail(
+        f"{where}: {path} is not from a Secret (volume {mount['name']}): it holds credentials")
+    if mount.get("readOnly") is not True:
+        fail(f"{where}: the Secret {secret['secretName']} is not mounted readOnly")
+    items = secret.get("items")
+    if items is not None and os.path.basename(path) not in [i["path"] for i in items]:
+        fail(f"{where}: the Secret {secret['secretName']} mounted there gives no "
+             f"{os.path.basename(path)}")
+    return secret["secretName"]
+
+
+def check_client_auth(basic_auth, username, where):
+    """A reader's basic_auth: the collector's user, the password from a file."""
+    if not basic_auth:
+        fail(f"{where}: no basic_auth, but the collector wants it on every path")
+    if "password" in basic_auth:
+        fail(f"{where}: basic_auth has the password inline; use password_file (a Secret)")
+    if basic_auth.get("username") != username or not basic_auth.get("password_file"):
+        fail(f"{where}: basic_auth {basic_auth}, expected username {username} and a "
+             "password_file")
+    return basic_auth["password_file"]
+
+
+def collector_container(objects):
+    """(pod spec, container) of the collector."""
+    for w in workloads(objects):
+        for c in containers(w):
+            if our_binary(c) == "mingus-collector":
+                return w["spec"]["template"]["spec"], c
+    fail("no mingus-collector container")
+
+
+def collector_credentials(objects):
+    """What the Kubernetes collector's own scrape job authenticates with:
+    (username, password_file), after checking that it listens beyond loopback only behind a
+    web config from the Secret, with TCP probes."""
+    pod, c = collector_container(objects)
+    where = f"container {c['name']}"
+    args = c.get("args", [])
+    config_text = embedded_config(objects, "mingus-collector")
+    listen = collector_listen(args, config_text)
+    if not beyond_loopback(listen):
+        fail(f"{where}: listens on {listen}: the Service and Prometheus cannot reach it")
+    web_config = flag_value(args, "web.config.file") or fail(
+        f"{where}: listens on {listen} without --web.config.file: the collector exits 2")
+    secret = secret_mount(pod, c, web_config, where)
+    if secret != COLLECTOR_SECRET:
+        fail(f"{where}: web config from Secret {secret}, README.md creates {COLLECTOR_SECRET}")
+    for probe_name in ("readinessProbe", "livenessProbe", "startupProbe"):
+        if "httpGet" in (c.get(probe_name) or {}):
+            fail(f"{where}: {probe_name} is httpGet: basic auth answers it 401 (and an "
+                 "Authorization header would put the password in the manifest); use tcpSocket")
+    port = listen.rsplit(":", 1)[1]
+    config = yaml.safe_load(config_text)
+    own_jobs = [job for job in config.get("scrape_configs", [])
+                if any(not beyond_loopback(t) and t.rsplit(":", 1)[1] == port
+                       for group in job.get("static_configs", []) for t in group["targets"])]
+    if not own_jobs:
+        fail(f"{where}: no scrape job for the collector's own metrics")
+    credentials = set()
+    for job in own_jobs:
+        job_where = f"{where}: collector.yaml job {job['job_name']}"
+        username = (job.get("basic_auth") or {}).get("username")
+        password_file = check_client_auth(job.get("basic_auth"), username, job_where)
+        if secret_mount(pod, c, password_file, job_where) != COLLECTOR_SECRET:
+            fail(f"{job_where}: password_file {password_file} is not from {COLLECTOR_SECRET}")
+        credentials.add((username, password_file))
+    if len(credentials) != 1:
+        fail(f"{where}: the collector's own jobs use different credentials {credentials}")
+    return credentials.pop()
+
+
+def check_collector_auth(objects):
+    """The listen address policy of every place that starts or reads the collector."""
+    username, password_file = collector_credentials(objects)
+    readme = open(os.path.join(K8S, "README.md"), encoding="utf-8").read()
+    if f"create secret generic {COLLECTOR_SECRET}" not in readme:
+        fail(f"README.md does not say how to create the Secret {COLLECTOR_SECRET}")
+    if not re.search(rf"basic_auth_users:\\n  {username}: %s.*htpasswd -niBC", readme):
+        fail(f"README.md's web.yml does not make the user {username} with a bcrypt hash")
+    for key in (os.path.basename(password_file), "web.yml"):
+        if f"--from-file={key}" not in readme:
+            fail(f"README.md's Secret lacks the key {key}")
+    jobs = {job["job_name"]: job for job in load_snippet()["scrape_configs"]}
+    prometheus_file = check_client_auth(jobs["mingus-collector"].get("basic_auth"), username,
+                                        "Prometheus job mingus-collector")
+    if f"/{COLLECTOR_SECRET}/{os.path.basename(password_file)}" not in prometheus_file:
+        fail(f"Prometheus job mingus-collector: password_file {prometheus_file} is not the "
+             f"key {os.path.basename(password_file)} of a mount of {COLLECTOR_SECRET}")
+    if prometheus_file not in readme:
+        fail(f"README.md does not say where to mount {COLLECTOR_SECRET} for Prometheus")
+    config_maps = {o["metadata"]["name"]: o["data"] for o in by_kind(objects, "ConfigMap")}
+    (source,) = yaml.safe_load(
+        config_maps["mingus-grafana-datasources"]["mingus-datasources.yaml"])["datasources"]
+    password = (source.get("secureJsonData") or {}).get("basicAuthPassword", "")
+    variable = re.fullmatch(r"\$\{?([A-Z_][A-Z0-9_]*)\}?", password)
+    if source.get("basicAuth") is not True or source.get("basicAuthUser") != username:
+        fail(f"Grafana data source: no basicAuth as {username}")
+    if not variable:
+        fail("Grafana data source: basicAuthPassword is not an environment variable (inline?)")
+    if not re.search(rf"name: {variable.group(1)}\s+valueFrom:\s+secretKeyRef: "
+                     rf"{{name: {COLLECTOR_SECRET}, key: {os.path.basename(password_file)}}}",
+                     readme):
+        fail(f"README.md does not give Grafana {variable.group(1)} from {COLLECTOR_SECRET}")
+    # The image: beyond loopback, a web config the user mounts, as the Dockerfile says.
+    (stage,) = [st for st in dockerfile_stages() if st["name"] == "collector"]
+    args = exec_form([a for i, a in stage["steps"] if i == "CMD"][-1])
+    config = flag_value(args, "config.file")
+    with open(os.path.join(ROOT, "configs", config[len(PACKAGE_CONFIG_DIR):]),
+              encoding="utf-8") as f:
+        listen = collector_listen(args, f.read())
+    if beyond_loopback(listen):
+        web_config = flag_value(args, "web.config.file") or fail(
+            f"Dockerfile collector: listens on {listen} without --web.config.file: it exits 2")
+        if os.path.isfile(os.path.join(ROOT, "configs", os.path.relpath(web_config,
+                                                                        PACKAGE_CONFIG_DIR))):
+            fail(f"Dockerfile collector: {web_config} is a file of the package: no password "
+                 "may ship in the image")
+        with open(DOCKERFILE, encoding="utf-8") as f:
+            if not re.search(rf"#\s+docker run .*-v \S+:{re.escape(web_config)}:ro", f.read()):
+                fail(f"Dockerfile collector: no `docker run` line mounting {web_config}")
+
+
+def make_test_secret(directory, objects):
+    """The Secret's keys as README.md makes them, with TEST_PASSWORD: web.yml holds a bcrypt
+    hash made now. Returns (directory, the Authorization header of the right password)."""
+    username, password_file = collector_credentials(objects)
+    os.makedirs(directory, exist_ok=True)
+    password_hash = bcrypt.hashpw(TEST_PASSWORD.encode(), bcrypt.gensalt(10)).decode()
+    h.write_file(os.path.join(directory, "web.yml"),
+                 f"basic_auth_users:\n  {username}: {password_hash}\n")
+    h.write_file(os.path.join(directory, os.path.basename(password_file)), TEST_PASSWORD)
+    return directory, basic_authorization(username, TEST_PASSWORD)
+
+
+def basic_authorization(username, password):
+    token = base64.b64encode(f"{username}:{password}".encode()).decode()
+    return {"Authorization": f"Basic {token}"}
+
+
+def check_served_with_auth(server, authorization):
+    """Ready with the password; every path the probes and readers use is 401 without it or
+    with a wrong one."""
+    server.wait_http("/-/ready", headers=authorization)
+    username = base64.b64decode(authorization["Authorization"].split()[1]).decode().split(":")[0]
+    wrong = basic_authorization(username, TEST_PASSWORD + "-wrong")
+    for path in ("/-/ready", "/-/healthy", "/metrics", "/api/v1/query?query=up"):
+        for headers, what in ((None, "without credentials"), (wrong, "with a wrong password")):
+            status = server.get(path, headers=headers).status
+            if status != 401:
+                fail(f"GET {path} {what}: HTTP {status}, expected 401")
+        status = server.get(path, headers=authorization).status
+        if status != 200:
+            fail(f"GET {path} with the password: HTTP {status}")
+
+
 # ---------------------------------------------------------------------------- the daemons
 
 def package_paths_to_repo(text):
@@ -448,15 +648,71 @@ def run_demo_app(objects, server):
     fail("no app container beside an agent")
 
 
+def local_argv(binary, args, tmp, config_path=None, secret_dir=None, port=0):
+    """binary with args as a manifest or the image gives them, here: listening on
+    127.0.0.1:port, storing in tmp, reading config_path (default: the package's file from
+    configs/) and the web config from secret_dir (the test's Secret)."""
+    argv = [os.path.abspath(binary)]
+    for arg in args:
+        name = arg[2:].split("=", 1)[0]
+        if name == "web.listen-address":
+            arg = f"--{name}=127.0.0.1:{port}"
+        elif name == "statsd.listen-udp":
+            arg = f"--{name}=127.0.0.1:0"
+        elif name == "storage.path":
+            arg = f"--storage.path={tmp}"
+        elif name == "config.file":
+            arg = "--config.file=" + (config_path or package_paths_to_repo(arg.split("=", 1)[1]))
+        elif name == "web.config.file":
+            if secret_dir is None:
+                fail(f"{os.path.basename(binary)} is given {arg}, but no test web config")
+            arg = "--web.config.file=" + os.path.join(secret_dir, os.path.basename(arg))
+        argv.append(arg)
+    return argv
+
+
+def start_local(argv, name, cwd):
+    server = h.Server(argv, name=name, cwd=cwd)
+    try:
+        server.base_url = "http://" + server.wait_for_line(h._LISTENING.pattern).group(1)
+    except Exception:
+        server.__exit__(None, None, None)
+        raise
+    return server
+
+
 def check_collector_config(objects, collector):
+    """The collector as its container starts it (the ConfigMap's collector.yaml, the flags, the
+    Secret's web config and password file), on a free loopback port instead of 9190."""
+    _, container = collector_container(objects)
     text = embedded_config(objects, "mingus-collector")
+    _, password_file = collector_credentials(objects)
+    manifest_port = collector_listen(container.get("args", []), text).rsplit(":", 1)[1]
     with tempfile.TemporaryDirectory(prefix="deploy-collector-") as tmp:
+        secret_dir, authorization = make_test_secret(os.path.join(tmp, "secret"), objects)
+        port = h.free_port()
+        # The Secret's mount path and the self-scrape target, as they are here.
+        text = text.replace(os.path.dirname(password_file), secret_dir)
+        text = text.replace(f"127.0.0.1:{manifest_port}", f"127.0.0.1:{port}")
         path = h.write_file(os.path.join(tmp, "collector.yaml"), package_paths_to_repo(text))
-        with h.start_collector(collector, config=path) as server:
-            server.wait_http("/-/ready")
-            rules = json.loads(server.get("/api/v1/rules").text())["data"]["groups"]
-            if not rules:
+        storage = os.path.join(tmp, "data")
+        argv = local_argv(collector, container.get("args", []), storage,
+                          config_path=path, secret_dir=secret_dir, port=port)
+        with start_local(argv, "mingus-collector", tmp) as server:
+            check_served_with_auth(server, authorization)
+            rules = json.loads(server.get("/api/v1/rules", headers=authorization).text())
+            if not rules["data"]["groups"]:
                 fail("the collector with the ConfigMap's collector.yaml loaded no rule group")
+
+            def own_target():
+                body = json.loads(server.get("/api/v1/targets", headers=authorization).text())
+                mine = [t for t in body["data"]["activeTargets"]
+                        if t["scrapeUrl"] == f"http://127.0.0.1:{port}/metrics"]
+                if not mine:
+                    raise h.GiveUp(f"the collector has no target for itself: {body}")
+                return mine[0] if mine[0]["health"] == "up" else None
+            h.wait_until(own_target, timeout=60,
+                         what="the collector to scrape itself with the Secret's password file")
             rc = server.stop()
             if rc != 0:
                 fail(f"the collector exited with {rc}:\n{server.output()}")
@@ -493,10 +749,11 @@ def meta_label(name):
     return re.sub(r"[^a-zA-Z0-9_]", "_", name)
 
 
-def discovered_pod_targets(objects, agent_address):
+def discovered_pod_targets(objects, addresses):
     """What Prometheus' pod discovery gives for each pod of each workload: one target per
-    container port, with the pod's __meta_kubernetes_* labels. The agent's port points at a
-    real agent. Plus a Pending copy of each pod and a copy without annotations."""
+    container port, with the pod's __meta_kubernetes_* labels. The ports of our daemons point
+    at the real ones in addresses (by binary). Plus a Pending copy of each pod and a copy
+    without annotations."""
     groups = []
     for w in workloads(objects):
         template = w["spec"]["template"]
@@ -521,65 +778,92 @@ def discovered_pod_targets(objects, agent_address):
                     labels["__meta_kubernetes_pod_container_port_number"] = number
                     if "name" in port:
                         labels["__meta_kubernetes_pod_container_port_name"] = port["name"]
-                    # Unreachable (TEST-NET-1) unless it is the agent we run.
-                    address = (agent_address if our_binary(c) == "mingus-agent"
-                               else f"192.0.2.1:{port['containerPort']}")
+                    # Unreachable (TEST-NET-1) unless it is a daemon we run.
+                    address = addresses.get(our_binary(c), f"192.0.2.1:{port['containerPort']}")
                     groups.append({"targets": [address], "labels": labels})
     return groups
 
 
-def check_prometheus(objects, agent):
+def check_prometheus(objects, agent, collector):
     snippet = load_snippet()
     jobs = {job["job_name"]: job for job in snippet["scrape_configs"]}
     if "mingus-agent" not in jobs:
         fail("the Prometheus snippet has no mingus-agent job")
     with tempfile.TemporaryDirectory(prefix="deploy-prometheus-") as tmp, \
             h.start_agent(agent) as agent_server:
-        agent_address = agent_server.base_url.split("//", 1)[1]
-        targets_file = os.path.join(tmp, "pods.json")
-        with open(targets_file, "w", encoding="utf-8") as f:
-            json.dump(discovered_pod_targets(objects, agent_address), f)
-        for job in snippet["scrape_configs"]:
-            sds = job.pop("kubernetes_sd_configs", None) or fail(
-                f"job {job['job_name']}: no kubernetes_sd_configs")
-            for sd in sds:
-                check_k8s_sd(sd, job["job_name"])
-            job["file_sd_configs"] = [{"files": [targets_file]}]
-            job["scrape_interval"] = "1s"
-        config = {"global": {"scrape_interval": "15s"}, **snippet}
-        config_path = h.write_file(os.path.join(tmp, "prometheus.yml"), yaml.safe_dump(config))
-        result = subprocess.run([h.PROMTOOL, "check", "config", config_path],
-                                capture_output=True, text=True, timeout=60)
-        if result.returncode != 0:
-            fail(f"promtool check config: {result.stdout}{result.stderr}")
-        tsdb = os.path.join(tmp, "tsdb")
-        os.makedirs(tsdb)
-        with h.start_prometheus(config_path, tsdb) as prometheus:
-            def agent_target():
-                body = json.loads(prometheus.get("/api/v1/targets").text())["data"]
-                mine = [t for t in body["activeTargets"] if t["labels"]["job"] == "mingus-agent"]
-                # None yet: file discovery runs after /-/ready. More than one: never fewer.
-                if len(mine) > 1:
-                    raise h.GiveUp(f"mingus-agent job has {len(mine)} targets, expected the "
-                                   f"agent's port of the one running, annotated pod: {mine}")
-                return mine[0] if mine and mine[0]["health"] == "up" else None
-            target = h.wait_until(agent_target, timeout=60,
-                                  what="Prometheus to keep exactly the agent's target, and up")
-            expected = {"instance": "demo-app-0", "namespace": NAMESPACE, "node": "node-1",
-                        "app": "demo-app", "job": "mingus-agent"}
-            if target["labels"] != expected:
-                fail(f"agent target labels {target['labels']}, expected {expected}")
-            if target["scrapeUrl"] != f"http://{agent_address}/metrics":
-                fail(f"Prometheus scrapes {target['scrapeUrl']}")
-            # The collector's job needs no annotation, but running pods and their http port.
+        secret_dir, authorization = make_test_secret(os.path.join(tmp, "secret"), objects)
+        collector_server = h.start_collector(
+            collector, f"--web.config.file={os.path.join(secret_dir, 'web.yml')}")
+        with collector_server:
+            collector_server.wait_http("/-/ready", headers=authorization)
+            check_prometheus_scrapes(objects, snippet, tmp, secret_dir, {
+                "mingus-agent": agent_server.base_url.split("//", 1)[1],
+                "mingus-collector": collector_server.base_url.split("//", 1)[1]})
+
+
+def check_prometheus_scrapes(objects, snippet, tmp, secret_dir, addresses):
+    """The snippet in a real Prometheus, its targets the discovered pods, its password files
+    the test Secret's (mounted where the snippet reads them)."""
+    agent_address = addresses["mingus-agent"]
+    targets_file = os.path.join(tmp, "pods.json")
+    with open(targets_file, "w", encoding="utf-8") as f:
+        json.dump(discovered_pod_targets(objects, addresses), f)
+    for job in snippet["scrape_configs"]:
+        if "basic_auth" in job:
+            job["basic_auth"]["password_file"] = os.path.join(
+                secret_dir, os.path.basename(job["basic_auth"]["password_file"]))
+        sds = job.pop("kubernetes_sd_configs", None) or fail(
+            f"job {job['job_name']}: no kubernetes_sd_configs")
+        for sd in sds:
+            check_k8s_sd(sd, job["job_name"])
+        job["file_sd_configs"] = [{"files": [targets_file]}]
+        job["scrape_interval"] = "1s"
+    config = {"global": {"scrape_interval": "15s"}, **snippet}
+    config_path = h.write_file(os.path.join(tmp, "prometheus.yml"), yaml.safe_dump(config))
+    result = subprocess.run([h.PROMTOOL, "check", "config", config_path],
+                            capture_output=True, text=True, timeout=60)
+    if result.returncode != 0:
+        fail(f"promtool check config: {result.stdout}{result.stderr}")
+    tsdb = os.path.join(tmp, "tsdb")
+    os.makedirs(tsdb)
+    with h.start_prometheus(config_path, tsdb) as prometheus:
+        def agent_target():
             body = json.loads(prometheus.get("/api/v1/targets").text())["data"]
-            collectors = sorted((t["labels"]["instance"], t["scrapeUrl"])
-                                for t in body["activeTargets"]
-                                if t["labels"]["job"] == "mingus-collector")
-            expected = sorted((f"mingus-collector-abc12{suffix}", "http://192.0.2.1:9190/metrics")
-                              for suffix in ("", "-unannotated"))
-            if collectors != expected:
-                fail(f"mingus-collector job targets {collectors}, expected {expected}")
+            mine = [t for t in body["activeTargets"] if t["labels"]["job"] == "mingus-agent"]
+            # None yet: file discovery runs after /-/ready. More than one: never fewer.
+            if len(mine) > 1:
+                raise h.GiveUp(f"mingus-agent job has {len(mine)} targets, expected the "
+                               f"agent's port of the one running, annotated pod: {mine}")
+            return mine[0] if mine and mine[0]["health"] == "up" else None
+        target = h.wait_until(agent_target, timeout=60,
+                              what="Prometheus to keep exactly the agent's target, and up")
+        expected = {"instance": "demo-app-0", "namespace": NAMESPACE, "node": "node-1",
+                    "app": "demo-app", "job": "mingus-agent"}
+        if target["labels"] != expected:
+            fail(f"agent target labels {target['labels']}, expected {expected}")
+        if target["scrapeUrl"] != f"http://{agent_address}/metrics":
+            fail(f"Prometheus scrapes {target['scrapeUrl']}")
+        # The collector's job needs no annotation, but running pods and their http port,
+        # and it authenticates with the password file.
+        def collector_targets():
+            body = json.loads(prometheus.get("/api/v1/targets").text())["data"]
+            found = [t for t in body["activeTargets"]
+                     if t["labels"]["job"] == "mingus-collector"]
+            return found if len(found) >= 2 and all(t["health"] == "up" for t in found) else None
+        try:
+            found = h.wait_until(collector_targets, timeout=60,
+                                 what="Prometheus to scrape the collector with basic auth")
+        except TimeoutError:
+            body = json.loads(prometheus.get("/api/v1/targets").text())["data"]
+            fail("mingus-collector job targets not up: " + str(
+                [(t["scrapeUrl"], t["health"], t["lastError"]) for t in body["activeTargets"]
+                 if t["labels"]["job"] == "mingus-collector"]))
+        collectors = sorted((t["labels"]["instance"], t["scrapeUrl"]) for t in found)
+        url = f"http://{addresses['mingus-collector']}/metrics"
+        expected = sorted((f"mingus-collector-abc12{suffix}", url)
+                          for suffix in ("", "-unannotated"))
+        if collectors != expected:
+            fail(f"mingus-collector job targets {collectors}, expected {expected}")
 
 
 # ---------------------------------------------------------------------------- Grafana
@@ -614,9 +898,13 @@ def check_grafana(objects):
             p["port"] for p in services[m.group(1)]["spec"]["ports"]]:
         fail(f"the Grafana data source URL {url} is not a port of a Service here")
     expected["datasources"][0]["url"] = url
+    # The collector's basic auth, which check_collector_auth holds to the Secret.
+    for key in ("basicAuth", "basicAuthUser", "secureJsonData"):
+        if key in datasources["datasources"][0]:
+            expected["datasources"][0][key] = datasources["datasources"][0][key]
     if datasources != expected:
         fail("mingus-grafana-datasources differs from dashboards/provisioning/datasources.yaml "
-             "in more than the URL")
+             "in more than the URL and the basic auth")
     provider = yaml.safe_load(
         config_maps["mingus-grafana-dashboard-provider"]["mingus-dashboards.yaml"])
     expected = provisioning("dashboards.yaml")
@@ -794,27 +1082,24 @@ def check_runtime_stage(stage, binary, binaries, uids):
         fail(f"{where}: --config.file={config} is not a file the package installs")
 
 
-def check_image_commands(paths):
+def check_image_commands(objects, paths):
     """Each runtime stage's ENTRYPOINT and CMD start the daemon with the packaged config (from
-    configs/), listening on 127.0.0.1 ephemeral ports here instead of 0.0.0.0."""
+    configs/), listening on 127.0.0.1 ephemeral ports here instead of 0.0.0.0, and the
+    collector with a test web config where the Dockerfile has the user mount one."""
     for stage in dockerfile_stages():
         if stage["name"] not in ("agent", "collector"):
             continue
-        cmd = [a for i, a in stage["steps"] if i == "CMD"][-1]
-        argv = [paths[f"mingus-{stage['name']}"]]
+        cmd = exec_form([a for i, a in stage["steps"] if i == "CMD"][-1])
         with tempfile.TemporaryDirectory(prefix=f"deploy-image-{stage['name']}-") as tmp:
-            for arg in exec_form(cmd):
-                name = arg[2:].split("=", 1)[0]
-                if name in ("web.listen-address", "statsd.listen-udp"):
-                    arg = f"--{name}=127.0.0.1:0"
-                elif name == "storage.path":
-                    arg = f"--storage.path={tmp}"
-                elif name == "config.file":
-                    arg = "--config.file=" + package_paths_to_repo(arg.split("=", 1)[1])
-                argv.append(arg)
-            with h.Server(argv, name=stage["name"], cwd=tmp) as server:
-                server.base_url = "http://" + server.wait_for_line(h._LISTENING.pattern).group(1)
-                server.wait_http("/-/ready")
+            secret_dir, authorization = None, None
+            if flag_value(cmd, "web.config.file"):
+                secret_dir, authorization = make_test_secret(os.path.join(tmp, "web"), objects)
+            argv = local_argv(paths[f"mingus-{stage['name']}"], cmd, tmp, secret_dir=secret_dir)
+            with start_local(argv, stage["name"], tmp) as server:
+                if authorization:
+                    check_served_with_auth(server, authorization)
+                else:
+                    server.wait_http("/-/ready")
                 rc = server.stop()
                 if rc != 0:
                     fail(f"{stage['name']} image command exited with {rc}:\n{server.output()}")
@@ -844,17 +1129,19 @@ def main():
                lambda: check_services(objects))
     checks.run("manifest flags are in --help; configs are mounted",
                lambda: check_manifest_flags(objects, binaries))
+    checks.run("collector beyond loopback: web config from a Secret, TCP probes, readers "
+               "authenticate from files", lambda: check_collector_auth(objects))
     checks.run("agent.yaml ConfigMap: the agent starts; the demo app's loop is counted",
                lambda: check_agent_config(objects, args.agent))
     checks.run("collector.yaml ConfigMap: the collector starts with the packaged rules",
                lambda: check_collector_config(objects, args.collector))
     checks.run("Prometheus snippet: promtool, and relabelling in a real Prometheus",
-               lambda: check_prometheus(objects, args.agent))
+               lambda: check_prometheus(objects, args.agent, args.collector))
     checks.run("Grafana ConfigMaps match dashboards/", lambda: check_grafana(objects))
     checks.run("Dockerfile: stages, COPY sources, packages, user, flags",
                lambda: check_dockerfile(objects, binaries))
     checks.run("Dockerfile: each image's command starts its daemon with the packaged config",
-               lambda: check_image_commands({"mingus-agent": args.agent,
+               lambda: check_image_commands(objects, {"mingus-agent": args.agent,
                                              "mingus-collector": args.collector}))
     checks.exit()
 

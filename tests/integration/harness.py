@@ -509,12 +509,12 @@ class Server(Process):
         assert not findings, findings
         return parse_exposition(text)[0]
 
-    def wait_http(self, path="/metrics", timeout=WAIT_TIMEOUT):
+    def wait_http(self, path="/metrics", timeout=WAIT_TIMEOUT, headers=None):
         def ok():
             if not self.running():
                 raise GiveUp(f"{self.name} exited with {self.proc.returncode}:\n"
                              f"{self.output()}")
-            return self.get(path, timeout=2).status == 200
+            return self.get(path, headers=headers, timeout=2).status == 200
         try:
             wait_until(ok, timeout=timeout, what=f"{self.name} to serve {path}")
         except TimeoutError as e:
