@@ -475,6 +475,22 @@ def bad_input(collector_binary, collector, tmp):
     assert "funnel 'broken' step 2: needs a page or an element" in message, message
 
 
+def report_command(collector_binary, config, store, report):
+    """mingus-collector report ux prints the report the endpoint serves, from the same store."""
+    def run(*flags):
+        return subprocess.run([collector_binary, "report", "ux", f"--config.file={config}",
+                               f"--storage.path={store}", *flags], capture_output=True,
+                              timeout=60)
+    out = run(f"--days={DAYS}", "--limit=10000")
+    assert out.returncode == 0, out.stderr.decode()
+    assert json.loads(out.stdout) == report, "report ux differs from GET /api/monitoring/ux"
+    markdown = run(f"--days={DAYS}", "--format=markdown")
+    assert markdown.returncode == 0, markdown.stderr.decode()
+    assert b"checkout_cta" in markdown.stdout and b"/pricing" in markdown.stdout, markdown.stdout
+    refused = run("--days=0")
+    assert refused.returncode == 2 and b"days: '0'" in refused.stderr, refused.stderr
+
+
 def main():
     args = h.agent_arg_parser(__doc__).parse_args()
     checks = h.Checks()
@@ -511,6 +527,8 @@ def main():
                     def run(check=check):
                         h.log(check())
                     checks.run(name, run)
+                checks.run("mingus-collector report ux prints the same report (json, markdown)",
+                           lambda: report_command(args.collector, config, store, report))
                 checks.run("a bad parameter is a 400 naming it; a bad funnel refuses the "
                            "configuration naming the file, funnel and step",
                            lambda: bad_input(args.collector, collector, tmp))

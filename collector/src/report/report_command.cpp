@@ -10,6 +10,7 @@
 
 #include "mingus/collector/events/event_store.h"
 #include "mingus/collector/events/insights.h"
+#include "mingus/collector/events/ux_report.h"
 #include "mingus/common/file.h"
 #include "mingus/config/daemon.h"
 #include "mingus/config/yaml_reader.h"
@@ -19,8 +20,9 @@ namespace mingus::collector::report {
 namespace {
 
 // A report over business_intelligence.db: refused when the collector has not made one there,
-// rather than creating an empty database where the user mistyped --storage.path.
-template <typename Report>
+// rather than creating an empty database where the user mistyped --storage.path. `kSections`:
+// the parts of the configuration the report's Open takes after its day limit.
+template <typename Report, auto... kSections>
 StatusOr<http::Handler> OpenEventsReport(const CollectorConfig& config, const Clock& clock) {
   const std::string path = JoinPath(config.storage_path, events::kEventStoreFile);
   if (!std::filesystem::exists(path)) {
@@ -28,7 +30,8 @@ StatusOr<http::Handler> OpenEventsReport(const CollectorConfig& config, const Cl
         fmt::format("no event store at {}: no collector has run with storage.path {}", path,
                     config.storage_path));
   }
-  auto report = Report::Open(path, clock, events::MaxReportDays(config.events));
+  auto report =
+      Report::Open(path, clock, events::MaxReportDays(config.events), config.*kSections...);
   if (!report.ok()) return report.status();
   std::shared_ptr<Report> shared = std::move(report).value();
   return http::Handler([shared](const http::Request& request) { return shared->Serve(request); });
@@ -52,6 +55,10 @@ std::string ErrorMessage(const std::string& body) {
 const std::vector<ReportKind>& ReportKinds() {
   static const std::vector<ReportKind> kinds = {
       {"insights", "/api/monitoring/insights", {}, OpenEventsReport<events::Insights>},
+      {"ux",
+       "/api/monitoring/ux",
+       {"page", "limit"},
+       OpenEventsReport<events::UxReports, &CollectorConfig::ux>},
   };
   return kinds;
 }
