@@ -30,7 +30,8 @@ std::string AlertsLink(const Notification& notification) {
 // Slack's attachment colour: resolved green, firing by severity.
 std::string SeverityColor(const Notification& notification) {
   if (!notification.Firing()) return "good";
-  const std::string_view severity = LabelValue(notification.CommonLabels(), "severity");
+  const Labels common = notification.CommonLabels();  // LabelValue views into it
+  const std::string_view severity = LabelValue(common, "severity");
   if (severity == "critical") return "danger";
   if (severity == "high" || severity == "warning") return "warning";
   return "#439FE0";
