@@ -23,6 +23,11 @@ class LineProcessor {
  public:
   LineProcessor(const MappingConfig& mapping, MetricStore& store, EventAggregates& aggregates,
                 IntakeStats& stats, EventSink* sink);
+  // The agent's receive threads own theirs through this class, and the agent's keeps its
+  // mapping alive in a member of its own.
+  virtual ~LineProcessor() = default;
+  LineProcessor(const LineProcessor&) = delete;
+  LineProcessor& operator=(const LineProcessor&) = delete;
   void ProcessDatagram(std::string_view datagram, bool truncated = false);
   void ProcessLine(std::string_view line);
 
