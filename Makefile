@@ -51,9 +51,12 @@ bench: build
 	@$(BUILD_DIR)/tests/client_bench --benchmark_repetitions=5 --benchmark_report_aggregates_only=true --benchmark_min_time=0.3
 	@$(BUILD_DIR)/tests/insights_bench --events 10000000 --runs 5
 
-# Longer fuzzing than the smoke runs of make test.
+# Longer fuzzing than the smoke runs of make test: each target for FUZZ_SECONDS, or to FUZZ_RUNS
+# executions; FUZZ_TARGET=NAME runs only that one, FUZZ_MERGE=1 adds what it found to the corpus
+# (tests/fuzz/run.sh).
+FUZZ_SECONDS ?= 300
 fuzz: build
-	@bash tests/fuzz/run.sh $(BUILD_DIR)/fuzz/tests/fuzz 300
+	@bash tests/fuzz/run.sh $(BUILD_DIR)/fuzz/tests/fuzz $(FUZZ_SECONDS) $(FUZZ_TARGET)
 
 format:
 	@clang-format -i $$(git ls-files '*.cpp' '*.h')

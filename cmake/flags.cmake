@@ -11,8 +11,9 @@ if(MINGUS_SANITIZE)
                                                 -fno-sanitize-recover=all)
   target_link_options(mingus_flags INTERFACE -fsanitize=${MINGUS_SANITIZE})
 endif()
-if(MINGUS_FUZZ_ONLY)
-  # Coverage for libFuzzer in every library; the fuzz targets add the fuzzer's main.
+if(MINGUS_SIDE_BUILD STREQUAL "fuzz")
+  # Coverage for libFuzzer in everything; the fuzz targets add the fuzzer's main, the other
+  # programs run with the sanitizer runtime's empty coverage callbacks.
   target_compile_options(mingus_flags INTERFACE -fsanitize=fuzzer-no-link)
 endif()
 
