@@ -219,6 +219,7 @@ void Collector::Reload(CollectorConfig config) {
   config_ = std::move(config);
   rules_.Apply(config_.rule_groups, RuleOptions());
   monitoring_.Apply(config_.dashboard);
+  if (db_optimizer_) db_optimizer_->SetConfig(config_.db_optimizer);
   if (event_puller_) {
     event_store_->SetOptions(EventStoreOptions(config_.events));
     event_puller_->Apply(config_.events);
@@ -255,6 +256,11 @@ Status Collector::StartEvents() {
   insights_ = std::move(insights).value();
   router_->Handle("GET", "/api/monitoring/insights",
                   [this](const http::Request& r) { return insights_->Serve(r); });
+  auto db_optimizer = db::DbOptimizer::Open(path, config_.db_optimizer, clock_);
+  if (!db_optimizer.ok()) return db_optimizer.status();
+  db_optimizer_ = std::move(db_optimizer).value();
+  router_->Handle("GET", "/api/monitoring/db/report",
+                  [this](const http::Request& r) { return db_optimizer_->Serve(r); });
   auto ux = events::UxReports::Open(path, clock_, events::MaxReportDays(config_.events),
                                     config_.ux);
   if (!ux.ok()) return ux.status();

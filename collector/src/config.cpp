@@ -197,6 +197,25 @@ void ReadTargetClient(MapReader& reader, scrape::TargetClient& client) {
   client.authorization = http.AuthorizationHeader();
 }
 
+// db_optimizer: the database optimizer's thresholds and the app's SQLite database.
+void ReadDbOptimizer(MapReader& top, db::DbOptimizerConfig& optimizer) {
+  MapReader reader = top.Map("db_optimizer");
+  reader.Read("slow_threshold", optimizer.slow_threshold);
+  reader.Check("slow_threshold", optimizer.slow_threshold.count() >= 0
+                                     ? OkStatus()
+                                     : Status::Error("must not be negative"));
+  reader.Read("n_plus_one_threshold", optimizer.n_plus_one_threshold, 2, 1'000'000);
+  reader.Read("window", optimizer.window);
+  reader.Check("window", optimizer.window.count() > 0 ? OkStatus()
+                                                      : Status::Error("must be above zero"));
+  reader.Read("max_events", optimizer.max_events, 1, 100'000'000);
+  reader.Read("mask_literals", optimizer.mask_literals);
+  reader.Read("sqlite_path", optimizer.sqlite_path);
+  reader.Read("max_verified", optimizer.max_verified, 0, 10'000);
+  reader.Read("large_result_rows", optimizer.large_result_rows, 1, int64_t{1} << 40);
+  reader.Finish();
+}
+
 ScrapeConfig ReadScrapeConfig(MapReader& reader, const YAML::Node& node) {
   ScrapeConfig scrape;
   reader.Read("job_name", scrape.job_name);
@@ -285,6 +304,7 @@ void ReadFile(const YAML::Node& root, const std::string& file, CollectorConfig& 
     config.scrape_configs.push_back(std::move(scrape));
   });
   ReadEvents(top, config.scrape_configs, config.events);
+  ReadDbOptimizer(top, config.db_optimizer);
   events::ReadUxConfig(top, config.ux);
   top.Finish();
 }

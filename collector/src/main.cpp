@@ -7,6 +7,7 @@
 #include <string_view>
 
 #include "mingus/collector/collector.h"
+#include "mingus/collector/db/db_advise_command.h"
 #include "mingus/collector/db/fingerprint_command.h"
 #include "mingus/collector/report/report_command.h"
 #include "mingus/collector/rules/rule_test.h"
@@ -33,6 +34,10 @@ std::optional<int> RunSubcommand(int argc, char** argv, const mingus::Clock& clo
     return mingus::collector::report::ReportCommand({argv + 2, argv + argc}, clock, std::cout,
                                                     std::cerr);
   }
+  if (command == "db-advise") {
+    return mingus::collector::db::DbAdviseCommand({argv + 2, argv + argc}, std::cout, std::cerr,
+                                                  mingus::SystemClock());
+  }
   if (command != "check-rules" && command != "test-rules") return std::nullopt;
   const std::vector<std::string> files(argv + 2, argv + argc);
   if (files.empty()) {
@@ -57,7 +62,9 @@ int main(int argc, char** argv) {
           "alert rules.\n\nAlso: mingus-collector check-rules FILE... and test-rules FILE..., as "
           "promtool's check rules and test rules; mingus-collector fingerprint [--query Q | "
           "FILE...], as pt-fingerprint; mingus-collector report {} --days N --format "
-          "json|markdown, the reports the API serves, from the stores in --storage.path.",
+          "json|markdown, the reports the API serves, from the stores in --storage.path; "
+          "mingus-collector db-advise [--sqlite APP.db] [--apply], the indexes the database "
+          "optimizer suggests, as CREATE INDEX statements.",
           collector::report::ReportKindNames()));
   flag_values.Register(flags);
   if (const auto exit_status = config::HandleCommandLine(flags, "mingus-collector", argc, argv))

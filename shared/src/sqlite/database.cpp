@@ -172,6 +172,53 @@ StatusOr<std::unique_ptr<Database>> Database::Open(const std::string& path) {
   return database;
 }
 
+StatusOr<std::unique_ptr<Database>> Database::OpenExisting(const std::string& path, Access access,
+                                                           std::chrono::milliseconds busy_timeout) {
+  std::error_code error;
+  if (!std::filesystem::is_regular_file(path, error)) {
+    return Status::Error(fmt::format("sqlite {}: no such file", path));
+  }
+  sqlite3* db = nullptr;
+  const int flags = (access == Access::kReadOnly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE) |
+                    SQLITE_OPEN_NOMUTEX;
+  if (sqlite3_open_v2(path.c_str(), &db, flags, nullptr) != SQLITE_OK) {
+    Status status = Error(db, fmt::format("sqlite {}: open", path));
+    sqlite3_close(db);
+    return status;
+  }
+  sqlite3_busy_timeout(db, static_cast<int>(busy_timeout.count()));
+  auto database = std::unique_ptr<Database>(new Database(db, path));
+  // Opening reads nothing: read the schema now, so that a file that is not a database (or is
+  // locked) is reported here rather than by the first statement.
+  if (Status status = database->Exec("SELECT count(*) FROM sqlite_schema"); !status.ok())
+    return status;
+  return database;
+}
+
+Status Database::CopyTo(const std::string& path) const {
+  sqlite3* copy = nullptr;
+  if (sqlite3_open_v2(path.c_str(), &copy, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, nullptr) !=
+      SQLITE_OK) {
+    Status status = Error(copy, fmt::format("sqlite {}: open", path));
+    sqlite3_close(copy);
+    return status;
+  }
+  sqlite3_backup* backup = sqlite3_backup_init(copy, "main", db_, "main");
+  if (backup == nullptr) {
+    Status status = Error(copy, fmt::format("sqlite {}: copy to {}", path_, path));
+    sqlite3_close(copy);
+    return status;
+  }
+  const int step = sqlite3_backup_step(backup, -1);
+  sqlite3_backup_finish(backup);
+  Status status = step == SQLITE_DONE
+                      ? OkStatus()
+                      : Status::Error(fmt::format("sqlite {}: copy to {}: {}", path_, path,
+                                                  sqlite3_errstr(step)));
+  sqlite3_close(copy);
+  return status;
+}
+
 Status Database::Exec(std::string_view sql) {
   char* message = nullptr;
   if (sqlite3_exec(db_, std::string(sql).c_str(), nullptr, nullptr, &message) != SQLITE_OK) {

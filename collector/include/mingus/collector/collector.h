@@ -16,6 +16,7 @@
 #include "mingus/collector/api/monitoring_stream.h"
 #include "mingus/collector/api/prometheus_api.h"
 #include "mingus/collector/config.h"
+#include "mingus/collector/db/db_report.h"
 #include "mingus/collector/events/event_puller.h"
 #include "mingus/collector/events/event_store.h"
 #include "mingus/collector/events/insights.h"
@@ -111,6 +112,7 @@ class Collector {
   std::unique_ptr<events::EventStore> event_store_;
   std::unique_ptr<events::EventPuller> event_puller_;
   std::unique_ptr<events::Insights> insights_;  // GET /api/monitoring/insights
+  std::unique_ptr<db::DbOptimizer> db_optimizer_;  // GET /api/monitoring/db/report
   std::unique_ptr<events::UxReports> ux_;       // GET /api/monitoring/ux
 };
 

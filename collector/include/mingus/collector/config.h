@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "mingus/collector/api/dashboard_config.h"
+#include "mingus/collector/db/db_optimizer_config.h"
 #include "mingus/collector/events/events_config.h"
 #include "mingus/collector/events/ux_config.h"
 #include "mingus/collector/notify/config.h"
@@ -84,6 +85,8 @@ struct CollectorConfig {
   events::EventsConfig events;
   // ux, funnels, experiments: what the UX report counts (docs/ux.md)
   events::UxConfig ux;
+  // db_optimizer: slow-query digests and index suggestions from the app's db events
+  db::DbOptimizerConfig db_optimizer;
   // The configuration file's folder: relative file_sd paths are resolved from it.
   std::string base_directory = ".";
 };

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -59,6 +60,12 @@ class Database {
   // SQLite's quick_check is renamed to PATH.corrupt-UNIXTIME (and reported in
   // moved_aside()) and a fresh one is created in its place.
   static StatusOr<std::unique_ptr<Database>> Open(const std::string& path);
+  // Opens someone else's database (an application's) as it is: never created, its journal
+  // mode left alone, nothing checked or moved. A statement that meets a lock waits up to
+  // `busy_timeout`, then fails with "database is locked".
+  enum class Access { kReadOnly, kReadWrite };
+  static StatusOr<std::unique_ptr<Database>> OpenExisting(const std::string& path, Access access,
+                                                          std::chrono::milliseconds busy_timeout);
   ~Database();
   Database(const Database&) = delete;
   Database& operator=(const Database&) = delete;
@@ -75,6 +82,9 @@ class Database {
   const std::string& path() const { return path_; }
   // Bytes on disk: the database file and its write-ahead log.
   uint64_t DiskBytes() const;
+  // Copies the whole database into a new file at `path` (SQLite's online backup), consistent
+  // as of one read transaction.
+  Status CopyTo(const std::string& path) const;
 
  private:
   Database(sqlite3* db, std::string path);

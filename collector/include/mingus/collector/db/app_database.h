@@ -1,0 +1,80 @@
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "mingus/collector/db/index_advisor.h"
+#include "mingus/common/status.h"
+#include "mingus/sqlite/database.h"
+
+// The application's own SQLite database, when the optimizer is given one: its schema for the
+// suggestions, and a scratch copy on which each suggestion is checked (the plan before and after
+// creating the index, and the sample query's run time). The database itself is only read, except
+// by ApplyIndexes, which the operator asks for.
+namespace mingus::collector::db {
+
+struct Verification {
+  bool verified = false;
+  std::string reason;  // why it is not verified, or a caveat of the figures
+  std::vector<std::string> plan_before, plan_after;  // EXPLAIN QUERY PLAN's lines
+  double ms_before = 0, ms_after = 0;  // median run time of the sample, without and with it
+  int runs = 0;                        // runs each median is of
+};
+
+struct AppDatabaseOptions {
+  std::chrono::milliseconds busy_timeout{1000};  // waiting for the application's locks
+  std::string scratch_directory;                 // for the copy; the system's temp when empty
+  int runs = 5;                                  // timed runs of the sample, before and after
+  std::chrono::milliseconds max_timing{2000};    // fewer runs when they take longer than this
+};
+
+// Reads the schema of an open database: tables, their columns, and indexes with their columns
+// (an INTEGER PRIMARY KEY as the index "rowid").
+StatusOr<Schema> ReadSchema(sqlite::Database& db);
+
+// Not thread-safe: one caller at a time.
+class AppDatabase {
+ public:
+  // Opens `path` read-only (never creating it), reads its schema and copies it for the checks.
+  static StatusOr<std::unique_ptr<AppDatabase>> Open(const std::string& path,
+                                                     const AppDatabaseOptions& options);
+  ~AppDatabase();  // removes the copy
+  AppDatabase(const AppDatabase&) = delete;
+  AppDatabase& operator=(const AppDatabase&) = delete;
+
+  const Schema& schema() const { return schema_; }
+  const std::string& path() const { return path_; }
+
+  // Verified when the sample's plan scans a table (or sorts in a temporary B-tree) without the
+  // index and uses the index once it exists on the copy; the index is dropped again after, so
+  // that each suggestion is measured alone. Statements that write run in a transaction that is
+  // rolled back.
+  Verification Verify(const IndexSuggestion& suggestion, std::string_view sample);
+
+ private:
+  AppDatabase(std::string path, std::string copy_directory, std::unique_ptr<sqlite::Database> copy,
+              Schema schema, const AppDatabaseOptions& options);
+  StatusOr<std::vector<std::string>> Plan(std::string_view sample);
+  StatusOr<std::pair<double, int>> Time(std::string_view sample);
+
+  std::string path_, copy_directory_;
+  std::unique_ptr<sqlite::Database> copy_;
+  Schema schema_;
+  AppDatabaseOptions options_;
+};
+
+struct Applied {
+  std::string statement;
+  Status status;
+};
+// Creates the indexes on the database at `path` (which must exist), each in its own transaction;
+// one that meets a lock for longer than busy_timeout fails with "database is locked" and the
+// ones after it are still tried. Errors opening the file come back as the Status.
+StatusOr<std::vector<Applied>> ApplyIndexes(const std::string& path,
+                                            const std::vector<IndexSuggestion>& suggestions,
+                                            std::chrono::milliseconds busy_timeout);
+
+}  // namespace mingus::collector::db

@@ -1,0 +1,219 @@
+#include "mingus/collector/db/app_database.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <random>
+
+#include "mingus/sql/tokens.h"
+
+namespace mingus::collector::db {
+
+namespace {
+
+// "SCAN t" with no index at all, or a sort the plan does in a temporary B-tree.
+bool ShowsScan(const std::vector<std::string>& plan) {
+  return std::any_of(plan.begin(), plan.end(), [](const std::string& line) {
+    return (line.starts_with("SCAN ") && line.find(" USING ") == std::string::npos) ||
+           line.starts_with("USE TEMP B-TREE");
+  });
+}
+
+bool UsesIndex(const std::vector<std::string>& plan, const std::string& name) {
+  const std::string mark = " INDEX " + name;
+  return std::any_of(plan.begin(), plan.end(), [&](const std::string& line) {
+    const size_t at = line.find(mark);
+    return at != std::string::npos &&
+           (at + mark.size() == line.size() || line[at + mark.size()] == ' ');
+  });
+}
+
+std::string Joined(const std::vector<std::string>& lines) {
+  std::string out;
+  for (const auto& line : lines) out += (out.empty() ? "" : "; ") + line;
+  return out;
+}
+
+}  // namespace
+
+StatusOr<Schema> ReadSchema(sqlite::Database& db) {
+  Schema schema;
+  auto tables = db.Prepare(
+      "SELECT name, sql LIKE '%WITHOUT ROWID%' FROM sqlite_schema "
+      "WHERE type = 'table' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' ORDER BY name");
+  if (!tables.ok()) return tables.status();
+  auto columns = db.Prepare("SELECT name, type, pk FROM pragma_table_info(?1) ORDER BY cid");
+  if (!columns.ok()) return columns.status();
+  auto indexes = db.Prepare("SELECT name FROM pragma_index_list(?1) ORDER BY seq");
+  if (!indexes.ok()) return indexes.status();
+  auto index_columns =
+      db.Prepare("SELECT coalesce(name, '') FROM pragma_index_info(?1) ORDER BY seqno");
+  if (!index_columns.ok()) return index_columns.status();
+  while (tables->Step()) {
+    const std::string table(tables->Text(0));
+    const std::string key = sql::LowerCopy(table);
+    const bool without_rowid = tables->Int(1) != 0;
+    auto& table_columns = schema.columns[key];
+    auto& table_indexes = schema.indexes[key];
+    std::vector<std::string> primary_key;
+    std::string integer_key;
+    columns->Bind(1, table);
+    while (columns->Step()) {
+      table_columns.push_back(sql::LowerCopy(columns->Text(0)));
+      if (columns->Int(2) > 0) {
+        primary_key.push_back(table_columns.back());
+        if (sql::LowerCopy(columns->Text(1)) == "integer") integer_key = table_columns.back();
+      }
+    }
+    if (!columns->status().ok()) return columns->status();
+    columns->Reset();
+    // An INTEGER PRIMARY KEY is the rowid: the table itself is its index.
+    if (!without_rowid && primary_key.size() == 1 && !integer_key.empty())
+      table_indexes.push_back({"rowid", {integer_key}});
+    indexes->Bind(1, table);
+    while (indexes->Step()) {
+      ExistingIndex index{std::string(indexes->Text(0)), {}};
+      index_columns->Bind(1, index.name);
+      while (index_columns->Step()) index.columns.push_back(sql::LowerCopy(index_columns->Text(0)));
+      if (!index_columns->status().ok()) return index_columns->status();
+      index_columns->Reset();
+      table_indexes.push_back(std::move(index));
+    }
+    if (!indexes->status().ok()) return indexes->status();
+    indexes->Reset();
+  }
+  if (!tables->status().ok()) return tables->status();
+  return schema;
+}
+
+AppDatabase::AppDatabase(std::string path, std::string copy_directory,
+                         std::unique_ptr<sqlite::Database> copy, Schema schema,
+                         const AppDatabaseOptions& options)
+    : path_(std::move(path)),
+      copy_directory_(std::move(copy_directory)),
+      copy_(std::move(copy)),
+      schema_(std::move(schema)),
+      options_(options) {}
+
+AppDatabase::~AppDatabase() {
+  copy_.reset();
+  std::error_code error;
+  std::filesystem::remove_all(copy_directory_, error);
+}
+
+StatusOr<std::unique_ptr<AppDatabase>> AppDatabase::Open(const std::string& path,
+                                                         const AppDatabaseOptions& options) {
+  auto source = sqlite::Database::OpenExisting(path, sqlite::Database::Access::kReadOnly,
+                                               options.busy_timeout);
+  if (!source.ok()) return source.status();
+  auto schema = ReadSchema(**source);
+  if (!schema.ok()) return schema.status();
+  std::error_code error;
+  const std::filesystem::path scratch = options.scratch_directory.empty()
+                                            ? std::filesystem::temp_directory_path(error)
+                                            : std::filesystem::path(options.scratch_directory);
+  const auto directory = scratch / fmt::format("mingus-db-advise-{:016x}",
+                                               std::random_device{}() * 0x9e3779b97f4a7c15ull);
+  if (!std::filesystem::create_directories(directory, error))
+    return Status::Error(fmt::format("cannot create {} for the copy of {}: {}", directory.string(),
+                                     path, error.message()));
+  const std::string copy_path = (directory / "copy.db").string();
+  if (Status status = (*source)->CopyTo(copy_path); !status.ok()) {
+    std::filesystem::remove_all(directory, error);
+    return status;
+  }
+  source->reset();
+  auto copy = sqlite::Database::OpenExisting(copy_path, sqlite::Database::Access::kReadWrite,
+                                             options.busy_timeout);
+  if (!copy.ok()) {
+    std::filesystem::remove_all(directory, error);
+    return copy.status();
+  }
+  return std::unique_ptr<AppDatabase>(new AppDatabase(
+      path, directory.string(), std::move(copy).value(), std::move(schema).value(), options));
+}
+
+StatusOr<std::vector<std::string>> AppDatabase::Plan(std::string_view sample) {
+  auto explain = copy_->Prepare(fmt::format("EXPLAIN QUERY PLAN {}", sample));
+  if (!explain.ok()) return explain.status();
+  std::vector<std::string> lines;
+  while (explain->Step()) lines.emplace_back(explain->Text(3));
+  if (!explain->status().ok()) return explain->status();
+  return lines;
+}
+
+StatusOr<std::pair<double, int>> AppDatabase::Time(std::string_view sample) {
+  std::vector<double> times;
+  double total = 0;
+  while (static_cast<int>(times.size()) < options_.runs &&
+         (times.empty() || total < static_cast<double>(options_.max_timing.count()))) {
+    sqlite::Transaction undo(*copy_);  // rolled back: a sample that writes leaves no trace
+    if (!undo.status().ok()) return undo.status();
+    auto statement = copy_->Prepare(sample);
+    if (!statement.ok()) return statement.status();
+    const auto start = std::chrono::steady_clock::now();
+    while (statement->Step()) {
+    }
+    const std::chrono::duration<double, std::milli> took = std::chrono::steady_clock::now() - start;
+    if (!statement->status().ok()) return statement->status();
+    times.push_back(took.count());
+    total += took.count();
+  }
+  std::sort(times.begin(), times.end());
+  return std::pair{times[times.size() / 2], static_cast<int>(times.size())};
+}
+
+Verification AppDatabase::Verify(const IndexSuggestion& suggestion, std::string_view sample) {
+  Verification result;
+  const auto fail = [&](std::string reason) {
+    result.reason = std::move(reason);
+    return result;
+  };
+  auto before = Plan(sample);
+  if (!before.ok()) return fail("SQLite cannot plan the sample: " + before.message());
+  result.plan_before = std::move(before).value();
+  if (!ShowsScan(result.plan_before))
+    return fail("the plan scans no table without an index: " + Joined(result.plan_before));
+  auto slow = Time(sample);
+  if (!slow.ok()) return fail("the sample does not run: " + slow.message());
+  if (Status status = copy_->Exec(suggestion.statement); !status.ok())
+    return fail("creating the index on the copy failed: " + status.message());
+  auto after = Plan(sample);
+  auto fast = after.ok() ? Time(sample) : StatusOr<std::pair<double, int>>(after.status());
+  (void)copy_->Exec(fmt::format("DROP INDEX IF EXISTS {}", suggestion.name));
+  if (!after.ok()) return fail("SQLite cannot plan the sample with the index: " + after.message());
+  result.plan_after = std::move(after).value();
+  if (!fast.ok()) return fail("the sample does not run with the index: " + fast.message());
+  result.ms_before = slow->first;
+  result.ms_after = fast->first;
+  result.runs = std::min(slow->second, fast->second);
+  if (!UsesIndex(result.plan_after, suggestion.name))
+    return fail("the planner does not use it: " + Joined(result.plan_after));
+  result.verified = true;
+  const auto tokens = sql::Tokenize(sample);
+  if (std::any_of(tokens.begin(), tokens.end(),
+                  [](const sql::Token& t) { return t.kind == sql::TokenKind::kPlaceholder; }))
+    result.reason = "the sample has placeholders, run with NULLs: its times are indicative only";
+  return result;
+}
+
+StatusOr<std::vector<Applied>> ApplyIndexes(const std::string& path,
+                                            const std::vector<IndexSuggestion>& suggestions,
+                                            std::chrono::milliseconds busy_timeout) {
+  auto db =
+      sqlite::Database::OpenExisting(path, sqlite::Database::Access::kReadWrite, busy_timeout);
+  if (!db.ok()) return db.status();
+  std::vector<Applied> applied;
+  for (const auto& suggestion : suggestions) {
+    Applied one{suggestion.statement, OkStatus()};
+    sqlite::Transaction transaction(**db);
+    one.status = transaction.status();
+    if (one.status.ok()) one.status = (*db)->Exec(suggestion.statement);
+    if (one.status.ok()) one.status = transaction.Commit();
+    applied.push_back(std::move(one));
+  }
+  return applied;
+}
+
+}  // namespace mingus::collector::db
