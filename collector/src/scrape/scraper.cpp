@@ -38,15 +38,27 @@ ScrapeReport TargetScraper::Ingest(const StatusOr<std::string>& body, int64_t ti
   ScrapeReport report;
   report.duration_seconds = duration_seconds;
   report.timestamp_ms = timestamp_ms;
-  ++scrape_number_;
   if (body.ok()) {
     // Parse everything first: a malformed body fails the whole scrape, as in Prometheus.
     pending_.clear();
     limit_error_.clear();
     wire::ExpositionCallbacks callbacks;
+    // The parser asks before reading a series' labels, which a cached series needs not.
+    callbacks.known = [this](std::string_view series) {
+      known_ = cache_.Find(series);
+      return known_ != nullptr;
+    };
     callbacks.sample = [&](const wire::ExpositionSample& sample) {
-      const tsdb::SeriesRef ref = Resolve(sample);
-      // 0: a duplicate label name in the exposition; the sample is dropped.
+      const bool explicit_timestamp = sample.timestamp_ms.has_value();
+      tsdb::SeriesRef ref = 0;
+      if (known_ != nullptr) {
+        known_->explicit_timestamp = explicit_timestamp;
+        ref = known_->ref;
+      } else if (ref = Resolve(sample); ref != 0) {
+        cache_.Add(sample.series, {ref, explicit_timestamp});
+      }
+      // 0: the series was refused (by a label limit, which fails the scrape, or for a label
+      // name that adding the target's labels doubled); the sample is dropped.
       if (ref != 0)
         pending_.push_back({ref, sample.timestamp_ms.value_or(timestamp_ms), sample.value});
     };
@@ -67,26 +79,15 @@ ScrapeReport TargetScraper::Ingest(const StatusOr<std::string>& body, int64_t ti
     report.error = body.message();
   }
   // Series of the last scrape missing from this one (all of them when it failed) end here.
-  for (auto& [key, series] : series_) {
-    const bool seen = report.up && series.seen_in == scrape_number_;
-    if (series.in_last_scrape && !seen && !series.explicit_timestamp &&
-        head_.Append(series.ref, timestamp_ms, StaleNaN())) {
+  cache_.Commit(report.up, [&](const ScrapeCache::Entry& series) {
+    if (!series.explicit_timestamp && head_.Append(series.ref, timestamp_ms, StaleNaN()))
       ++report.stale;
-    }
-    series.in_last_scrape = seen;
-  }
-  boost::unordered::erase_if(series_, [](const auto& entry) { return !entry.second.in_last_scrape; });
+  });
   AppendReportSeries(report, timestamp_ms);
   return report;
 }
 
 tsdb::SeriesRef TargetScraper::Resolve(const wire::ExpositionSample& sample) {
-  const bool explicit_timestamp = sample.timestamp_ms.has_value();
-  if (const auto cached = series_.find(sample.series); cached != series_.end()) {
-    cached->second.explicit_timestamp = explicit_timestamp;
-    cached->second.seen_in = scrape_number_;
-    return cached->second.ref;
-  }
   // A cached series passed these checks when it was first seen, with the same bytes.
   if (sample.labels.size() > target_.label_limit && limit_error_.empty()) {
     limit_error_ = fmt::format("label_limit exceeded: {} has {} labels, limit {}", sample.name,
@@ -123,17 +124,13 @@ tsdb::SeriesRef TargetScraper::Resolve(const wire::ExpositionSample& sample) {
   }
   auto labels = tsdb::MakeLabels(std::move(pairs));
   if (!labels.ok()) return 0;
-  const tsdb::SeriesRef ref = head_.GetOrCreate(*labels);
-  series_.emplace(sample.series, ScrapedSeries{ref, explicit_timestamp, false, scrape_number_});
-  return ref;
+  return head_.GetOrCreate(*labels);
 }
 
 void TargetScraper::MarkStale(int64_t timestamp_ms) {
-  for (const auto& [key, series] : series_) {
-    if (series.in_last_scrape && !series.explicit_timestamp)
-      head_.Append(series.ref, timestamp_ms, StaleNaN());
-  }
-  series_.clear();
+  cache_.ForgetAll([&](const ScrapeCache::Entry& series) {
+    if (!series.explicit_timestamp) head_.Append(series.ref, timestamp_ms, StaleNaN());
+  });
   for (const char* name : {"up", "scrape_duration_seconds", "scrape_samples_scraped"}) {
     head_.Append(ReportSeries(name), timestamp_ms, StaleNaN());
   }

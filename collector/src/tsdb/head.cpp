@@ -126,7 +126,7 @@ SeriesRef Head::GetOrCreate(const Labels& labels) {
 SeriesRef Head::FindLocked(const Labels& labels, uint64_t hash) const {
   const auto it = by_hash_.find(hash);
   if (it == by_hash_.end()) return 0;
-  if (series_.at(it->second)->labels == labels) return it->second;
+  if (series_.at(it->second).labels == labels) return it->second;
   if (colliding_.empty()) return 0;
   const auto other = colliding_.find(LabelsString(labels));
   return other == colliding_.end() ? 0 : other->second;
@@ -137,7 +137,7 @@ SeriesRef Head::GetOrCreateLocked(const Labels& labels, uint64_t hash) {
   const SeriesRef ref = next_ref_++;
   auto series = std::make_unique<Series>();
   series->labels = labels;
-  series_.emplace(ref, std::move(series));
+  series_.Insert(ref, std::move(series));
   if (!by_hash_.emplace(hash, ref).second) colliding_.emplace(LabelsString(labels), ref);
   for (const auto& [name, value] : labels) postings_[name][value].push_back(ref);
   return ref;
@@ -153,7 +153,7 @@ void Head::ForgetLocked(SeriesRef ref, const Labels& labels) {
   by_hash_.erase(it);
   // A colliding series with this hash takes the freed place, or lookups would miss it.
   for (auto other = colliding_.begin(); other != colliding_.end(); ++other) {
-    if (other->second != ref && hasher_(series_.at(other->second)->labels) == hash) {
+    if (other->second != ref && hasher_(series_.at(other->second).labels) == hash) {
       by_hash_.emplace(hash, other->second);
       colliding_.erase(other);
       return;
@@ -175,9 +175,9 @@ size_t Head::AppendMany(std::span<const PendingSample> samples) {
 }
 
 bool Head::AppendLocked(SeriesRef ref, int64_t t, double value) {
-  const auto it = series_.find(ref);
-  if (it == series_.end()) return false;
-  Series& s = *it->second;
+  Series* found = series_.Find(ref);
+  if (found == nullptr) return false;
+  Series& s = *found;
   if (s.head.samples() > 0 && t <= s.head_max_t) return false;
   if (s.head.samples() == 0 && !s.closed.empty() && t <= s.closed.back().max_t) return false;
   if (s.head.samples() >= kSamplesPerChunk) {
@@ -280,7 +280,7 @@ std::vector<SeriesRef> Head::Select(const std::vector<Matcher>& matchers) const 
   }
   std::vector<std::pair<const Labels*, SeriesRef>> selected;
   for (const SeriesRef ref : *candidates) {
-    const Labels& labels = series_.at(ref)->labels;
+    const Labels& labels = series_.at(ref).labels;
     if (std::all_of(check.begin(), check.end(),
                     [&](const Matcher* m) { return m->Matches(LabelValue(labels, m->name)); })) {
       selected.emplace_back(&labels, ref);
@@ -296,15 +296,15 @@ std::vector<SeriesRef> Head::Select(const std::vector<Matcher>& matchers) const 
 
 const Labels& Head::LabelsOf(SeriesRef ref) const {
   std::shared_lock lock(mutex_);
-  return series_.at(ref)->labels;  // series are never moved, and removed only by Truncate
+  return series_.at(ref).labels;  // series are never moved, and removed only by Truncate
 }
 
 std::vector<Sample> Head::Samples(SeriesRef ref, int64_t min_t, int64_t max_t) const {
   std::shared_lock lock(mutex_);
   std::vector<Sample> out;
-  const auto it = series_.find(ref);
-  if (it == series_.end()) return out;
-  const Series& s = *it->second;
+  const Series* found = series_.Find(ref);
+  if (found == nullptr) return out;
+  const Series& s = *found;
   const auto take = [&](XorChunkReader reader) {
     Sample sample;
     while (reader.Next(sample)) {
@@ -321,22 +321,20 @@ std::vector<Sample> Head::Samples(SeriesRef ref, int64_t min_t, int64_t max_t) c
 
 void Head::Truncate(int64_t min_t) {
   std::unique_lock lock(mutex_);
-  for (auto it = series_.begin(); it != series_.end();) {
-    Series& s = *it->second;
-    std::erase_if(s.closed, [&](const Chunk& c) { return c.max_t < min_t; });
-    const bool head_old = s.head.samples() == 0 || s.head_max_t < min_t;
-    if (s.closed.empty() && head_old) {
-      for (const auto& [name, value] : s.labels) {
-        auto& refs = postings_[name][value];
-        std::erase(refs, it->first);
-        if (refs.empty()) postings_[name].erase(value);
-      }
-      ForgetLocked(it->first, s.labels);
-      it = series_.erase(it);
-    } else {
-      ++it;
+  std::vector<SeriesRef> emptied;
+  for (const auto& [ref, s] : series_) {
+    std::erase_if(s->closed, [&](const Chunk& c) { return c.max_t < min_t; });
+    const bool head_old = s->head.samples() == 0 || s->head_max_t < min_t;
+    if (!s->closed.empty() || !head_old) continue;
+    for (const auto& [name, value] : s->labels) {
+      auto& refs = postings_[name][value];
+      std::erase(refs, ref);
+      if (refs.empty()) postings_[name].erase(value);
     }
+    ForgetLocked(ref, s->labels);
+    emptied.push_back(ref);
   }
+  for (const SeriesRef ref : emptied) series_.Erase(ref);
 }
 
 size_t Head::series_count() const {
@@ -402,9 +400,9 @@ std::vector<Head::UnflushedSeries> Head::ChunksToFlush() const {
 
 void Head::MarkFlushed(SeriesRef ref, int64_t closed_through) {
   std::unique_lock lock(mutex_);
-  const auto it = series_.find(ref);
-  if (it == series_.end()) return;
-  Series& s = *it->second;
+  Series* found = series_.Find(ref);
+  if (found == nullptr) return;
+  Series& s = *found;
   s.closed_flushed_through = std::max(s.closed_flushed_through, closed_through);
 }
 
@@ -422,7 +420,7 @@ Status Head::RestoreChunk(const Labels& labels, StoredChunk chunk) {
                                      chunk.max_t, LabelsString(labels)));
   }
   std::unique_lock lock(mutex_);
-  Series& s = *series_.at(GetOrCreateLocked(labels, hasher_(labels)));
+  Series& s = series_.at(GetOrCreateLocked(labels, hasher_(labels)));
   const auto at = std::lower_bound(s.closed.begin(), s.closed.end(), chunk.min_t,
                                    [](const Chunk& c, int64_t t) { return c.min_t < t; });
   const bool overlaps = (at != s.closed.end() && at->min_t <= chunk.max_t) ||

@@ -41,6 +41,27 @@ std::optional<ExpositionType> ParseType(std::string_view text) {
   return std::nullopt;
 }
 
+// Where the series of a sample line ends: after the '}' that closes its labels, skipping
+// quoted values and their escapes; npos when the labels are not closed.
+size_t SeriesEnd(std::string_view line, size_t open_brace) {
+  bool quoted = false;
+  for (size_t i = open_brace + 1; i < line.size(); ++i) {
+    const char c = line[i];
+    if (quoted) {
+      if (c == '\\') {
+        ++i;
+      } else if (c == '"') {
+        quoted = false;
+      }
+    } else if (c == '"') {
+      quoted = true;
+    } else if (c == '}') {
+      return i + 1;
+    }
+  }
+  return std::string_view::npos;
+}
+
 std::string UnescapeHelp(std::string_view text) {
   std::string out;
   for (size_t i = 0; i < text.size(); ++i) {
@@ -112,8 +133,15 @@ Status ExpositionParser::ParseSample(std::string_view line, const ExpositionCall
   while (i < line.size() && (IsNameChar(line[i]) || line[i] == ':')) ++i;
   ExpositionSample sample;
   sample.name = line.substr(0, i);
-  if (!IsValidMetricName(sample.name)) return Status::Error(fmt::format("bad metric name in '{}'", line));
   labels_.clear();
+  if (callbacks.known) {
+    const size_t end = i < line.size() && line[i] == '{' ? SeriesEnd(line, i) : i;
+    if (end != std::string_view::npos && callbacks.known(line.substr(0, end))) {
+      return ParseValueAndTimestamp(line, end, sample, callbacks);
+    }
+  }
+  if (!IsValidMetricName(sample.name))
+    return Status::Error(fmt::format("bad metric name in '{}'", line));
   unescaped_.clear();
   unescaped_spans_.clear();
   if (i < line.size() && line[i] == '{') {
@@ -176,9 +204,16 @@ Status ExpositionParser::ParseSample(std::string_view line, const ExpositionCall
   for (const auto& span : unescaped_spans_) {
     labels_[span.label].value = std::string_view(unescaped_).substr(span.start, span.length);
   }
-  sample.series = line.substr(0, i);
+  sample.labels = labels_;
+  return ParseValueAndTimestamp(line, i, sample, callbacks);
+}
+
+Status ExpositionParser::ParseValueAndTimestamp(std::string_view line, size_t series_end,
+                                                ExpositionSample& sample,
+                                                const ExpositionCallbacks& callbacks) {
+  sample.series = line.substr(0, series_end);
   std::vector<std::string_view>& fields = fields_;
-  std::string_view rest = line.substr(i);
+  std::string_view rest = line.substr(series_end);
   if (const auto exemplar = rest.find(" # "); exemplar != std::string_view::npos) rest = rest.substr(0, exemplar);
   text::SplitFields(rest, fields);
   if (fields.empty()) return Status::Error(fmt::format("{}: missing value", sample.name));
@@ -191,7 +226,6 @@ Status ExpositionParser::ParseSample(std::string_view line, const ExpositionCall
     if (!timestamp) return Status::Error(fmt::format("{}: bad timestamp '{}'", sample.name, fields[1]));
     sample.timestamp_ms = *timestamp;
   }
-  sample.labels = labels_;
   if (callbacks.sample) callbacks.sample(sample);
   return OkStatus();
 }

@@ -21,7 +21,7 @@ struct ExpositionLabel {
 struct ExpositionSample {
   std::string_view series;  // the name and labels as written: a cache key for the series
   std::string_view name;
-  std::span<const ExpositionLabel> labels;  // in the order written
+  std::span<const ExpositionLabel> labels;  // in the order written; none for a known series
   double value = 0;
   std::optional<int64_t> timestamp_ms;
 };
@@ -30,6 +30,10 @@ enum class ExpositionType { kUntyped, kCounter, kGauge, kHistogram, kSummary };
 
 struct ExpositionCallbacks {
   std::function<void(const ExpositionSample&)> sample;
+  // Optional, called with each sample's series as written before its name and labels are
+  // checked and read: true when the caller has seen these very bytes in an earlier body (they
+  // passed the same checks then); the sample then comes without its labels.
+  std::function<bool(std::string_view series)> known;
   std::function<void(std::string_view family, ExpositionType type)> type;      // optional
   std::function<void(std::string_view family, std::string_view help)> help;    // optional, unescaped
 };
@@ -43,6 +47,9 @@ class ExpositionParser {
 
  private:
   Status ParseSample(std::string_view line, const ExpositionCallbacks& callbacks);
+  // The rest of a sample line once its series (line[0, series_end)) is read.
+  Status ParseValueAndTimestamp(std::string_view line, size_t series_end, ExpositionSample& sample,
+                                const ExpositionCallbacks& callbacks);
   Status ParseComment(std::string_view line, const ExpositionCallbacks& callbacks);
 
   std::vector<ExpositionLabel> labels_;

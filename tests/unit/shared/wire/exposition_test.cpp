@@ -111,5 +111,42 @@ TEST_F(ExpositionTest, ReadsNanAsPrometheusCppWritesIt) {
   EXPECT_FALSE(Parse("d NAN1\n").ok());
 }
 
+TEST_F(ExpositionTest, AKnownSeriesSkipsItsLabelsAndItsChecks) {
+  std::vector<std::string> asked;
+  ExpositionCallbacks callbacks;
+  callbacks.known = [&](std::string_view series) {
+    asked.emplace_back(series);
+    return series != "fresh";
+  };
+  std::vector<size_t> label_counts;
+  std::vector<double> values;
+  callbacks.sample = [&](const ExpositionSample& s) {
+    label_counts.push_back(s.labels.size());
+    values.push_back(s.value);
+  };
+  // The series ends at the brace that closes the labels, not at one quoted in a value; a
+  // known series is not checked again (the 9 starting a name would be refused).
+  ASSERT_TRUE(
+      parser_.Parse("a{b=\"}\\\"{\",c=\"d\"} 1\nfresh 2\n9known 3 1700000000000\n", callbacks)
+          .ok());
+  EXPECT_THAT(asked, ::testing::ElementsAre(R"(a{b="}\"{",c="d"})", "fresh", "9known"));
+  EXPECT_THAT(label_counts, ::testing::ElementsAre(0u, 0u, 0u));
+  EXPECT_THAT(values, ::testing::ElementsAre(1, 2, 3));
+  // The value is read and checked as ever, and unknown series as ever.
+  EXPECT_THAT(parser_.Parse("a{b=\"}\\\"{\",c=\"d\"} one\n", callbacks).message(),
+              HasSubstr("bad value 'one'"));
+  callbacks.known = [](std::string_view) { return false; };
+  EXPECT_THAT(parser_.Parse("9known 3\n", callbacks).message(), HasSubstr("bad metric name"));
+  // Labels that never close are not a series to ask about: the full reading reports them.
+  asked.clear();
+  callbacks.known = [&](std::string_view series) {
+    asked.emplace_back(series);
+    return true;
+  };
+  EXPECT_THAT(parser_.Parse("a{b=\"c\" 1\n", callbacks).message(),
+              HasSubstr("expected ',' or '}'"));
+  EXPECT_THAT(asked, ::testing::IsEmpty());
+}
+
 }  // namespace
 }  // namespace mingus::wire

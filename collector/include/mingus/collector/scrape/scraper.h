@@ -5,12 +5,10 @@
 #include <string>
 #include <vector>
 
-#include <boost/unordered/unordered_flat_map.hpp>
-
+#include "mingus/collector/scrape/scrape_cache.h"
 #include "mingus/collector/scrape/target_client.h"
 #include "mingus/collector/tsdb/head.h"
 #include "mingus/common/clock.h"
-#include "mingus/common/fast_hash.h"
 #include "mingus/http/client.h"
 #include "mingus/wire/exposition.h"
 
@@ -64,7 +62,7 @@ class TargetScraper {
   const Target& target() const { return target_; }
 
  private:
-  // The head series of a scraped sample, from the cache of the last scrape when it was there.
+  // The head series of a sample the cache did not know; 0 when a label limit refuses it.
   tsdb::SeriesRef Resolve(const wire::ExpositionSample& sample);
   void AppendReportSeries(const ScrapeReport& report, int64_t timestamp_ms);
   tsdb::SeriesRef ReportSeries(const char* name);
@@ -74,19 +72,8 @@ class TargetScraper {
   const Clock& clock_;
   wire::ExpositionParser parser_;
   http::KeepAliveClient client_;
-  struct ScrapedSeries {
-    tsdb::SeriesRef ref;
-    // As in Prometheus, a series exposed with its own timestamps gets no staleness marker.
-    bool explicit_timestamp;
-    bool in_last_scrape;   // part of the last successful scrape
-    uint64_t seen_in = 0;  // the number of the scrape that last had it
-  };
-  // The series of the last successful scrape (and of the one being parsed), keyed by the
-  // exposition's name and labels as written (as Prometheus' scrape cache is), so that a steady
-  // target costs one hash lookup per sample: no key building, label checks or sorting, head
-  // lookup or allocation.
-  boost::unordered_flat_map<std::string, ScrapedSeries, FastHash, std::equal_to<>> series_;
-  uint64_t scrape_number_ = 0;
+  ScrapeCache cache_;                               // the series of the last successful scrape
+  ScrapeCache::Entry* known_ = nullptr;             // the cache's entry for the sample being parsed
   std::vector<tsdb::Head::PendingSample> pending_;  // the scrape being parsed
   std::string limit_error_;                         // a label cap the scrape broke
 };

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <atomic>
+#include <boost/unordered/unordered_flat_map.hpp>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -8,12 +9,10 @@
 #include <shared_mutex>
 #include <span>
 #include <string>
-#include <unordered_map>
-
-#include <boost/unordered/unordered_flat_map.hpp>
 #include <utility>
 #include <vector>
 
+#include "mingus/collector/tsdb/ref_table.h"
 #include "mingus/collector/tsdb/xor_chunk.h"
 #include "mingus/common/status.h"
 
@@ -134,7 +133,7 @@ class Head {
   // is kept in `colliding_` by its text.
   boost::unordered_flat_map<uint64_t, SeriesRef> by_hash_;
   std::map<std::string, SeriesRef> colliding_;
-  std::unordered_map<SeriesRef, std::unique_ptr<Series>> series_;
+  RefTable<Series, SeriesRef> series_;
   // label name -> value -> series, for the matchers
   std::map<std::string, std::map<std::string, std::vector<SeriesRef>>, std::less<>> postings_;
   SeriesRef next_ref_ = 1;
