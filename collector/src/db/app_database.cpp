@@ -190,6 +190,13 @@ Verification AppDatabase::Verify(const IndexSuggestion& suggestion, std::string_
   result.runs = std::min(slow->second, fast->second);
   if (!UsesIndex(result.plan_after, suggestion.name))
     return fail("the planner does not use it: " + Joined(result.plan_after));
+  // The planner can pick an index that makes the query slower (it has no statistics): only a
+  // measured gain verifies it.
+  if (result.ms_after >= result.ms_before)
+    return fail(
+        fmt::format("the planner uses it, but the sample ran no faster: {:.3f} ms -> "
+                    "{:.3f} ms",
+                    result.ms_before, result.ms_after));
   result.verified = true;
   const auto tokens = sql::Tokenize(sample);
   if (std::any_of(tokens.begin(), tokens.end(),
