@@ -7,6 +7,9 @@ CMAKE_FLAGS ?=
 # is left out of the hash, so a fresh clone anywhere reuses the objects of the last.
 export CCACHE_BASEDIR := $(CURDIR)
 export CCACHE_NOHASHDIR := true
+# The main build and the clang sanitizer side build together fill ccache's default 5 GB, and
+# its cleanups then evict what the next clone would have reused.
+export CCACHE_MAXSIZE ?= 20G
 ifdef CI
 CMAKE_FLAGS += -DMINGUS_WERROR=ON
 endif
