@@ -21,6 +21,14 @@ class RefTable {
   static constexpr size_t kPageBits = 10;
   static constexpr size_t kPageSize = size_t{1} << kPageBits;
 
+ private:
+  struct Page {
+    std::array<std::unique_ptr<T>, kPageSize> slots;
+    size_t live = 0;
+  };
+
+ public:
+
   T* Find(Ref ref) const {
     const size_t page = static_cast<size_t>(ref >> kPageBits);
     if (page >= pages_.size() || pages_[page] == nullptr) return nullptr;
@@ -71,7 +79,7 @@ class RefTable {
 
    private:
     friend class RefTable;
-    Iterator(const std::vector<std::unique_ptr<typename RefTable::Page>>* pages, size_t page)
+    Iterator(const std::vector<std::unique_ptr<Page>>* pages, size_t page)
         : pages_(pages), page_(page) {
       Settle();
     }
@@ -86,17 +94,13 @@ class RefTable {
       }
       slot_ = 0;
     }
-    const std::vector<std::unique_ptr<typename RefTable::Page>>* pages_;
+    const std::vector<std::unique_ptr<Page>>* pages_;
     size_t page_, slot_ = 0;
   };
   Iterator begin() const { return Iterator(&pages_, 0); }
   Iterator end() const { return Iterator(&pages_, pages_.size()); }
 
  private:
-  struct Page {
-    std::array<std::unique_ptr<T>, kPageSize> slots;
-    size_t live = 0;
-  };
   std::vector<std::unique_ptr<Page>> pages_;
   size_t size_ = 0;
 };
