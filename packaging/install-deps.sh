@@ -52,6 +52,8 @@ packages=(
   # what Debian's python3-scipy needs at run time: the insights and UX tests check their
   # statistics against scipy.stats (the package itself is unpacked below)
   python3-numpy python3-decorator liblbfgsb0 libgfortran5 liblapack3 libblas3
+  # the soak test's clock jump runs the collector under libfaketime (tests/bench/soak.py)
+  faketime
 )
 # python3-scipy cannot be installed beside libboost1.81-dev: it depends on python3-pythran,
 # which needs libboost-dev (1.74), which conflicts with 1.81. scipy.stats needs neither pythran
