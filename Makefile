@@ -55,9 +55,9 @@ bench: build
 	@$(BUILD_DIR)/tests/insights_bench --events 10000000 --runs 5
 
 # Longer fuzzing than the smoke runs of make test: each target for FUZZ_SECONDS, or to FUZZ_RUNS
-# executions; FUZZ_TARGET=NAME runs only that one, FUZZ_MERGE=1 adds what it found to the corpus
-# (tests/fuzz/run.sh).
-FUZZ_SECONDS ?= 300
+# executions (and at most FUZZ_SECONDS when both are given); FUZZ_TARGET=NAME runs only that one,
+# FUZZ_MERGE=1 adds what it found to the corpus (tests/fuzz/run.sh).
+FUZZ_SECONDS ?= $(if $(FUZZ_RUNS),0,300)
 fuzz: build
 	@bash tests/fuzz/run.sh $(BUILD_DIR)/fuzz/tests/fuzz $(FUZZ_SECONDS) $(FUZZ_TARGET)
 

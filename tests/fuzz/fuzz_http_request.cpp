@@ -1,13 +1,13 @@
 // HTTP request handling as the daemons do it: the input is the bytes a client sends on one
 // connection (one request, several pipelined, or a broken one) to a running agent or collector
-// (the first byte picks which), on loopback. They go through the server's Beast parser and its
-// limits, the routing, the query-string and header handling and the handlers, and come back as
-// responses. Whatever the bytes, the reply must begin with a well-formed HTTP/1.x response and
-// hold no 500, and the daemon must go on serving; a crash, a sanitizer report or a hang is a bug.
-#include <arpa/inet.h>
-#include <netinet/in.h>
+// (the first byte picks which). They go through the server's Beast parser and its limits, the
+// routing, the query-string and header handling and the daemon's handlers, and come back as
+// responses; in memory (Server::ServeInMemory: the session code of a TCP connection on an
+// in-memory stream), so that an execution costs no socket, and with the daemons' own server
+// options and routers. Whatever the bytes, the reply must begin with a well-formed HTTP/1.x
+// response and hold no 500, and the daemon must go on serving; a crash, a sanitizer report or a
+// hang is a bug.
 #include <spdlog/spdlog.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include <boost/beast/http.hpp>
@@ -27,7 +27,7 @@
 #include "fixtures.h"
 #include "mingus/agent/agent.h"
 #include "mingus/collector/collector.h"
-#include "mingus/common/address.h"
+#include "mingus/http/server.h"
 
 namespace {
 
@@ -42,14 +42,15 @@ receivers:
       - url: http://127.0.0.1:9/
 )";
 
-// Where the two daemons listen, started once for the whole run in a scratch directory.
+// The two daemons, started once for the whole run in a scratch directory, and a server on each
+// one's router with its options (it listens on loopback too, unused).
 struct Daemons {
   testing::FakeClock clock;
   std::string storage =
       std::filesystem::temp_directory_path() / ("fuzz_http_request." + std::to_string(::getpid()));
   std::unique_ptr<agent::Agent> agent;
   std::unique_ptr<collector::Collector> collector;
-  sockaddr_in agent_address{}, collector_address{};
+  std::unique_ptr<http::Server> agent_server, collector_server;
 
   Daemons() {
     spdlog::set_level(spdlog::level::off);
@@ -65,11 +66,12 @@ struct Daemons {
     agent_config.web.listen_address = "127.0.0.1:0";
     agent_config.statsd.listen_udp = "";
     agent_config.storage_path = storage + "/agent";
+    const http::ServerOptions agent_web = agent_config.web;
     agent = std::make_unique<agent::Agent>(std::move(agent_config),
                                            std::make_unique<testing::FakeSystemCalls>(), clock);
     const auto agent_addresses = agent->Start();
     if (!agent_addresses.ok()) Fail("agent", agent_addresses.status().message());
-    agent_address = Resolve(agent_addresses->http);
+    agent_server = std::make_unique<http::Server>(agent_web, Unowned(agent->router()));
 
     collector::CollectorConfig collector_config =
         collector::ParseCollectorConfig("", "fuzz.yaml", {});
@@ -80,10 +82,11 @@ struct Daemons {
     notify_context.environment = no_environment;
     collector_config.notify = collector::notify::ParseNotifyConfig(std::string(kNotifyYaml),
                                                                    "notify.yaml", notify_context);
+    const http::ServerOptions collector_web = collector_config.web;
     collector = std::make_unique<collector::Collector>(std::move(collector_config), clock);
     const auto collector_http = collector->Start();
     if (!collector_http.ok()) Fail("collector", collector_http.status().message());
-    collector_address = Resolve(*collector_http);
+    collector_server = std::make_unique<http::Server>(collector_web, Unowned(collector->router()));
   }
 
   ~Daemons() {
@@ -99,41 +102,11 @@ struct Daemons {
     std::abort();
   }
 
-  static sockaddr_in Resolve(const std::string& host_port) {
-    const auto address = ParseHostPort(host_port);
-    if (!address.ok()) Fail("daemon", address.status().message());
-    sockaddr_in out{};
-    out.sin_family = AF_INET;
-    out.sin_port = htons(address->port);
-    inet_pton(AF_INET, address->host.c_str(), &out.sin_addr);
-    return out;
+  // The daemon owns its router and outlives the server.
+  static std::shared_ptr<const http::Router> Unowned(const http::Router& router) {
+    return std::shared_ptr<const http::Router>(std::shared_ptr<void>(), &router);
   }
 };
-
-// Sends the request bytes on a new connection, closes the sending side and reads the reply
-// until the daemon closes the connection.
-std::string Exchange(const sockaddr_in& address, std::string_view request) {
-  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0 || ::connect(fd, reinterpret_cast<const sockaddr*>(&address), sizeof(address)) != 0) {
-    perror("connect to the daemon");
-    std::abort();
-  }
-  // What the daemon does not read (it stops at a bad request) may fail to send: that is its
-  // right, the reply still comes.
-  for (size_t sent = 0; sent < request.size();) {
-    const ssize_t n = ::send(fd, request.data() + sent, request.size() - sent, MSG_NOSIGNAL);
-    if (n <= 0) break;
-    sent += static_cast<size_t>(n);
-  }
-  ::shutdown(fd, SHUT_WR);
-  std::string reply;
-  char buffer[16384];
-  for (ssize_t n; (n = ::recv(fd, buffer, sizeof(buffer), 0)) > 0;) {
-    reply.append(buffer, static_cast<size_t>(n));
-  }
-  ::close(fd);
-  return reply;
-}
 
 // The reply starts with a well-formed response head, and no response is a 500. (Where one
 // response ends and the next begins depends on whether its request was a HEAD, so the later
@@ -154,7 +127,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   static Daemons daemons;
   if (size == 0) return 0;
   const std::string_view request(reinterpret_cast<const char*>(data) + 1, size - 1);
-  CheckReply(
-      Exchange(data[0] % 2 == 0 ? daemons.agent_address : daemons.collector_address, request));
+  http::Server& server = data[0] % 2 == 0 ? *daemons.agent_server : *daemons.collector_server;
+  CheckReply(server.ServeInMemory(request));
   return 0;
 }

@@ -3,9 +3,12 @@
 # corpus; fails on the first crash or sanitizer report. The environment may set:
 # - FUZZ_SEED (make test's smoke runs set 1): fixes the mutation sequence, so that a smoke run
 #   repeats what earlier runs explored instead of wandering; `make fuzz` leaves it random;
-# - FUZZ_RUNS: stop each target after that many executions instead (SECONDS is then ignored);
+# - FUZZ_RUNS: stop each target after that many executions instead, or after SECONDS if that is
+#   not 0 and comes first (a run to 10 million that must end by a deadline; it resumes from the
+#   merged corpus);
 # - FUZZ_MERGE=1: afterwards, merge the inputs that found new coverage into the seed corpus
-#   (libFuzzer's -merge=1 adds only those, so the corpus stays small);
+#   (libFuzzer's -merge=1 adds only those; by edges, not hit counts, so that the committed
+#   corpus stays small: hundreds of inputs per target rather than thousands);
 # - FUZZ_ARTIFACTS: where a crashing input is kept (the scratch directory, removed, otherwise).
 # usage: tests/fuzz/run.sh FUZZ_BUILD_DIR SECONDS [TARGET]
 set -euo pipefail
@@ -25,7 +28,8 @@ for seeds in "$corpus_root"/*/; do
   mkdir -p "$scratch/$name"
   if [[ -n "${FUZZ_RUNS:-}" ]]; then
     limit=(-runs="$FUZZ_RUNS")
-    echo "fuzz_$name: $FUZZ_RUNS executions"
+    [[ "$seconds" == 0 ]] || limit+=(-max_total_time="$seconds")
+    echo "fuzz_$name: $FUZZ_RUNS executions${limit[1]:+ or ${seconds}s}"
   else
     limit=(-max_total_time="$seconds")
     echo "fuzz_$name: ${seconds}s"
@@ -34,6 +38,7 @@ for seeds in "$corpus_root"/*/; do
     ${FUZZ_SEED:+-seed="$FUZZ_SEED"} \
     -artifact_prefix="$artifacts/" "$scratch/$name" "$seeds" 2>&1 | tail -n 12
   if [[ "${FUZZ_MERGE:-}" == 1 ]]; then
-    "$target" -merge=1 -rss_limit_mb=2048 -timeout=10 "$seeds" "$scratch/$name" 2>&1 | tail -n 1
+    "$target" -merge=1 -use_counters=0 -rss_limit_mb=2048 -timeout=10 "$seeds" "$scratch/$name" 2>&1 |
+      tail -n 1
   fi
 done

@@ -8,7 +8,6 @@
 #include <boost/beast/core/detail/base64.hpp>
 #include <boost/beast/http.hpp>
 #include <cctype>
-#include <optional>
 #include <sstream>
 
 namespace mingus::http {
@@ -130,6 +129,31 @@ Status ReadResponse(net::Stream& stream, bhttp::response_parser<bhttp::string_bo
 
 }  // namespace
 
+StatusOr<ClientResponse> ReadClientResponse(net::Stream& stream, bool head, size_t max_body_bytes,
+                                            size_t& received, bool& keep_alive) {
+  bhttp::response_parser<bhttp::string_body> parser;
+  parser.body_limit(max_body_bytes);
+  if (head) parser.skip(true);
+  if (const Status read = ReadResponse(stream, parser, received); !read.ok()) return read;
+  auto message = parser.release();
+  keep_alive = message.keep_alive();
+  ClientResponse out;
+  out.status = static_cast<int>(message.result_int());
+  for (const auto& field : message) {
+    std::string name(field.name_string());
+    for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    out.headers.emplace_back(std::move(name), std::string(field.value()));
+  }
+  if (out.Header("content-encoding") == "gzip") {
+    auto inflated = GunzipLimited(message.body(), max_body_bytes);
+    if (!inflated.ok()) return inflated.status();
+    out.body = std::move(inflated).value();
+  } else {
+    out.body = std::move(message.body());
+  }
+  return out;
+}
+
 std::string BasicAuthorization(std::string_view user, std::string_view password) {
   return "Basic " + Base64(std::string(user) + ":" + std::string(password));
 }
@@ -230,7 +254,6 @@ StatusOr<ClientResponse> KeepAliveClient::Request(std::string_view method, const
                   parsed->endpoint.port, options.tls.ca_file, options.tls.server_name,
                   options.tls.insecure_skip_verify, options.tls.cert_file, options.tls.key_file);
   if (connected_to_ != server) connection_.reset();
-  std::optional<bhttp::response_parser<bhttp::string_body>> parser;
   // At most two attempts: the second only when a kept connection turned out closed, and only
   // for a request that may be sent twice.
   const bool idempotent = verb == bhttp::verb::get || verb == bhttp::verb::head;
@@ -249,38 +272,25 @@ StatusOr<ClientResponse> KeepAliveClient::Request(std::string_view method, const
         }
       }
     }
-    parser.emplace();
-    parser->body_limit(options.max_body_bytes);
-    if (verb == bhttp::verb::head) parser->skip(true);
     size_t received = 0;
     Status exchanged = connection_->Write(serialized.str());
     const std::string_view step = exchanged.ok() ? "receive" : "send";
-    if (exchanged.ok()) exchanged = ReadResponse(*connection_, *parser, received);
-    if (exchanged.ok()) break;
+    if (exchanged.ok()) {
+      bool keep_alive = false;
+      auto response = ReadClientResponse(*connection_, verb == bhttp::verb::head,
+                                         options.max_body_bytes, received, keep_alive);
+      if (response.ok()) {
+        if (!keep_alive) connection_.reset();
+        return response;
+      }
+      exchanged = response.status();
+    }
     if (reused && idempotent && received == 0 && std::chrono::steady_clock::now() < deadline) {
       connection_.reset();
       continue;
     }
     return fail(step, exchanged.message());
   }
-
-  ClientResponse out;
-  auto message = parser->release();
-  if (!message.keep_alive()) connection_.reset();
-  out.status = static_cast<int>(message.result_int());
-  for (const auto& field : message) {
-    std::string name(field.name_string());
-    for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    out.headers.emplace_back(std::move(name), std::string(field.value()));
-  }
-  if (out.Header("content-encoding") == "gzip") {
-    auto inflated = GunzipLimited(message.body(), options.max_body_bytes);
-    if (!inflated.ok()) return fail("receive", inflated.message());
-    out.body = std::move(inflated).value();
-  } else {
-    out.body = std::move(message.body());
-  }
-  return out;
 }
 
 }  // namespace mingus::http

@@ -5,6 +5,7 @@
 
 #include <atomic>
 #include <boost/asio.hpp>
+#include <boost/beast/_experimental/test/stream.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
@@ -83,6 +84,33 @@ bool IsDisconnect(const beast::error_code& ec) {
          ec == net::error::broken_pipe || ec == net::ssl::error::stream_truncated;
 }
 
+// What a session does to its connection beneath HTTP (and TLS): over TCP, or in memory
+// (Server::ServeInMemory), where nothing waits (the client's bytes are all there), so there is
+// no deadline to keep, and there is no peer address.
+void ExpireAfter(beast::tcp_stream& tcp, std::chrono::milliseconds timeout) {
+  tcp.expires_after(timeout);
+}
+void ExpireNever(beast::tcp_stream& tcp) { tcp.expires_never(); }
+std::string PeerOf(beast::tcp_stream& tcp) {
+  beast::error_code ignored;
+  const auto peer = tcp.socket().remote_endpoint(ignored);
+  return ignored ? "a client" : HostPort{peer.address().to_string(), peer.port()}.ToString();
+}
+size_t Unread(beast::tcp_stream& tcp) {
+  beast::error_code ignored;
+  return tcp.socket().available(ignored);
+}
+void Disconnect(beast::tcp_stream& tcp) {
+  beast::error_code ignored;
+  tcp.socket().shutdown(tcp::socket::shutdown_send, ignored);
+  tcp.socket().close(ignored);
+}
+void ExpireAfter(beast::test::stream&, std::chrono::milliseconds) {}
+void ExpireNever(beast::test::stream&) {}
+std::string PeerOf(beast::test::stream&) { return "an in-memory client"; }
+size_t Unread(beast::test::stream& memory) { return memory.buffer().size(); }
+void Disconnect(beast::test::stream& memory) { memory.close(); }
+
 Request ToRequest(bhttp::request<bhttp::string_body>&& in) {
   Request request = Request::Make(std::string(in.method_string()), std::string(in.target()));
   request.headers.reserve(8);
@@ -95,16 +123,18 @@ Request ToRequest(bhttp::request<bhttp::string_body>&& in) {
   return request;
 }
 
-// One connection: beast::tcp_stream for HTTP, beast::ssl_stream over it for HTTPS.
+// One connection: beast::tcp_stream for HTTP, beast::ssl_stream over it for HTTPS,
+// beast::test::stream in memory.
 template <typename Stream>
 class Session final : public SessionBase {
-  static constexpr bool kTls = !std::is_same_v<Stream, beast::tcp_stream>;
+  static constexpr bool kTls = std::is_same_v<Stream, beast::ssl_stream<beast::tcp_stream>>;
 
  public:
-  // `tls_context...` is the server's ssl::context for HTTPS, nothing for HTTP.
-  template <typename... TlsContext>
-  Session(tcp::socket&& socket, Server::Impl& server, TlsContext&... tls_context)
-      : stream_(std::move(socket), tls_context...), server_(server) {
+  // `connection` is the accepted socket or the in-memory stream; `tls_context...` is the
+  // server's ssl::context for HTTPS, nothing otherwise.
+  template <typename Connection, typename... TlsContext>
+  Session(Connection&& connection, Server::Impl& server, TlsContext&... tls_context)
+      : stream_(std::move(connection), tls_context...), server_(server) {
     std::lock_guard lock(server_.sessions_mutex);
     server_.sessions.insert(this);
   }
@@ -128,11 +158,11 @@ class Session final : public SessionBase {
 
  private:
   std::shared_ptr<Session> Self() { return std::static_pointer_cast<Session>(shared_from_this()); }
-  beast::tcp_stream& Tcp() { return beast::get_lowest_layer(stream_); }
+  auto& Transport() { return beast::get_lowest_layer(stream_); }
 
   // A client gets read_timeout for its handshake, as for a request.
   void Handshake() {
-    Tcp().expires_after(server_.options.read_timeout);
+    ExpireAfter(Transport(), server_.options.read_timeout);
     stream_.async_handshake(net::ssl::stream_base::server,
                             beast::bind_front_handler(&Session::OnHandshake, Self()));
   }
@@ -146,17 +176,13 @@ class Session final : public SessionBase {
     ReadRequest();
   }
 
-  std::string Peer() {
-    beast::error_code ignored;
-    const auto peer = Tcp().socket().remote_endpoint(ignored);
-    return ignored ? "a client" : HostPort{peer.address().to_string(), peer.port()}.ToString();
-  }
+  std::string Peer() { return PeerOf(Transport()); }
 
   void ReadRequest() {
     parser_.emplace();
     parser_->header_limit(static_cast<uint32_t>(server_.options.max_header_bytes));
     parser_->body_limit(server_.options.max_body_bytes);
-    Tcp().expires_after(server_.options.read_timeout);
+    ExpireAfter(Transport(), server_.options.read_timeout);
     bhttp::async_read(stream_, buffer_, *parser_,
                       beast::bind_front_handler(&Session::OnRead, Self()));
   }
@@ -165,8 +191,7 @@ class Session final : public SessionBase {
     if (ec == beast::error::timeout) {
       // Idle keep-alive connections time out normally; a half-sent request is a slow client,
       // whether its bytes were parsed, buffered, or are still waiting in the socket.
-      beast::error_code ignored;
-      if (parser_->got_some() || buffer_.size() > 0 || Tcp().socket().available(ignored) > 0) {
+      if (parser_->got_some() || buffer_.size() > 0 || Unread(Transport()) > 0) {
         server_.rejected.fetch_add(1, std::memory_order_relaxed);
       }
       return Close();
@@ -219,7 +244,7 @@ class Session final : public SessionBase {
     // A 304 has no body, and a Content-Length on it would have to be the 200's (RFC 9110 8.6).
     if (response.status == 304) out.erase(bhttp::field::content_length);
     if (head) out.body().clear();
-    Tcp().expires_after(server_.options.write_timeout);
+    ExpireAfter(Transport(), server_.options.write_timeout);
     bhttp::async_write(stream_, out,
                        beast::bind_front_handler(&Session::OnWrite, Self(), keep_alive));
   }
@@ -234,7 +259,7 @@ class Session final : public SessionBase {
   // read_timeout for the rest of it (ReadRequest), so that a slow client gains nothing here.
   void WaitForRequest() {
     if (buffer_.size() > 0) return ReadRequest();  // pipelined: it has begun already
-    Tcp().expires_after(server_.options.idle_timeout);
+    ExpireAfter(Transport(), server_.options.idle_timeout);
     stream_.async_read_some(buffer_.prepare(4096),
                             beast::bind_front_handler(&Session::OnRequestBegun, Self()));
   }
@@ -247,11 +272,7 @@ class Session final : public SessionBase {
 
  public:
   // Without a TLS close_notify: the responses carry their length, so clients lose nothing.
-  void Close() override {
-    beast::error_code ignored;
-    Tcp().socket().shutdown(tcp::socket::shutdown_send, ignored);
-    Tcp().socket().close(ignored);
-  }
+  void Close() override { Disconnect(Transport()); }
 
  public:
   // ---- streamed responses: the head and body now, then what the writer is given, until the
@@ -293,7 +314,7 @@ class Session final : public SessionBase {
       server_.streams.push_back(stream_state_);
     }
     write_timer_.emplace(stream_.get_executor());
-    Tcp().expires_never();
+    ExpireNever(Transport());
     // No Content-Length and no chunking: the body ends with the connection, which every
     // HTTP/1.x client (and EventSource) reads as the end of the stream.
     const auto reason = bhttp::obsolete_reason(static_cast<bhttp::status>(response.status));
@@ -421,7 +442,11 @@ void Server::Impl::Accept() {
 }
 
 Server::Server(ServerOptions options, std::shared_ptr<const Router> router)
-    : impl_(std::make_shared<Impl>(std::move(options), std::move(router))) {}
+    : impl_(std::make_shared<Impl>(std::move(options), std::move(router))) {
+  if (!impl_->options.web_config.basic_auth_users.empty()) {
+    impl_->auth.emplace(impl_->options.web_config.basic_auth_users);
+  }
+}
 
 Server::~Server() { Stop(); }
 
@@ -437,7 +462,6 @@ StatusOr<std::string> Server::Start() {
     }
     impl_->tls = std::move(context).value();
   }
-  if (!web_config.basic_auth_users.empty()) impl_->auth.emplace(web_config.basic_auth_users);
   beast::error_code ec;
   const auto ip = net::ip::make_address(address->host, ec);
   if (ec) return Status::Error(fmt::format("listen address '{}': {}", address->host, ec.message()));
@@ -495,6 +519,18 @@ void Server::Stop() {
   // No thread runs the io_context any more, so the acceptor may be closed from here.
   beast::error_code ignored;
   impl_->acceptor->close(ignored);
+}
+
+std::string Server::ServeInMemory(std::string_view received) {
+  net::io_context ioc;
+  beast::test::stream client(ioc), connection(ioc);
+  client.connect(connection);
+  connection.append(received);
+  connection.close_remote();  // the session reads the end of the stream after the bytes
+  impl_->open_connections.fetch_add(1, std::memory_order_relaxed);
+  std::make_shared<Session<beast::test::stream>>(std::move(connection), *impl_)->Start();
+  ioc.run();
+  return std::string(client.str());
 }
 
 uint64_t Server::refused_connections() const { return impl_->refused.load(); }

@@ -89,6 +89,14 @@ class KeepAliveClient {
   uint64_t connections_opened_ = 0;
 };
 
+// What KeepAliveClient reads after sending a request, on its own, for tests and fuzzing of what
+// servers answer: one response off `stream` through Beast's parser within max_body_bytes (no
+// body for a HEAD's), names lower-cased, a gzip body inflated. `received` counts the bytes that
+// came, `keep_alive` tells whether the connection may serve another request. Errors are bare
+// reasons ("connection closed before the whole response"): the caller adds the request.
+StatusOr<ClientResponse> ReadClientResponse(net::Stream& stream, bool head, size_t max_body_bytes,
+                                            size_t& received, bool& keep_alive);
+
 // The Authorization header's value for HTTP basic auth: "Basic base64(user:password)".
 std::string BasicAuthorization(std::string_view user, std::string_view password);
 

@@ -3,6 +3,7 @@
 #include <chrono>
 #include <memory>
 #include <string>
+#include <string_view>
 
 #include "mingus/common/status.h"
 #include "mingus/http/message.h"
@@ -49,6 +50,12 @@ class Server {
   // Stops accepting, ends the streams (their clients see the connection close at once),
   // closes connections and joins the threads. Idempotent.
   void Stop();
+
+  // Serves one connection in memory on the calling thread, with no socket and no need of
+  // Start: the client sends `received` and closes its side; returns all the server wrote
+  // before it closed the connection. The same parser, limits, basic auth, headers and router
+  // as over TCP, without TLS and timeouts (nothing waits: all the input is there). For fuzzing.
+  std::string ServeInMemory(std::string_view received);
 
   // Connections refused because max_connections were open, and requests refused as malformed,
   // too large or too slow since start.

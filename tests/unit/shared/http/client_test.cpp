@@ -7,6 +7,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <thread>
 
 #include "mingus/common/address.h"
@@ -210,6 +211,62 @@ TEST(Gunzip, RefusesCorruptAndOversizedData) {
   EXPECT_THAT(GunzipLimited(packed, 100).message(), HasSubstr("larger than 100 bytes"));
   EXPECT_FALSE(GunzipLimited(packed.substr(0, packed.size() / 2), 100'000).ok());
   EXPECT_FALSE(GunzipLimited("not gzip at all", 100).ok());
+}
+
+// A server's bytes, delivered a few at a time.
+class PiecewiseStream final : public net::Stream {
+ public:
+  explicit PiecewiseStream(std::string bytes) : bytes_(std::move(bytes)) {}
+  Status Write(std::string_view) override { return OkStatus(); }
+  StatusOr<size_t> ReadSome(char* buffer, size_t size) override {
+    const size_t count = std::min({size, size_t{3}, bytes_.size() - at_});
+    bytes_.copy(buffer, count, at_);
+    at_ += count;
+    return count;
+  }
+  Status StartTls(const net::TlsOptions&) override { return OkStatus(); }
+  bool tls() const override { return false; }
+
+ private:
+  std::string bytes_;
+  size_t at_ = 0;
+};
+
+TEST(ReadClientResponse, ReadsAResponseArrivingInPieces) {
+  const std::string body = GzipCompress("hello");
+  const std::string bytes =
+      "HTTP/1.1 200 OK\r\nX-Mingus-Last-Cursor: 7\r\nContent-Encoding: gzip\r\n"
+      "Content-Length: " +
+      std::to_string(body.size()) + "\r\n\r\n" + body;
+  PiecewiseStream stream(bytes);
+  size_t received = 0;
+  bool keep_alive = false;
+  const auto response = ReadClientResponse(stream, false, 1024, received, keep_alive);
+  ASSERT_TRUE(response.ok()) << response.message();
+  EXPECT_EQ(response->status, 200);
+  EXPECT_EQ(response->Header("x-mingus-last-cursor"), "7");
+  EXPECT_EQ(response->body, "hello");
+  EXPECT_TRUE(keep_alive);
+  EXPECT_EQ(received, bytes.size());
+
+  PiecewiseStream closing("HTTP/1.1 204 No Content\r\nConnection: close\r\n\r\n");
+  ASSERT_TRUE(ReadClientResponse(closing, false, 1024, received, keep_alive).ok());
+  EXPECT_FALSE(keep_alive);
+}
+
+TEST(ReadClientResponse, RefusesCutAndOversizedResponses) {
+  size_t received = 0;
+  bool keep_alive = false;
+  PiecewiseStream cut("HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc");
+  EXPECT_THAT(ReadClientResponse(cut, false, 1024, received, keep_alive).message(),
+              HasSubstr("closed before the whole response"));
+  PiecewiseStream big("HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\n0123456789");
+  EXPECT_FALSE(ReadClientResponse(big, false, 5, received, keep_alive).ok());
+  const std::string bomb = GzipCompress(std::string(10'000, 'x'));
+  PiecewiseStream inflated("HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\nContent-Length: " +
+                           std::to_string(bomb.size()) + "\r\n\r\n" + bomb);
+  EXPECT_THAT(ReadClientResponse(inflated, false, 1024, received, keep_alive).message(),
+              HasSubstr("larger than 1024 bytes"));
 }
 
 }  // namespace

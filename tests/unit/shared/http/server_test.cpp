@@ -66,15 +66,19 @@ class RawClient {
 
 class ServerTest : public ::testing::Test {
  protected:
-  void StartServer(ServerOptions options = {}) {
+  static std::shared_ptr<Router> HelloRouter() {
     auto router = std::make_shared<Router>();
     router->Handle("GET", "/hello", [](const Request& r) {
       Response response = Response::Text(200, "hello " + std::string(r.Header("x-name")));
       response.compressible = true;
       return response;
     });
+    return router;
+  }
+
+  void StartServer(ServerOptions options = {}) {
     options.listen_address = "127.0.0.1:0";
-    server_ = std::make_unique<Server>(options, router);
+    server_ = std::make_unique<Server>(options, HelloRouter());
     const auto address = server_->Start();
     ASSERT_TRUE(address.ok()) << address.message();
     port_ = ParseHostPort(*address)->port;
@@ -223,6 +227,48 @@ TEST(Server, BindFailureIsReported) {
   EXPECT_THAT(second.Start().message(), HasSubstr("bind"));
   Server bad({.listen_address = "nonsense"}, std::make_shared<Router>());
   EXPECT_THAT(bad.Start().message(), HasSubstr("missing ':port'"));
+}
+
+size_t Count(std::string_view text, std::string_view part) {
+  size_t count = 0;
+  for (size_t at = text.find(part); at != std::string_view::npos; at = text.find(part, at + 1)) {
+    ++count;
+  }
+  return count;
+}
+
+// The fuzz target's way in: a connection's bytes served without a socket, as over TCP.
+TEST_F(ServerTest, ServesAConnectionInMemoryAsOverTcp) {
+  Server server(ServerOptions{}, HelloRouter());
+  const std::string reply = server.ServeInMemory(
+      "GET /hello HTTP/1.1\r\nHost: x\r\nX-Name: ada\r\n\r\n"
+      "GET /hello HTTP/1.1\r\nHost: x\r\nAccept-Encoding: gzip\r\n\r\n"
+      "GET /nowhere HTTP/1.1\r\nHost: x\r\n\r\n");
+  EXPECT_THAT(reply, StartsWith("HTTP/1.1 200 OK\r\n"));
+  EXPECT_THAT(reply, HasSubstr("\r\n\r\nhello ada"));
+  EXPECT_THAT(reply, HasSubstr("Content-Encoding: gzip"));
+  EXPECT_THAT(reply, HasSubstr("HTTP/1.1 404 "));
+  EXPECT_EQ(Count(reply, "HTTP/1.1 "), 3u);
+  EXPECT_EQ(server.ServeInMemory(""), "");
+  EXPECT_EQ(server.rejected_requests(), 0u);
+}
+
+TEST_F(ServerTest, InMemoryConnectionsGetTheLimitsAuthAndHeaders) {
+  ServerOptions options;
+  options.max_header_bytes = 4096;
+  options.web_config.basic_auth_users = {{"ada", "$2y$10$not.checked.without.credentials"}};
+  options.web_config.headers = {{"X-Content-Type-Options", "nosniff"}};
+  Server server(options, HelloRouter());
+  EXPECT_THAT(server.ServeInMemory("GET /hello HTTP/1.1\r\nHost: x\r\nX-Big: " +
+                                   std::string(8192, 'a') + "\r\n\r\n"),
+              StartsWith("HTTP/1.1 431"));
+  EXPECT_THAT(server.ServeInMemory("GET /hello HTTP/1.1\r\nHo"), StartsWith("HTTP/1.1 400"));
+  const std::string denied = server.ServeInMemory("GET /hello HTTP/1.1\r\nHost: x\r\n\r\n");
+  EXPECT_THAT(denied, StartsWith("HTTP/1.1 401"));
+  EXPECT_THAT(denied, HasSubstr("WWW-Authenticate: Basic realm=\"mingus\""));
+  EXPECT_THAT(denied, HasSubstr("X-Content-Type-Options: nosniff"));
+  EXPECT_EQ(server.rejected_requests(), 2u);
+  EXPECT_EQ(server.auth_failures(), 1u);
 }
 
 }  // namespace
