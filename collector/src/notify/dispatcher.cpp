@@ -210,6 +210,8 @@ int64_t Dispatcher::Flush() {
     next = std::min(next, group.next_flush_ms);
     ++it;
   }
+  if (StoreDecidedLocked() && wake_) wake_();
+  if (!unstored_.empty()) next = std::min(next, now + kStoreRetryMs);
   // Resolved alerts no group holds any longer are done.
   std::set<uint64_t> held;
   for (const auto& [key, group] : groups_) held.insert(group->alerts.begin(), group->alerts.end());
@@ -254,7 +256,6 @@ void Dispatcher::FlushGroupLocked(Group& group, int64_t now) {
   if (receiver == nullptr) return;
   const int64_t repeat_ms = cooldown_ms.value_or(group.route->options().repeat_interval.count());
   const LogEntry entry{firing, resolved, now};
-  bool enqueued = false;
   for (const IntegrationRef& integration : IntegrationsOf(*receiver)) {
     const std::string log_key =
         fmt::format("{}/{}/{}", group.key, group.receiver, integration.name);
@@ -278,31 +279,46 @@ void Dispatcher::FlushGroupLocked(Group& group, int64_t now) {
           notification.alerts.size() - static_cast<size_t>(integration.max_alerts);
       notification.alerts.resize(static_cast<size_t>(integration.max_alerts));
     }
-    Status stored;
-    if (notification.alerts.empty()) {
-      stored = store_.PutLog(log_key, entry);  // nothing to say, but the log moves on
-    } else {
-      OutboxEntry outbox{0,
-                         group.receiver,
-                         integration.name,
-                         log_key,
-                         NotificationToJson(notification),
-                         now,
-                         now,
-                         now + options_.delivery_deadline_ms,
-                         0,
-                         ""};
-      stored = store_.Enqueue(outbox, entry);
-      enqueued = enqueued || stored.ok();
+    Decided decided{log_key, entry, std::nullopt};
+    if (!notification.alerts.empty()) {  // else nothing to say, but the log moves on
+      decided.outbox = OutboxEntry{0,
+                                   group.receiver,
+                                   integration.name,
+                                   log_key,
+                                   NotificationToJson(notification),
+                                   now,
+                                   now,
+                                   now + options_.delivery_deadline_ms,
+                                   0,
+                                   ""};
     }
-    if (!stored.ok()) {
-      spdlog::error("receiver {} ({}): storing a notification for {}: {}", group.receiver,
-                    integration.name, group.key, stored.message());
-      continue;
-    }
+    unstored_.push_back(std::move(decided));
     log_[log_key] = entry;
   }
-  if (enqueued && wake_) wake_();
+}
+
+bool Dispatcher::StoreDecidedLocked() {
+  bool enqueued = false;
+  while (!unstored_.empty()) {
+    Decided& decided = unstored_.front();
+    const Status stored = decided.outbox ? store_.Enqueue(*decided.outbox, decided.entry)
+                                         : store_.PutLog(decided.log_key, decided.entry);
+    if (!stored.ok()) {
+      if (!store_failing_) {
+        spdlog::error(
+            "storing the notification for {}: {}; it is kept and stored when the store "
+            "takes writes again",
+            decided.log_key, stored.message());
+      }
+      store_failing_ = true;
+      break;
+    }
+    if (store_failing_) spdlog::info("notification store writable again: {}", decided.log_key);
+    store_failing_ = false;
+    enqueued = enqueued || decided.outbox.has_value();
+    unstored_.pop_front();
+  }
+  return enqueued;
 }
 
 void Dispatcher::ForgetLog(const std::string& log_key) {

@@ -3,8 +3,10 @@
 #include <fmt/format.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <sys/resource.h>
 
 #include <boost/json.hpp>
+#include <csignal>
 
 #include "fake_clock.h"
 #include "mingus/collector/notify/deliverer.h"
@@ -213,6 +215,44 @@ TEST_F(DispatcherTest, NothingIsSentTwiceAcrossARestart) {
   Step(seconds(0), {Alert("Slow", "a:1"), Alert("Slow", "c:1")});
   Step(minutes(5));
   EXPECT_THAT(Sent(), ElementsAre("team: +Slow/a:1 +Slow/c:1"));  // by instance
+}
+
+// Every write to a file fails while one of these lives (RLIMIT_FSIZE 0, SIGXFSZ ignored), as
+// on a full disk; reads go on.
+class WritesFail {
+ public:
+  WritesFail() {
+    getrlimit(RLIMIT_FSIZE, &saved_);
+    rlimit none = saved_;
+    none.rlim_cur = 0;
+    setrlimit(RLIMIT_FSIZE, &none);
+    handler_ = std::signal(SIGXFSZ, SIG_IGN);
+  }
+  ~WritesFail() {
+    setrlimit(RLIMIT_FSIZE, &saved_);
+    std::signal(SIGXFSZ, handler_);
+  }
+
+ private:
+  rlimit saved_{};
+  void (*handler_)(int) = nullptr;
+};
+
+TEST_F(DispatcherTest, AnAlertThatFiresAndResolvesWhileTheStoreFailsIsNotifiedWhenItRecovers) {
+  const auto a = Alert("Slow", "a:1");
+  {
+    WritesFail full;
+    Step(seconds(0), {a});
+    Step(seconds(30));  // due, but alerts.db takes no write
+    Step(seconds(60), {Resolved(a)});
+    Step(minutes(5));  // resolved, and its group gone
+    EXPECT_EQ(dispatcher_->group_count(), 0u);
+  }
+  EXPECT_THAT(Sent(), IsEmpty());
+  Step(seconds(1));
+  EXPECT_THAT(Sent(), ElementsAre("team: +Slow/a:1", "team: -Slow/a:1"));
+  Step(minutes(10));
+  EXPECT_THAT(Sent(), IsEmpty());
 }
 
 // A sender that fails as told.

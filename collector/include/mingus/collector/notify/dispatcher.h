@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <map>
 #include <memory>
@@ -80,8 +81,21 @@ class Dispatcher {
 
  private:
   struct Group;
+  // A flush's decision for one integration: the log entry, with the notification to send
+  // unless there is nothing to say.
+  struct Decided {
+    std::string log_key;
+    LogEntry entry;
+    std::optional<OutboxEntry> outbox;
+  };
+  // How soon a flush comes back to decisions the store refused.
+  static constexpr int64_t kStoreRetryMs = 1'000;
   void RouteAlertLocked(const NotifyAlert& alert, int64_t now);
   void FlushGroupLocked(Group& group, int64_t now);
+  // Stores the decisions in order, up to the first the store refuses (a full disk): those stay
+  // in memory for the next flush, so that an alert which fires and resolves while nothing can be
+  // written is still notified once writes succeed. True when a notification was enqueued.
+  bool StoreDecidedLocked();
   bool SilencedLocked(const Labels& labels, int64_t now, std::vector<std::string>* by) const;
 
   const Clock& clock_;
@@ -94,7 +108,9 @@ class Dispatcher {
   Inhibitor inhibitor_;
   std::map<uint64_t, NotifyAlert> alerts_;                // by fingerprint
   std::map<std::string, std::unique_ptr<Group>> groups_;  // by group key + receiver
-  std::map<std::string, LogEntry> log_;
+  std::map<std::string, LogEntry> log_;                   // what was decided, stored or not yet
+  std::deque<Decided> unstored_;
+  bool store_failing_ = false;
   std::vector<Silence> silences_;
 };
 
