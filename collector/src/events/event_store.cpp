@@ -6,6 +6,7 @@
 #include <cmath>
 #include <tuple>
 
+#include "mingus/collector/events/sentiment.h"
 #include "mingus/common/text.h"
 #include "mingus/sql/fingerprint.h"
 
@@ -82,7 +83,12 @@ CREATE TABLE IF NOT EXISTS events (
   UNIQUE (agent_id, cursor)
 );
 CREATE INDEX IF NOT EXISTS events_by_time ON events (time_ms);
-CREATE INDEX IF NOT EXISTS events_by_type_time ON events (type, time_ms);
+-- Only the types some reader reads raw by time (the UX report, the database optimizer's digests):
+-- an index of every type cost each stored event an insert for nothing.
+DROP INDEX IF EXISTS events_by_type_time;
+CREATE INDEX IF NOT EXISTS interactions_by_time ON events (time_ms) WHERE type = 'interaction';
+CREATE INDEX IF NOT EXISTS experiments_by_time ON events (time_ms) WHERE type = 'experiment';
+CREATE INDEX IF NOT EXISTS db_events_by_time ON events (time_ms) WHERE type = 'db';
 CREATE TABLE IF NOT EXISTS rejected_events (
   agent_id INTEGER NOT NULL,
   cursor INTEGER NOT NULL,
@@ -119,6 +125,49 @@ CREATE TABLE IF NOT EXISTS daily_users (
   events INTEGER NOT NULL,
   PRIMARY KEY (day, user_id)
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS distinct_days (
+  type TEXT NOT NULL,                      -- engagement or feature; '' for any type
+  key TEXT NOT NULL,                       -- its action or feature; '' for any
+  ident TEXT NOT NULL,                     -- user or session
+  value TEXT NOT NULL,                     -- the user_id or session_id
+  days BLOB NOT NULL,                      -- the days it was seen on, ascending (see DayList)
+  last_day INTEGER NOT NULL,               -- the latest of them, days since 1970
+  PRIMARY KEY (type, key, ident, value)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS daily_distinct (
+  day TEXT NOT NULL,
+  type TEXT NOT NULL,
+  key TEXT NOT NULL,
+  ident TEXT NOT NULL,
+  previous TEXT NOT NULL,                  -- the latest day before `day` they were seen on; ''
+  idents INTEGER NOT NULL,                 -- seen on `day`, with that previous day
+  PRIMARY KEY (type, key, ident, day, previous)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS daily_feedback (
+  day TEXT NOT NULL,
+  kind TEXT NOT NULL,
+  rating REAL NOT NULL,
+  sentiment INTEGER NOT NULL,              -- SentimentScore of the comment; 0 without one
+  responses INTEGER NOT NULL,
+  comments INTEGER NOT NULL,               -- of the responses, those with a comment
+  PRIMARY KEY (day, kind, rating, sentiment)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS daily_accuracy (
+  day TEXT NOT NULL,
+  name TEXT NOT NULL,
+  events INTEGER NOT NULL,                 -- score events with predicted and actual
+  error_sum REAL NOT NULL,                 -- of |predicted - actual|
+  accurate INTEGER NOT NULL,               -- within kAccurateWithin of actual
+  PRIMARY KEY (day, name)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS negative_comments (
+  time_ms INTEGER NOT NULL,
+  score INTEGER NOT NULL,                  -- SentimentScore, below 0
+  kind TEXT NOT NULL,
+  rating REAL NOT NULL,
+  comment TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS negative_comments_by_score ON negative_comments (score, time_ms DESC);
 )",
                      fields);
 }
@@ -221,6 +270,115 @@ void Add(RollupSums& sums, const JsonEvent& e) {
   }
   if (e.cost) sums.cost_sum += *e.cost;
 }
+
+constexpr int64_t kDayMs = 86'400'000;
+
+// Whose distinct count the insights report wants over any run of days: the users of any event,
+// and the users and sessions of each action (engagement) and feature.
+struct DistinctKey {
+  std::string type, key, ident, value;
+  auto operator<=>(const DistinctKey&) const = default;
+};
+// How many of one DistinctKey's type, key and ident were seen on a day (days since 1970) whose
+// previous day seen was `previous` (-1: none).
+struct DistinctDay {
+  std::string type, key, ident;
+  int64_t day = 0, previous = -1;
+  auto operator<=>(const DistinctDay&) const = default;
+};
+// A count distinct over days first..last is then the sum over those days of the rows whose
+// previous day is before first: each counts once, on its first day in the run. Events arrive
+// in any order, so a day seen before the latest one splits a gap: `days` (ascending) is all
+// that was seen, and `changes` gets what adding `day` changes.
+void AddDay(std::vector<int64_t>& days, int64_t day, const DistinctKey& of,
+            std::map<DistinctDay, int64_t>& changes) {
+  const auto at = std::lower_bound(days.begin(), days.end(), day);
+  if (at != days.end() && *at == day) return;
+  const int64_t previous = at == days.begin() ? -1 : *std::prev(at);
+  if (at != days.end()) {
+    --changes[{of.type, of.key, of.ident, *at, previous}];
+    ++changes[{of.type, of.key, of.ident, *at, day}];
+  }
+  ++changes[{of.type, of.key, of.ident, day, previous}];
+  days.insert(at, day);
+}
+
+// distinct_days.days: each day as 4 bytes, little-endian.
+std::string DayList(const std::vector<int64_t>& days) {
+  std::string out(days.size() * 4, '\0');
+  for (size_t i = 0; i < days.size(); ++i) {
+    const auto day = static_cast<uint32_t>(days[i]);
+    for (size_t b = 0; b < 4; ++b) out[i * 4 + b] = static_cast<char>((day >> (8 * b)) & 0xff);
+  }
+  return out;
+}
+std::vector<int64_t> DaysOf(std::string_view list) {
+  std::vector<int64_t> days(list.size() / 4);
+  for (size_t i = 0; i < days.size(); ++i) {
+    uint32_t day = 0;
+    for (size_t b = 0; b < 4; ++b)
+      day |= static_cast<uint32_t>(static_cast<unsigned char>(list[i * 4 + b])) << (8 * b);
+    days[i] = day;
+  }
+  return days;
+}
+
+struct FeedbackKey {
+  std::string day, kind;
+  double rating = 0;
+  int sentiment = 0;
+  auto operator<=>(const FeedbackKey&) const = default;
+};
+struct FeedbackSums {
+  int64_t responses = 0, comments = 0;
+};
+struct AccuracySums {
+  int64_t events = 0, accurate = 0;
+  double error_sum = 0;
+};
+
+// What one pull adds to the rollups, summed in memory so that each row is written once.
+struct PullRollups {
+  std::map<RollupKey, RollupSums> rollups;
+  std::map<std::pair<std::string, std::string>, int64_t> users;  // (day, user) -> events
+  std::map<std::string, int64_t> first_seen;                     // user -> earliest time
+  std::map<DistinctKey, std::vector<int64_t>> distinct;          // -> days seen
+  std::map<FeedbackKey, FeedbackSums> feedback;
+  std::map<std::pair<std::string, std::string>, AccuracySums> accuracy;  // (day, name)
+
+  void AddEvent(const JsonEvent& e, int64_t time_ms) {
+    std::string day = DayOf(time_ms);
+    const int64_t day_number = time_ms / kDayMs;  // within retention: never before 1970
+    if (!e.user_id.empty()) {
+      ++users[{day, std::string(e.user_id)}];
+      const auto [seen, added] = first_seen.emplace(e.user_id, time_ms);
+      if (!added) seen->second = std::min(seen->second, time_ms);
+      distinct[{"", "", "user", std::string(e.user_id)}].push_back(day_number);
+    }
+    if (e.type == EventType::kEngagement || e.type == EventType::kFeature) {
+      const std::string type(wire::EventTypeName(e.type));
+      const std::string_view key = e.type == EventType::kEngagement ? e.action : e.feature;
+      for (const auto& [ident, value] :
+           {std::pair{"user", e.user_id}, std::pair{"session", e.session_id}})
+        if (!value.empty())
+          distinct[{type, std::string(key), ident, std::string(value)}].push_back(day_number);
+    }
+    if (e.type == EventType::kFeedback && e.rating) {
+      const int sentiment = e.comment.empty() ? 0 : SentimentScore(e.comment);
+      FeedbackSums& sums = feedback[{day, std::string(e.kind), *e.rating, sentiment}];
+      ++sums.responses;
+      if (!e.comment.empty()) ++sums.comments;
+    }
+    if (e.type == EventType::kScore && e.predicted && e.actual) {
+      AccuracySums& sums = accuracy[{day, std::string(e.name)}];
+      const double error = std::fabs(*e.predicted - *e.actual);
+      ++sums.events;
+      sums.error_sum += error;
+      if (error <= kAccurateWithin * std::fabs(*e.actual)) ++sums.accurate;
+    }
+    Add(rollups[RollupKeyOf(e, std::move(day))], e);
+  }
+};
 
 Rejection FromParseError(wire::JsonEventError error, const JsonEvent& partial,
                          std::string_view field) {
@@ -362,6 +520,9 @@ StatusOr<std::unique_ptr<EventStore>> EventStore::Open(const std::string& path,
   auto db = sqlite::Database::Open(path);
   if (!db.ok()) return db.status();
   if (Status status = (*db)->Exec(Schema()); !status.ok()) return status;
+  // A pull looks up and updates the distinct_days of thousands of users and sessions spread
+  // over the table: 64 MB of pages (the default is 2 MB) keeps the users' part in memory.
+  if (Status status = (*db)->Exec("PRAGMA cache_size = -65536"); !status.ok()) return status;
   return std::unique_ptr<EventStore>(new EventStore(std::move(db).value(), options, clock));
 }
 
@@ -375,6 +536,138 @@ namespace {
 constexpr std::string_view kLatestRow =
     "SELECT agent_id, cursor, lost, last_stored_ms, spool_id FROM agents WHERE instance = ?1 "
     "ORDER BY agent_id DESC LIMIT 1";
+
+// distinct_days and daily_distinct for the days a pull saw: each key's days read, merged and
+// written back, and what that changes in the daily counts.
+Status WriteDistinct(sqlite::Database& db,
+                     const std::map<DistinctKey, std::vector<int64_t>>& seen) {
+  auto read = db.Prepare(
+      "SELECT days FROM distinct_days WHERE type = ?1 AND key = ?2 AND ident = ?3 AND value = ?4");
+  if (!read.ok()) return read.status();
+  // An upsert finds the row once; REPLACE would delete it and insert it again.
+  auto write = db.Prepare(
+      "INSERT INTO distinct_days (type, key, ident, value, days, last_day) "
+      "VALUES (?1, ?2, ?3, ?4, ?5, ?6) "
+      "ON CONFLICT DO UPDATE SET days = excluded.days, last_day = excluded.last_day");
+  if (!write.ok()) return write.status();
+  std::map<DistinctDay, int64_t> changes;
+  for (const auto& [key, new_days] : seen) {
+    read->Bind(1, key.type).Bind(2, key.key).Bind(3, key.ident).Bind(4, key.value);
+    std::vector<int64_t> days;
+    if (read->Step()) days = DaysOf(read->Blob(0));
+    if (Status status = read->Run(); !status.ok()) return status;
+    const size_t known = days.size();
+    for (const int64_t day : new_days) AddDay(days, day, key, changes);
+    if (days.size() == known) continue;
+    write->Bind(1, key.type)
+        .Bind(2, key.key)
+        .Bind(3, key.ident)
+        .Bind(4, key.value)
+        .BindBlob(5, DayList(days))
+        .Bind(6, days.back());
+    if (Status status = write->Run(); !status.ok()) return status;
+  }
+  auto count = db.Prepare(
+      "INSERT INTO daily_distinct (day, type, key, ident, previous, idents) "
+      "VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT DO UPDATE SET idents = idents + "
+      "excluded.idents");
+  if (!count.ok()) return count.status();
+  for (const auto& [key, change] : changes) {
+    if (change == 0) continue;
+    count->Bind(1, DayOf(key.day * kDayMs))
+        .Bind(2, key.type)
+        .Bind(3, key.key)
+        .Bind(4, key.ident)
+        .Bind(5, key.previous < 0 ? std::string() : DayOf(key.previous * kDayMs))
+        .Bind(6, change);
+    if (Status status = count->Run(); !status.ok()) return status;
+  }
+  return OkStatus();
+}
+
+Status WriteRollups(sqlite::Database& db, const PullRollups& pull) {
+  auto rollup = db.Prepare(R"(
+INSERT INTO daily_rollups (day, type, key, subkey, outcome, events, value_count, value_sum,
+                           value_min, value_max, cost_sum)
+VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
+ON CONFLICT DO UPDATE SET
+  events = events + excluded.events,
+  value_count = value_count + excluded.value_count,
+  value_sum = value_sum + excluded.value_sum,
+  value_min = CASE WHEN value_min IS NULL THEN excluded.value_min
+                   WHEN excluded.value_min IS NULL THEN value_min
+                   ELSE min(value_min, excluded.value_min) END,
+  value_max = CASE WHEN value_max IS NULL THEN excluded.value_max
+                   WHEN excluded.value_max IS NULL THEN value_max
+                   ELSE max(value_max, excluded.value_max) END,
+  cost_sum = cost_sum + excluded.cost_sum)");
+  if (!rollup.ok()) return rollup.status();
+  for (const auto& [key, sums] : pull.rollups) {
+    rollup->Bind(1, key.day)
+        .Bind(2, key.type)
+        .Bind(3, key.key)
+        .Bind(4, key.subkey)
+        .Bind(5, key.outcome)
+        .Bind(6, sums.events)
+        .Bind(7, sums.value_count)
+        .Bind(8, sums.value_sum)
+        .Bind(11, sums.cost_sum);
+    if (sums.value_count > 0) rollup->Bind(9, sums.value_min).Bind(10, sums.value_max);
+    if (Status status = rollup->Run(); !status.ok()) return status;
+  }
+  auto user = db.Prepare(
+      "INSERT INTO daily_users (day, user_id, events) VALUES (?1, ?2, ?3) "
+      "ON CONFLICT DO UPDATE SET events = events + excluded.events");
+  if (!user.ok()) return user.status();
+  for (const auto& [key, count] : pull.users) {
+    if (Status status = user->Bind(1, key.first).Bind(2, key.second).Bind(3, count).Run();
+        !status.ok())
+      return status;
+  }
+  // Only an earlier time rewrites the row (a row rewritten is a page written to the log).
+  auto first = db.Prepare(
+      "INSERT INTO users (user_id, first_ms, first_day) VALUES (?1, ?2, ?3) "
+      "ON CONFLICT DO UPDATE SET first_ms = excluded.first_ms, first_day = excluded.first_day "
+      "WHERE excluded.first_ms < first_ms");
+  if (!first.ok()) return first.status();
+  for (const auto& [user_id, time_ms] : pull.first_seen) {
+    if (Status status = first->Bind(1, user_id).Bind(2, time_ms).Bind(3, DayOf(time_ms)).Run();
+        !status.ok())
+      return status;
+  }
+  auto feedback = db.Prepare(
+      "INSERT INTO daily_feedback (day, kind, rating, sentiment, responses, comments) "
+      "VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT DO UPDATE SET "
+      "responses = responses + excluded.responses, comments = comments + excluded.comments");
+  if (!feedback.ok()) return feedback.status();
+  for (const auto& [key, sums] : pull.feedback) {
+    if (Status status = feedback->Bind(1, key.day)
+                            .Bind(2, key.kind)
+                            .Bind(3, key.rating)
+                            .Bind(4, int64_t{key.sentiment})
+                            .Bind(5, sums.responses)
+                            .Bind(6, sums.comments)
+                            .Run();
+        !status.ok())
+      return status;
+  }
+  auto accuracy = db.Prepare(
+      "INSERT INTO daily_accuracy (day, name, events, error_sum, accurate) "
+      "VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT DO UPDATE SET events = events + excluded.events, "
+      "error_sum = error_sum + excluded.error_sum, accurate = accurate + excluded.accurate");
+  if (!accuracy.ok()) return accuracy.status();
+  for (const auto& [key, sums] : pull.accuracy) {
+    if (Status status = accuracy->Bind(1, key.first)
+                            .Bind(2, key.second)
+                            .Bind(3, sums.events)
+                            .Bind(4, sums.error_sum)
+                            .Bind(5, sums.accurate)
+                            .Run();
+        !status.ok())
+      return status;
+  }
+  return WriteDistinct(db, pull.distinct);
+}
 
 AgentCursor CursorOf(const sqlite::Statement& row) {
   return {static_cast<uint64_t>(row.Int(1)), static_cast<uint64_t>(row.Int(2)), row.Int(3),
@@ -455,10 +748,13 @@ StatusOr<StoreResult> EventStore::Store(const std::string& agent, const std::str
       "VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT DO NOTHING");
   if (!reject.ok()) return reject.status();
 
+  auto negative = db_->Prepare(
+      "INSERT INTO negative_comments (time_ms, score, kind, rating, comment) "
+      "VALUES (?1, ?2, ?3, ?4, ?5)");
+  if (!negative.ok()) return negative.status();
+
   StoreResult result;
-  std::map<RollupKey, RollupSums> rollups;
-  std::map<std::pair<std::string, std::string>, int64_t> users;  // (day, user) -> events
-  std::map<std::string, int64_t> first_seen;                     // user -> earliest time
+  PullRollups pull;
   JsonEvent event;
   uint64_t newest = before.cursor;
   for (const std::string_view line : records) {
@@ -510,65 +806,20 @@ StatusOr<StoreResult> EventStore::Store(const std::string& agent, const std::str
     }
     ++result.stored;
     ++result.stored_by_type[static_cast<size_t>(event.type)];
-    std::string day = DayOf(verdict.time_ms);
-    if (!event.user_id.empty()) {
-      ++users[{day, std::string(event.user_id)}];
-      const auto [seen, added] = first_seen.emplace(event.user_id, verdict.time_ms);
-      if (!added) seen->second = std::min(seen->second, verdict.time_ms);
+    // Kept apart so that the report reads the few most negative, not every comment.
+    if (event.type == EventType::kFeedback && !event.comment.empty()) {
+      if (const int score = SentimentScore(event.comment); score < 0) {
+        negative->Bind(1, verdict.time_ms)
+            .Bind(2, int64_t{score})
+            .Bind(3, event.kind)
+            .Bind(4, event.rating.value_or(0))
+            .Bind(5, event.comment);
+        if (Status status = negative->Run(); !status.ok()) return status;
+      }
     }
-    Add(rollups[RollupKeyOf(event, std::move(day))], event);
+    pull.AddEvent(event, verdict.time_ms);
   }
-
-  auto rollup = db_->Prepare(R"(
-INSERT INTO daily_rollups (day, type, key, subkey, outcome, events, value_count, value_sum,
-                           value_min, value_max, cost_sum)
-VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
-ON CONFLICT DO UPDATE SET
-  events = events + excluded.events,
-  value_count = value_count + excluded.value_count,
-  value_sum = value_sum + excluded.value_sum,
-  value_min = CASE WHEN value_min IS NULL THEN excluded.value_min
-                   WHEN excluded.value_min IS NULL THEN value_min
-                   ELSE min(value_min, excluded.value_min) END,
-  value_max = CASE WHEN value_max IS NULL THEN excluded.value_max
-                   WHEN excluded.value_max IS NULL THEN value_max
-                   ELSE max(value_max, excluded.value_max) END,
-  cost_sum = cost_sum + excluded.cost_sum)");
-  if (!rollup.ok()) return rollup.status();
-  for (const auto& [key, sums] : rollups) {
-    rollup->Bind(1, key.day)
-        .Bind(2, key.type)
-        .Bind(3, key.key)
-        .Bind(4, key.subkey)
-        .Bind(5, key.outcome)
-        .Bind(6, sums.events)
-        .Bind(7, sums.value_count)
-        .Bind(8, sums.value_sum)
-        .Bind(11, sums.cost_sum);
-    if (sums.value_count > 0) rollup->Bind(9, sums.value_min).Bind(10, sums.value_max);
-    if (Status status = rollup->Run(); !status.ok()) return status;
-  }
-  auto user = db_->Prepare(
-      "INSERT INTO daily_users (day, user_id, events) VALUES (?1, ?2, ?3) "
-      "ON CONFLICT DO UPDATE SET events = events + excluded.events");
-  if (!user.ok()) return user.status();
-  for (const auto& [key, count] : users) {
-    if (Status status = user->Bind(1, key.first).Bind(2, key.second).Bind(3, count).Run();
-        !status.ok())
-      return status;
-  }
-  // SET reads the row as it was: both columns move together to the earlier time.
-  auto first = db_->Prepare(
-      "INSERT INTO users (user_id, first_ms, first_day) VALUES (?1, ?2, ?3) "
-      "ON CONFLICT DO UPDATE SET first_ms = min(first_ms, excluded.first_ms), "
-      "first_day = CASE WHEN excluded.first_ms < first_ms THEN excluded.first_day "
-      "ELSE first_day END");
-  if (!first.ok()) return first.status();
-  for (const auto& [user_id, time_ms] : first_seen) {
-    if (Status status = first->Bind(1, user_id).Bind(2, time_ms).Bind(3, DayOf(time_ms)).Run();
-        !status.ok())
-      return status;
-  }
+  if (Status status = WriteRollups(*db_, pull); !status.ok()) return status;
   // The cursor moves past everything this pull covered: the records, and events the agent
   // skipped (dropped, or lines we could not read).
   auto cursor = db_->Prepare(
@@ -605,7 +856,10 @@ StatusOr<RetentionResult> EventStore::ApplyRetention() {
                   &result.events},
         std::pair{"DELETE FROM rejected_events WHERE rowid IN "
                   "(SELECT rowid FROM rejected_events WHERE received_ms < ?1 LIMIT ?2)",
-                  &result.rejected}}) {
+                  &result.rejected},
+        std::pair{"DELETE FROM negative_comments WHERE rowid IN "
+                  "(SELECT rowid FROM negative_comments WHERE time_ms < ?1 LIMIT ?2)",
+                  &result.rollup_rows}}) {
     for (;;) {
       std::lock_guard lock(mutex_);
       auto statement = db_->Prepare(sql);
@@ -619,12 +873,20 @@ StatusOr<RetentionResult> EventStore::ApplyRetention() {
   }
   std::lock_guard lock(mutex_);
   for (const char* sql :
-       {"DELETE FROM daily_rollups WHERE day < ?1", "DELETE FROM daily_users WHERE day < ?1"}) {
+       {"DELETE FROM daily_rollups WHERE day < ?1", "DELETE FROM daily_users WHERE day < ?1",
+        "DELETE FROM daily_distinct WHERE day < ?1", "DELETE FROM daily_feedback WHERE day < ?1",
+        "DELETE FROM daily_accuracy WHERE day < ?1"}) {
     auto statement = db_->Prepare(sql);
     if (!statement.ok()) return statement.status();
     if (Status status = statement->Bind(1, rollup_day).Run(); !status.ok()) return status;
     result.rollup_rows += static_cast<uint64_t>(db_->Changes());
   }
+  // Who was last seen before the rollups kept: a later day of theirs counts as a first one,
+  // which no report can tell apart (its days begin after rollup_day).
+  auto forget = db_->Prepare("DELETE FROM distinct_days WHERE last_day < ?1");
+  if (!forget.ok()) return forget.status();
+  if (Status status = forget->Bind(1, rollups_before / kDayMs).Run(); !status.ok()) return status;
+  result.rollup_rows += static_cast<uint64_t>(db_->Changes());
   return result;
 }
 

@@ -10,10 +10,8 @@
 #include <limits>
 #include <map>
 #include <tuple>
-#include <unordered_map>
 
 #include "mingus/collector/events/event_store.h"
-#include "mingus/collector/events/sentiment.h"
 #include "mingus/common/text.h"
 #include "mingus/metrics/family_builder.h"
 
@@ -69,58 +67,57 @@ std::optional<double> Change(double now, double before) {
   return (now - before) / before;
 }
 
-std::optional<double> OptionalDouble(const sqlite::Statement& row, int column) {
-  if (row.IsNull(column)) return std::nullopt;
-  return row.Double(column);
-}
+// The rows of daily_distinct for `type` and `key`'s idents on the days from..to, in order of
+// day: each ident seen on `day` whose previous day seen was `previous` ('' for none). A count
+// distinct over a run of days counts the rows of its days whose previous day is before its
+// first: each ident once, on its first day in the run.
+constexpr std::string_view kDistinctDays =
+    "SELECT day, previous, idents FROM daily_distinct WHERE type = ?1 AND key = ?2 AND "
+    "ident = ?3 AND day BETWEEN ?4 AND ?5";
 
-// Registrations, DAU, WAU, MAU and stickiness per day and over the period. One pass over
-// daily_users from 29 days before the period, in its key's order (day, user): each activity
-// covers the user for the 7 and 30 days from it, added to per-day difference arrays, so the
-// cost grows with the rows read, not with days times window.
+// Registrations, DAU, WAU, MAU and stickiness per day and over the period, from 29 days before
+// it. A user seen on day e whose previous day was p counts in the 7-day window ending on day k
+// when e <= k < e + 7 and p < k - 6: added to per-day difference arrays over that range of k,
+// so the cost grows with the rows of daily_distinct (days times distinct gaps), not with users.
 Status AddActiveUsers(sqlite::Database& db, const Period& period, InsightsReport& report) {
-  constexpr int kWeek = 7, kMonth = 30;
+  constexpr int64_t kWeek = 7, kMonth = 30;
   const int64_t first_ms = period.start_ms - (kMonth - 1) * kDayMs;
   std::vector<std::string> dates;  // from the first day read to `to`
   for (int64_t ms = first_ms; ms < period.end_ms; ms += kDayMs) dates.push_back(DayOf(ms));
-  const size_t in_period = kMonth - 1;  // the index of `from`
+  const int64_t in_period = kMonth - 1;  // the index of `from`
   const size_t count = dates.size();
   std::vector<int64_t> dau(count, 0), week(count + kMonth, 0), month(count + kMonth, 0);
-  struct Covered {
-    size_t week = 0, month = 0;  // one past the last day each window covers the user
-    bool in_period = false;
+  // A day's index in dates; a day before them (or none) is far enough back for every window.
+  const auto index = [&](std::string_view date) -> int64_t {
+    const auto at = std::lower_bound(dates.begin(), dates.end(), date);
+    return at != dates.end() && *at == date ? at - dates.begin() : -kMonth;
   };
-  std::unordered_map<std::string, Covered> users;
-  size_t at = 0;
   if (Status status = ForEachRow(
-          db, "SELECT day, user_id FROM daily_users WHERE day BETWEEN ?1 AND ?2",
+          db, kDistinctDays,
           [&](const sqlite::Statement& row) {
-            while (at < count && dates[at] != row.Text(0)) ++at;
-            if (at == count) return;  // cannot happen: rows come by day, within the dates
-            Covered& user = users[std::string(row.Text(1))];
-            ++dau[at];
-            for (const auto& [window, end, days] :
-                 {std::tuple{&week, &user.week, kWeek}, std::tuple{&month, &user.month, kMonth}}) {
-              const size_t from = std::max(at, *end), to = at + static_cast<size_t>(days);
+            const int64_t at = index(row.Text(0)), previous = index(row.Text(1));
+            const int64_t users = row.Int(2);
+            if (at < 0) return;  // cannot happen: the rows are of these days
+            dau[static_cast<size_t>(at)] += users;
+            for (const auto& [window, days] :
+                 {std::pair{&week, kWeek}, std::pair{&month, kMonth}}) {
+              const int64_t from = std::max(at, previous + days), to = at + days;
               if (from < to) {
-                ++(*window)[from];
-                --(*window)[to];
-                *end = to;
+                (*window)[static_cast<size_t>(from)] += users;
+                (*window)[static_cast<size_t>(to)] -= users;
               }
             }
-            if (at >= in_period && !user.in_period) {
-              user.in_period = true;
-              ++report.active_users;
-            }
+            if (at >= in_period && previous < in_period) report.active_users += users;
           },
-          dates.front(), dates.back());
+          std::string_view(""), std::string_view(""), std::string_view("user"), dates.front(),
+          dates.back());
       !status.ok())
     return status;
   int64_t weekly = 0, monthly = 0, dau_sum = 0;
   for (size_t i = 0; i < count; ++i) {
     weekly += week[i];
     monthly += month[i];
-    if (i < in_period) continue;
+    if (i < static_cast<size_t>(in_period)) continue;
     report.per_day.push_back(
         {dates[i], 0, dau[i], weekly, monthly,
          Ratio(static_cast<double>(dau[i]), static_cast<double>(monthly)).value_or(0)});
@@ -186,50 +183,88 @@ Status AddCohorts(sqlite::Database& db, const Period& period, InsightsReport& re
       period.from, period.to);
 }
 
-Status AddEngagement(sqlite::Database& db, const Period& period, InsightsReport& report) {
+// Distinct users and sessions of `type` by key over the days from..to (see kDistinctDays).
+struct Distinct {
+  int64_t users = 0, sessions = 0;
+};
+Status AddDistinct(sqlite::Database& db, std::string_view type, std::string_view from,
+                   std::string_view to, std::map<std::string, Distinct, std::less<>>& out) {
   return ForEachRow(
       db,
-      "SELECT action, count(*), count(DISTINCT user_id), count(DISTINCT session_id), "
-      "total(usage_time), avg(usage_time) FROM events "
-      "WHERE type = 'engagement' AND time_ms >= ?1 AND time_ms < ?2 "
-      "GROUP BY action ORDER BY count(*) DESC, action",
+      "SELECT key, ident, sum(idents) FROM daily_distinct WHERE type = ?1 AND "
+      "day BETWEEN ?2 AND ?3 AND previous < ?2 GROUP BY key, ident",
       [&](const sqlite::Statement& row) {
-        report.engagement.push_back({std::string(row.Text(0)), row.Int(1), row.Int(2), row.Int(3),
-                                     row.Double(4), OptionalDouble(row, 5)});
+        Distinct& distinct = out[std::string(row.Text(0))];
+        (row.Text(1) == "user" ? distinct.users : distinct.sessions) = row.Int(2);
       },
-      period.start_ms, period.end_ms);
+      type, from, to);
+}
+
+// Events and usage time of `type` by key over the days from..to, from daily_rollups: each row
+// key, events, total usage time and the events that carry one.
+constexpr std::string_view kUsage =
+    "SELECT key, sum(events), total(value_sum), sum(value_count) FROM daily_rollups "
+    "WHERE type = ?1 AND day BETWEEN ?2 AND ?3 GROUP BY key";
+
+Status AddEngagement(sqlite::Database& db, const Period& period, InsightsReport& report) {
+  std::map<std::string, Distinct, std::less<>> distinct;
+  if (Status status = AddDistinct(db, "engagement", period.from, period.to, distinct); !status.ok())
+    return status;
+  if (Status status = ForEachRow(
+          db, kUsage,
+          [&](const sqlite::Statement& row) {
+            const Distinct& of = distinct[std::string(row.Text(0))];
+            const double usage_time = row.Double(2);
+            const auto with_usage = static_cast<double>(row.Int(3));
+            report.engagement.push_back({std::string(row.Text(0)), row.Int(1), of.users,
+                                         of.sessions, usage_time, Ratio(usage_time, with_usage)});
+          },
+          std::string_view("engagement"), period.from, period.to);
+      !status.ok())
+    return status;
+  std::sort(report.engagement.begin(), report.engagement.end(),
+            [](const ActionEngagement& a, const ActionEngagement& b) {
+              return std::pair(-a.events, std::string_view(a.action)) <
+                     std::pair(-b.events, std::string_view(b.action));
+            });
+  return OkStatus();
 }
 
 Status AddFeatures(sqlite::Database& db, const Period& period, InsightsReport& report) {
   std::map<std::string, FeatureUsage, std::less<>> features;
-  constexpr std::string_view kByFeature =
-      "SELECT feature, count(*), count(DISTINCT user_id), count(DISTINCT session_id), "
-      "total(usage_time) FROM events WHERE type = 'feature' AND time_ms >= ?1 AND time_ms < ?2 "
-      "GROUP BY feature";
+  std::map<std::string, Distinct, std::less<>> now, before;
+  for (const auto& [from, to, distinct] :
+       {std::tuple{&period.from, &period.to, &now},
+        std::tuple{&period.previous_from, &period.previous_to, &before}}) {
+    if (Status status = AddDistinct(db, "feature", *from, *to, *distinct); !status.ok())
+      return status;
+  }
   if (Status status = ForEachRow(
-          db, kByFeature,
+          db, kUsage,
           [&](const sqlite::Statement& row) {
             FeatureUsage& usage = features[std::string(row.Text(0))];
             usage.events = row.Int(1);
-            usage.users = row.Int(2);
-            usage.sessions = row.Int(3);
-            usage.usage_time = row.Double(4);
+            usage.usage_time = row.Double(2);
           },
-          period.start_ms, period.end_ms);
+          std::string_view("feature"), period.from, period.to);
       !status.ok())
     return status;
   if (Status status = ForEachRow(
-          db, kByFeature,
+          db, kUsage,
           [&](const sqlite::Statement& row) {
-            FeatureUsage& usage = features[std::string(row.Text(0))];
-            usage.previous_users = row.Int(2);
-            usage.previous_usage_time = row.Double(4);
+            features[std::string(row.Text(0))].previous_usage_time = row.Double(2);
           },
-          period.previous_start_ms, period.start_ms);
+          std::string_view("feature"), period.previous_from, period.previous_to);
       !status.ok())
     return status;
   for (auto& [name, usage] : features) {
     usage.feature = name;
+    if (const auto found = now.find(name); found != now.end()) {
+      usage.users = found->second.users;
+      usage.sessions = found->second.sessions;
+    }
+    if (const auto found = before.find(name); found != before.end())
+      usage.previous_users = found->second.users;
     usage.adoption =
         Ratio(static_cast<double>(usage.users), static_cast<double>(report.active_users))
             .value_or(0);
@@ -261,9 +296,8 @@ void Score(Csat& csat, Nps& nps) {
 }
 
 constexpr std::string_view kRatings =
-    "SELECT kind, rating, count(*) FROM events "
-    "WHERE type = 'feedback' AND time_ms >= ?1 AND time_ms < ?2 GROUP BY kind, rating "
-    "ORDER BY kind, rating";
+    "SELECT kind, rating, sum(responses) FROM daily_feedback WHERE day BETWEEN ?1 AND ?2 "
+    "GROUP BY kind, rating ORDER BY kind, rating";
 
 Status AddSatisfaction(sqlite::Database& db, const Period& period, InsightsReport& report) {
   Satisfaction& satisfaction = report.satisfaction;
@@ -285,7 +319,7 @@ Status AddSatisfaction(sqlite::Database& db, const Period& period, InsightsRepor
             satisfaction.responses += count;
             AddRating(kind, rating, count, satisfaction.csat, satisfaction.nps);
           },
-          period.start_ms, period.end_ms);
+          period.from, period.to);
       !status.ok())
     return status;
   for (size_t i = 0; i < satisfaction.kinds.size(); ++i) {
@@ -295,52 +329,46 @@ Status AddSatisfaction(sqlite::Database& db, const Period& period, InsightsRepor
   Score(satisfaction.csat, satisfaction.nps);
 
   int64_t score_sum = 0;
-  std::vector<std::pair<int64_t, NegativeComment>> negative;  // with the event time
   if (Status status = ForEachRow(
           db,
-          "SELECT time_ms, kind, rating, comment FROM events WHERE type = 'feedback' AND "
-          "time_ms >= ?1 AND time_ms < ?2 AND comment IS NOT NULL AND comment <> ''",
+          "SELECT sentiment, sum(comments) FROM daily_feedback WHERE day BETWEEN ?1 AND ?2 "
+          "GROUP BY sentiment",
           [&](const sqlite::Statement& row) {
-            const int score = SentimentScore(row.Text(3));
-            ++satisfaction.comments;
-            score_sum += score;
+            const int64_t score = row.Int(0), comments = row.Int(1);
+            satisfaction.comments += comments;
+            score_sum += score * comments;
             (score > 0   ? satisfaction.positive
              : score < 0 ? satisfaction.negative
-                         : satisfaction.neutral)++;
-            if (score < 0) {
-              negative.emplace_back(
-                  row.Int(0), NegativeComment{DayOf(row.Int(0)), std::string(row.Text(1)),
-                                              std::string(row.Text(3)), row.Double(2), score});
-            }
+                         : satisfaction.neutral) += comments;
           },
-          period.start_ms, period.end_ms);
+          period.from, period.to);
       !status.ok())
     return status;
   satisfaction.average_sentiment =
       Ratio(static_cast<double>(score_sum), static_cast<double>(satisfaction.comments));
-  const size_t keep = std::min(negative.size(), kMostNegativeComments);
-  std::partial_sort(negative.begin(), negative.begin() + static_cast<ptrdiff_t>(keep),
-                    negative.end(), [](const auto& a, const auto& b) {
-                      return std::pair(a.second.score, -a.first) <
-                             std::pair(b.second.score, -b.first);
-                    });
-  for (size_t i = 0; i < keep; ++i)
-    satisfaction.most_negative.push_back(std::move(negative[i].second));
-  return OkStatus();
+  return ForEachRow(
+      db,
+      "SELECT time_ms, kind, rating, comment, score FROM negative_comments "
+      "WHERE time_ms >= ?1 AND time_ms < ?2 ORDER BY score, time_ms DESC LIMIT ?3",
+      [&](const sqlite::Statement& row) {
+        satisfaction.most_negative.push_back({DayOf(row.Int(0)), std::string(row.Text(1)),
+                                              std::string(row.Text(3)), row.Double(2),
+                                              static_cast<int>(row.Int(4))});
+      },
+      period.start_ms, period.end_ms, static_cast<int64_t>(kMostNegativeComments));
 }
 
 Status AddScoreAccuracy(sqlite::Database& db, const Period& period, InsightsReport& report) {
   return ForEachRow(
       db,
-      "SELECT name, count(*), avg(abs(predicted - actual)), "
-      "avg(abs(predicted - actual) <= ?3 * abs(actual)) FROM events "
-      "WHERE type = 'score' AND time_ms >= ?1 AND time_ms < ?2 AND predicted IS NOT NULL AND "
-      "actual IS NOT NULL GROUP BY name ORDER BY name",
+      "SELECT name, sum(events), total(error_sum) / sum(events), "
+      "1.0 * sum(accurate) / sum(events) FROM daily_accuracy WHERE day BETWEEN ?1 AND ?2 "
+      "GROUP BY name ORDER BY name",
       [&](const sqlite::Statement& row) {
         report.score_accuracy.push_back(
             {std::string(row.Text(0)), row.Int(1), row.Double(2), row.Double(3)});
       },
-      period.start_ms, period.end_ms, kAccurateWithin);
+      period.from, period.to);
 }
 
 Status AddRoi(sqlite::Database& db, const Period& period, InsightsReport& report) {
@@ -375,8 +403,8 @@ Status AddAnomalies(sqlite::Database& db, const Period& period, InsightsReport& 
                      "SELECT day, sum(events) FROM daily_rollups WHERE day BETWEEN ?1 AND ?2 "
                      "GROUP BY day"},
            std::pair{"dau",
-                     "SELECT day, count(*) FROM daily_users WHERE day BETWEEN ?1 AND ?2 "
-                     "GROUP BY day"},
+                     "SELECT day, sum(idents) FROM daily_distinct WHERE type = '' AND key = '' "
+                     "AND ident = 'user' AND day BETWEEN ?1 AND ?2 GROUP BY day"},
            std::pair{"registrations",
                      "SELECT first_day, count(*) FROM users WHERE first_day BETWEEN ?1 AND ?2 "
                      "GROUP BY first_day"},
@@ -592,7 +620,7 @@ StatusOr<KeyFigures> Insights::ComputeKeyFigures() {
           [&](const sqlite::Statement& row) {
             AddRating(row.Text(0), row.Double(1), row.Int(2), figures.csat, figures.nps);
           },
-          month.start_ms, month.end_ms);
+          month.from, month.to);
       !status.ok())
     return status;
   Score(figures.csat, figures.nps);

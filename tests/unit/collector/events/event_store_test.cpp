@@ -268,9 +268,13 @@ TEST_F(EventStoreTest, RetentionDeletesOldEventsAndKeepsRollupsLonger) {
   deleted = store_->ApplyRetention();
   ASSERT_TRUE(deleted.ok());
   EXPECT_EQ(deleted->events, 1u);
-  EXPECT_EQ(deleted->rollup_rows, 2u);  // the first day's rollup and its active user
+  // The first day's rollup, its active user, u1 among the users of any event and of "old" that
+  // day (daily_distinct), and the days u1 was seen on (distinct_days, twice).
+  EXPECT_EQ(deleted->rollup_rows, 6u);
   EXPECT_THAT(Rows("SELECT key FROM daily_rollups"), ElementsAre("new"));
   EXPECT_THAT(Rows("SELECT user_id FROM daily_users"), ElementsAre("u2"));
+  EXPECT_THAT(Rows("SELECT key FROM daily_distinct ORDER BY 1"), ElementsAre("", "new"));
+  EXPECT_THAT(Rows("SELECT DISTINCT value FROM distinct_days"), ElementsAre("u2"));
 }
 
 // Random events of every type over several days, stored in batches (some pulled twice); the
@@ -305,21 +309,29 @@ TEST_F(EventStoreTest, RollupsAgreeWithPlainSqlOverTheRawEvents) {
                               number(1, 50), number(0, 9));
           break;
         case 2:
-          event = fmt::format(R"({{"type":"score",{},"name":"{}","duration_ms":{}{}}})", common,
+          event = fmt::format(R"({{"type":"score",{},"name":"{}","duration_ms":{}{}{}}})", common,
                               pick({"s1", "s2"}), number(1, 99),
-                              pick({"", R"(,"cached":true)", R"(,"cached":false)"}));
+                              pick({"", R"(,"cached":true)", R"(,"cached":false)"}),
+                              number(0, 1) ? fmt::format(R"(,"predicted":{},"actual":{})",
+                                                         number(80, 120) / 10.0, number(0, 12))
+                                           : "");
           break;
         case 3:
-          event = fmt::format(R"({{"type":"engagement",{},"action":"{}"{}}})", common,
-                              pick({"login", "view"}), pick({"", R"(,"usage_time":12.5)"}));
+          event = fmt::format(R"({{"type":"engagement",{},"action":"{}"{}{}}})", common,
+                              pick({"login", "view"}), pick({"", R"(,"usage_time":12.5)"}),
+                              pick({"", R"(,"session_id":"x1")", R"(,"session_id":"x2")",
+                                    R"(,"session_id":"x3")"}));
           break;
         case 4:
-          event = fmt::format(R"({{"type":"feature",{},"feature":"{}","usage_time":{}}})", common,
-                              pick({"f1", "f2"}), number(0, 300));
+          event = fmt::format(R"({{"type":"feature",{},"feature":"{}","usage_time":{}{}}})", common,
+                              pick({"f1", "f2"}), number(0, 300),
+                              pick({"", R"(,"session_id":"x1")", R"(,"session_id":"x4")"}));
           break;
         case 5:
-          event = fmt::format(R"({{"type":"feedback",{},"kind":"{}","rating":{}}})", common,
-                              pick({"nps", "csat"}), number(1, 5));
+          event = fmt::format(R"({{"type":"feedback",{},"kind":"{}","rating":{}{}}})", common,
+                              pick({"nps", "csat"}), number(1, 5),
+                              pick({"", R"(,"comment":"great")", R"(,"comment":"slow and buggy")",
+                                    R"(,"comment":"not bad")"}));
           break;
         case 6:
           event = fmt::format(R"({{"type":"user_metric",{},"metric":"m","value":{}}})", common,
@@ -382,6 +394,51 @@ GROUP BY 1, 2, 3, 4, 5 ORDER BY 1, 2, 3, 4, 5)");
   EXPECT_EQ(Rows("SELECT day, user_id, events FROM daily_users ORDER BY 1, 2"),
             Rows("SELECT date(time_ms / 1000, 'unixepoch'), user_id, count(*) FROM events "
                  "WHERE user_id IS NOT NULL GROUP BY 1, 2 ORDER BY 1, 2"));
+  // "great" scores 1, "slow and buggy" -2, "not bad" 1 (docs/insights.md).
+  EXPECT_EQ(Rows("SELECT day, kind, rating, sum(responses), sum(comments), "
+                 "sum(comments * sentiment) FROM daily_feedback GROUP BY 1, 2, 3 ORDER BY 1, 2, 3"),
+            Rows("SELECT date(time_ms / 1000, 'unixepoch'), kind, rating, count(*), "
+                 "count(comment), sum(CASE comment WHEN 'slow and buggy' THEN -2 "
+                 "WHEN 'great' THEN 1 WHEN 'not bad' THEN 1 ELSE 0 END) FROM events "
+                 "WHERE type = 'feedback' GROUP BY 1, 2, 3 ORDER BY 1, 2, 3"));
+  EXPECT_EQ(Rows("SELECT time_ms, score, kind, rating FROM negative_comments ORDER BY 1, 3, 4"),
+            Rows("SELECT time_ms, -2, kind, rating FROM events "
+                 "WHERE comment = 'slow and buggy' ORDER BY 1, 3, 4"));
+  EXPECT_EQ(Rows("SELECT day, name, events, printf('%.6f', error_sum), accurate "
+                 "FROM daily_accuracy ORDER BY 1, 2"),
+            Rows("SELECT date(time_ms / 1000, 'unixepoch'), name, count(*), "
+                 "printf('%.6f', sum(abs(predicted - actual))), "
+                 "sum(abs(predicted - actual) <= 0.1 * abs(actual)) FROM events "
+                 "WHERE type = 'score' AND predicted IS NOT NULL GROUP BY 1, 2 ORDER BY 1, 2"));
+  // Users of any event, and users and sessions of each action and feature, distinct over every
+  // run of days: the events came in no order of time, so days were added before known ones.
+  const auto days =
+      Rows("SELECT DISTINCT date(time_ms / 1000, 'unixepoch') FROM events ORDER BY 1");
+  ASSERT_GE(days.size(), 7u);
+  for (size_t first = 0; first < days.size(); ++first) {
+    for (size_t last = first; last < days.size(); ++last) {
+      const auto distinct = Rows(fmt::format(
+          "SELECT type, key, ident, sum(idents) FROM daily_distinct WHERE day BETWEEN '{0}' AND "
+          "'{1}' AND previous < '{0}' GROUP BY 1, 2, 3 HAVING sum(idents) > 0 ORDER BY 1, 2, 3",
+          days[first], days[last]));
+      const auto plain = Rows(fmt::format(R"(
+WITH seen AS (
+  SELECT time_ms, '' AS type, '' AS key, 'user' AS ident, user_id AS value FROM events
+  UNION ALL SELECT time_ms, type, coalesce(action, feature), 'user', user_id FROM events
+    WHERE type IN ('engagement', 'feature')
+  UNION ALL SELECT time_ms, type, coalesce(action, feature), 'session', session_id FROM events
+    WHERE type IN ('engagement', 'feature'))
+SELECT type, key, ident, count(DISTINCT value) FROM seen
+WHERE value IS NOT NULL AND date(time_ms / 1000, 'unixepoch') BETWEEN '{}' AND '{}'
+GROUP BY 1, 2, 3 ORDER BY 1, 2, 3)",
+                                          days[first], days[last]));
+      EXPECT_EQ(distinct, plain) << days[first] << " to " << days[last];
+      // Over all days: users of any event, of 2 actions and 2 features, and their sessions.
+      if (first == 0 && last + 1 == days.size()) {
+        EXPECT_EQ(distinct.size(), 9u);
+      }
+    }
+  }
 }
 
 }  // namespace

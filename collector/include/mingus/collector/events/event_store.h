@@ -26,6 +26,10 @@ inline constexpr std::string_view kEventStoreFile = "business_intelligence.db";
 // YYYY-MM-DD of a Unix time in milliseconds, in UTC: the days of the rollups and reports.
 std::string DayOf(int64_t unix_ms);
 
+// A score event is accurate when |predicted - actual| <= kAccurateWithin * |actual|: the
+// daily_accuracy rollup counts them, the insights report shows their share.
+inline constexpr double kAccurateWithin = 0.1;
+
 // One line of an agent's GET /api/v1/events: {"cursor":N,"received":MS,"event":{...}}.
 struct SpoolRecord {
   uint64_t cursor = 0;
@@ -86,7 +90,8 @@ struct StoreResult {
   std::array<uint64_t, kRejectionCount> rejected{};  // newly set aside, by Rejection
 };
 
-// What retention deleted.
+// What retention deleted; rollup_rows counts what was derived from events (the rollups, the
+// distinct_days of who was not seen since, negative_comments).
 struct RetentionResult {
   uint64_t events = 0, rejected = 0, rollup_rows = 0;
 };

@@ -10,16 +10,17 @@
 #include <string>
 #include <vector>
 
+#include "mingus/collector/events/event_store.h"
 #include "mingus/common/clock.h"
 #include "mingus/common/status.h"
 #include "mingus/http/server.h"
 #include "mingus/sqlite/database.h"
 
 // The insights report over business_intelligence.db (GET /api/monitoring/insights?days=N and
-// `mingus-collector report insights`). docs/insights.md defines every figure. Additive figures
-// (registrations, active users, ROI, the daily series anomalies are found in) come from the
-// rollups, so long ranges stay fast; distinct users and sessions per action and feature,
-// ratings, comments and score accuracy from the raw events of the period.
+// `mingus-collector report insights`). docs/insights.md defines every figure. Every figure
+// comes from the daily rollups (distinct users and sessions too, see daily_distinct in
+// docs/events.md) and the most negative comments from negative_comments, so the report reads
+// rows per day and key, not per event.
 namespace mingus::collector::events {
 
 struct DayFigures {
@@ -105,7 +106,6 @@ struct ScoreAccuracy {
   double mae = 0;       // mean |predicted - actual|
   double accuracy = 0;  // share with |predicted - actual| <= kAccurateWithin * |actual|
 };
-inline constexpr double kAccurateWithin = 0.1;
 
 struct SourceRoi {
   std::string source;
