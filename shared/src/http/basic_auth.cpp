@@ -24,7 +24,9 @@ bool SplitCredentials(std::string_view authorization, std::string& user, std::st
   }
   std::string_view encoded = authorization.substr(kScheme.size());
   while (!encoded.empty() && encoded.front() == ' ') encoded.remove_prefix(1);
-  std::string decoded(base64::decoded_size(encoded.size()), '\0');
+  // Beast's decoded_size rounds down to whole groups of four, but decode also writes the one or
+  // two bytes of a last group without padding: room for a whole group more.
+  std::string decoded(base64::decoded_size(encoded.size() + 3), '\0');
   const auto [written, read] = base64::decode(decoded.data(), encoded.data(), encoded.size());
   // Beast's decoder stops at the padding: only up to two '=' may follow.
   const std::string_view rest = encoded.substr(read);

@@ -53,6 +53,16 @@ TEST(BasicAuth, AllowsConfiguredUsersWithTheirPasswordsOnly) {
   EXPECT_FALSE(auth.Allows("Basic !!!not-base64!!!"));
 }
 
+// Found by fuzz_web_config: credentials whose base64 lacks its padding ("YWxpY2U6c2VjcmV0MQ" is
+// "alice:secret1") were decoded past the end of the buffer (heap-buffer-overflow under ASan).
+TEST(BasicAuth, CredentialsWithoutPaddingAreDecodedWithinTheirBuffer) {
+  int calls = 0;
+  BasicAuth auth({{"alice", "secret1"}}, CountingCheck{&calls});
+  EXPECT_TRUE(auth.Allows("Basic YWxpY2U6c2VjcmV0MQ"));
+  EXPECT_FALSE(auth.Allows("Basic Y5WRhOmxodmVsYRhOmxodmVsWNl"));
+  EXPECT_FALSE(auth.Allows("Basic YWxpY2U6c2VjcmV0M"));
+}
+
 TEST(BasicAuth, PasswordsMayContainColons) {
   int calls = 0;
   BasicAuth auth({{"alice", "pa:ss"}}, CountingCheck{&calls});
