@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
+#include <ostream>
 #include <set>
 #include <tuple>
 
@@ -212,6 +213,10 @@ void ReadDbOptimizer(MapReader& top, db::DbOptimizerConfig& optimizer) {
   reader.Read("mask_literals", optimizer.mask_literals);
   reader.Read("sqlite_path", optimizer.sqlite_path);
   reader.Read("max_verified", optimizer.max_verified, 0, 10'000);
+  reader.Read("sample_timeout", optimizer.sample_timeout);
+  reader.Check("sample_timeout", optimizer.sample_timeout.count() > 0
+                                     ? OkStatus()
+                                     : Status::Error("must be above zero"));
   reader.Read("large_result_rows", optimizer.large_result_rows, 1, int64_t{1} << 40);
   reader.Finish();
 }
@@ -394,6 +399,30 @@ CollectorConfig ParseCollectorConfig(const std::string& yaml, const std::string&
 CollectorConfig LoadCollectorConfig(const CollectorFlags& flags) {
   if (!flags.config_file) return ParseCollectorConfig("", "(defaults)", flags);
   return Build(config::LoadFile(*flags.config_file), *flags.config_file, flags);
+}
+
+std::variant<int, CollectorConfig> ParseSubcommand(std::string_view program, config::FlagSet& flags,
+                                                   const CollectorFlags& daemon_flags,
+                                                   const std::vector<std::string>& args,
+                                                   std::ostream& out, std::ostream& err) {
+  const std::string name(program);
+  std::vector<const char*> argv = {name.c_str()};
+  for (const auto& arg : args) argv.push_back(arg.c_str());
+  const auto outcome = flags.Parse(static_cast<int>(argv.size()), argv.data(), nullptr);
+  if (!outcome.ok()) {
+    err << fmt::format("{}: {}; try --help\n", program, outcome.message());
+    return config::kExitBadUsage;
+  }
+  if (*outcome != config::FlagSet::Outcome::kRun) {
+    out << flags.Usage();
+    return 0;
+  }
+  try {
+    return LoadCollectorConfig(daemon_flags);
+  } catch (const config::ConfigError& e) {
+    err << fmt::format("{}: bad configuration: {}\n", program, e.what());
+    return config::kExitBadUsage;
+  }
 }
 
 }  // namespace mingus::collector

@@ -224,6 +224,20 @@ async function main() {
         const first = await page.locator('#insights-figures tbody tr').first().innerText();
         if (!first.startsWith('Registrations')) throw new Error(`first figure: ${first}`);
       });
+
+      await check('the database section shows the costliest queries, suggestions and hints', async () => {
+        // The demo's db events reach the store with the collector's first pulls: ask again.
+        await page.waitForFunction(async () => {
+          await window.mingusDashboard.refreshDb();
+          return document.querySelector('#db-digests tbody tr') !== null;
+        }, null, { timeout: 30000, polling: 1000 });
+        if (!(await page.locator('#db-range').innerText()).startsWith('since ')) throw new Error('no window shown');
+        const query = await page.locator('#db-digests tbody tr').first().locator('td').first().innerText();
+        if (!/^(SELECT|INSERT|UPDATE|DELETE)\b/i.test(query)) throw new Error(`first query: ${query}`);
+        for (const part of ['#db-suggestions', '#db-hints']) {
+          if (await page.locator(`${part} table, ${part} p`).count() !== 1) throw new Error(`${part} shows nothing`);
+        }
+      });
     }
 
     if (args.expectStream) {

@@ -87,6 +87,7 @@ alerting: {{notify_config_file: "{notify}"}}
 scrape_configs:
   - job_name: mingus
     static_configs: [{{targets: ["{agent.base_url[len('http://'):]}"]}}]
+events: {{jobs: [mingus], pull_interval: 1s}}
 """)
             with h.start_collector(args.collector, config=config) as collector:
                 def traffic_is_scraped():
@@ -153,6 +154,21 @@ scrape_configs:
                     elif line.strip():
                         h.log(f"  browser: {line}")
                 checks.check("the browser script exits 0", rc == 0, f"exit {rc}")
+
+                def db_metrics_match_the_report():
+                    samples = collector.promtool_clean_metrics()
+                    counted = {dict(labels)["fingerprint_id"]: value for (name, labels), value
+                               in samples.items() if name == "mingus_collector_db_queries_total"}
+                    assert counted, "no mingus_collector_db_queries_total series"
+                    assert len(counted) <= 20, len(counted)
+                    report = json.loads(collector.get("/api/monitoring/db/report").text())
+                    runs = {f["fingerprint_id"]: f["count"] for f in report["fingerprints"]}
+                    # Counted at the first scrape; the report, later, may have more.
+                    for fingerprint_id, value in counted.items():
+                        assert fingerprint_id in runs and 0 < value <= runs[fingerprint_id], \
+                            (fingerprint_id, value, runs.get(fingerprint_id))
+                checks.run("the db events are counted per fingerprint on /metrics (promtool clean), "
+                           "under the report's fingerprint ids", db_metrics_match_the_report)
 
                 if has_silences:
                     def silence_is_active():

@@ -12,6 +12,9 @@ namespace mingus::collector::db {
 
 namespace {
 
+// Instructions between two looks at the clock while a sample runs: well under a millisecond.
+constexpr int kProgressInstructions = 1000;
+
 // "SCAN t" with no index at all, or a sort the plan does in a temporary B-tree.
 bool ShowsScan(const std::vector<std::string>& plan) {
   return std::any_of(plan.begin(), plan.end(), [](const std::string& line) {
@@ -143,7 +146,9 @@ StatusOr<std::vector<std::string>> AppDatabase::Plan(std::string_view sample) {
   return lines;
 }
 
-StatusOr<std::pair<double, int>> AppDatabase::Time(std::string_view sample) {
+StatusOr<AppDatabase::Timing> AppDatabase::Time(std::string_view sample) {
+  static const SystemClock kSystemClock;
+  const Clock& clock = options_.clock != nullptr ? *options_.clock : kSystemClock;
   std::vector<double> times;
   double total = 0;
   while (static_cast<int>(times.size()) < options_.runs &&
@@ -152,24 +157,59 @@ StatusOr<std::pair<double, int>> AppDatabase::Time(std::string_view sample) {
     if (!undo.status().ok()) return undo.status();
     auto statement = copy_->Prepare(sample);
     if (!statement.ok()) return statement.status();
+    const auto deadline = clock.Now() + options_.sample_timeout;
+    bool stopped = false;
+    copy_->SetProgressHandler(kProgressInstructions, [&] {
+      stopped = stopped || clock.Now() > deadline;
+      return stopped;
+    });
     const auto start = std::chrono::steady_clock::now();
     while (statement->Step()) {
     }
     const std::chrono::duration<double, std::milli> took = std::chrono::steady_clock::now() - start;
+    copy_->SetProgressHandler(0, {});
+    if (stopped)
+      return Timing{static_cast<double>(options_.sample_timeout.count()),
+                    static_cast<int>(times.size()) + 1, true};
     if (!statement->status().ok()) return statement->status();
     times.push_back(took.count());
     total += took.count();
   }
   std::sort(times.begin(), times.end());
-  return std::pair{times[times.size() / 2], static_cast<int>(times.size())};
+  return Timing{times[times.size() / 2], static_cast<int>(times.size()), false};
 }
 
-Verification AppDatabase::Verify(const IndexSuggestion& suggestion, std::string_view sample) {
+Verification AppDatabase::Verify(const IndexSuggestion& suggestion, std::string_view sample,
+                                 const std::vector<IndexSuggestion>& with) {
   Verification result;
+  std::vector<const IndexSuggestion*> created;
+  const auto drop = [&] {
+    for (const auto* index : created)
+      (void)copy_->Exec(fmt::format("DROP INDEX IF EXISTS {}", index->name));
+    created.clear();
+  };
   const auto fail = [&](std::string reason) {
+    drop();
     result.reason = std::move(reason);
     return result;
   };
+  const auto create = [&](const IndexSuggestion& index) {
+    Status status = copy_->Exec(index.statement);
+    if (status.ok()) created.push_back(&index);
+    return status;
+  };
+  const auto capped = [&](const Timing& timing, std::string_view without_or_with) {
+    result.capped = true;
+    result.runs = timing.runs;
+    return fail(fmt::format(
+        "capped: a run of the sample {} the index took longer than sample_timeout ({} ms) and "
+        "was stopped, so nothing was measured",
+        without_or_with, options_.sample_timeout.count()));
+  };
+  for (const auto& other : with) {
+    if (Status status = create(other); !status.ok())
+      return fail(fmt::format("creating {} on the copy failed: {}", other.name, status.message()));
+  }
   auto before = Plan(sample);
   if (!before.ok()) return fail("SQLite cannot plan the sample: " + before.message());
   result.plan_before = std::move(before).value();
@@ -177,17 +217,19 @@ Verification AppDatabase::Verify(const IndexSuggestion& suggestion, std::string_
     return fail("the plan scans no table without an index: " + Joined(result.plan_before));
   auto slow = Time(sample);
   if (!slow.ok()) return fail("the sample does not run: " + slow.message());
-  if (Status status = copy_->Exec(suggestion.statement); !status.ok())
+  if (slow->capped) return capped(*slow, "without");
+  if (Status status = create(suggestion); !status.ok())
     return fail("creating the index on the copy failed: " + status.message());
   auto after = Plan(sample);
-  auto fast = after.ok() ? Time(sample) : StatusOr<std::pair<double, int>>(after.status());
-  (void)copy_->Exec(fmt::format("DROP INDEX IF EXISTS {}", suggestion.name));
+  auto fast = after.ok() ? Time(sample) : StatusOr<Timing>(after.status());
+  drop();
   if (!after.ok()) return fail("SQLite cannot plan the sample with the index: " + after.message());
   result.plan_after = std::move(after).value();
   if (!fast.ok()) return fail("the sample does not run with the index: " + fast.message());
-  result.ms_before = slow->first;
-  result.ms_after = fast->first;
-  result.runs = std::min(slow->second, fast->second);
+  if (fast->capped) return capped(*fast, "with");
+  result.ms_before = slow->median_ms;
+  result.ms_after = fast->median_ms;
+  result.runs = std::min(slow->runs, fast->runs);
   if (!UsesIndex(result.plan_after, suggestion.name))
     return fail("the planner does not use it: " + Joined(result.plan_after));
   // The planner can pick an index that makes the query slower (it has no statistics): only a
@@ -198,10 +240,17 @@ Verification AppDatabase::Verify(const IndexSuggestion& suggestion, std::string_
                     "{:.3f} ms",
                     result.ms_before, result.ms_after));
   result.verified = true;
+  std::vector<std::string> notes;
+  if (!with.empty()) {
+    std::string names;
+    for (const auto& other : with) names += (names.empty() ? "" : ", ") + other.name;
+    notes.push_back(fmt::format("measured beside {}, created before and after it", names));
+  }
   const auto tokens = sql::Tokenize(sample);
   if (std::any_of(tokens.begin(), tokens.end(),
                   [](const sql::Token& t) { return t.kind == sql::TokenKind::kPlaceholder; }))
-    result.reason = "the sample has placeholders, run with NULLs: its times are indicative only";
+    notes.push_back("the sample has placeholders, run with NULLs: its times are indicative only");
+  for (const auto& note : notes) result.reason += (result.reason.empty() ? "" : "; ") + note;
   return result;
 }
 

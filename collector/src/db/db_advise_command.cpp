@@ -11,6 +11,7 @@
 #include "mingus/collector/config.h"
 #include "mingus/collector/db/db_report.h"
 #include "mingus/collector/db/fingerprint_command.h"
+#include "mingus/collector/events/event_store.h"
 #include "mingus/common/file.h"
 #include "mingus/config/daemon.h"
 #include "mingus/http/client.h"
@@ -20,8 +21,6 @@ namespace mingus::collector::db {
 namespace {
 
 constexpr std::string_view kProgram = "mingus-collector db-advise";
-// The collector's event store in its storage.path, where the db events are.
-constexpr std::string_view kEventStoreFile = "business_intelligence.db";
 
 // The digests of the queries in a file, each taken as one slow run.
 StatusOr<DbReport> ReportOfQueries(const std::string& file, const DbOptimizerConfig& config,
@@ -50,7 +49,7 @@ StatusOr<DbReport> ReportOfCollector(const std::string& url, const DbOptimizerCo
 
 StatusOr<DbReport> ReportOfStore(const std::string& storage_path, const DbOptimizerConfig& config,
                                  AppDatabase* app, int64_t now_ms) {
-  const std::string path = JoinPath(storage_path, kEventStoreFile);
+  const std::string path = JoinPath(storage_path, events::kEventStoreFile);
   // Read only: a mistyped --storage.path must not leave an empty store behind.
   auto store = sqlite::Database::OpenExisting(path, sqlite::Database::Access::kReadOnly,
                                               std::chrono::milliseconds(5000));
@@ -92,34 +91,16 @@ int DbAdviseCommand(const std::vector<std::string>& args, std::ostream& out, std
              &apply, "false");
   flags.String("format", "sql (CREATE INDEX statements with comments) or json (the report).",
                &format, "sql");
-  std::vector<const char*> argv = {kProgram.data()};
-  for (const auto& arg : args) argv.push_back(arg.c_str());
-  std::vector<std::string> positional;
-  const auto outcome = flags.Parse(static_cast<int>(argv.size()), argv.data(), &positional);
-  if (!outcome.ok()) {
-    err << fmt::format("{}: {}; try --help\n", kProgram, outcome.message());
-    return config::kExitBadUsage;
-  }
-  if (*outcome != config::FlagSet::Outcome::kRun) {
-    out << flags.Usage();
-    return 0;
-  }
+  auto line = ParseSubcommand(kProgram, flags, daemon_flags, args, out, err);
+  if (const int* done = std::get_if<int>(&line)) return *done;
+  const CollectorConfig& collector_config = std::get<CollectorConfig>(line);
   const std::string output = format.value_or("sql");
   const int sources =
       (collector_url ? 1 : 0) + (queries ? 1 : 0) + (daemon_flags.storage_path ? 1 : 0);
-  if (!positional.empty() || (output != "sql" && output != "json") || sources > 1) {
-    err << fmt::format(
-        "{}: {}; try --help\n", kProgram,
-        !positional.empty() ? fmt::format("unexpected argument '{}'", positional.front())
-        : sources > 1       ? "give one of --storage.path, --collector.url and --queries"
-                            : fmt::format("--format: '{}' is neither sql nor json", output));
-    return config::kExitBadUsage;
-  }
-  CollectorConfig collector_config;
-  try {
-    collector_config = LoadCollectorConfig(daemon_flags);
-  } catch (const config::ConfigError& e) {
-    err << fmt::format("{}: bad configuration: {}\n", kProgram, e.what());
+  if ((output != "sql" && output != "json") || sources > 1) {
+    err << fmt::format("{}: {}; try --help\n", kProgram,
+                       sources > 1 ? "give one of --storage.path, --collector.url and --queries"
+                                   : fmt::format("--format: '{}' is neither sql nor json", output));
     return config::kExitBadUsage;
   }
   DbOptimizerConfig config = collector_config.db_optimizer;
@@ -134,7 +115,7 @@ int DbAdviseCommand(const std::vector<std::string>& args, std::ostream& out, std
   // and nothing is created anywhere.
   std::unique_ptr<AppDatabase> app;
   if (!config.sqlite_path.empty()) {
-    auto opened = AppDatabase::Open(config.sqlite_path, {});
+    auto opened = AppDatabase::Open(config.sqlite_path, AppDatabaseOptionsOf(config, clock));
     if (!opened.ok()) {
       err << fmt::format("{}: the app's database: {}\n", kProgram, opened.message());
       return 1;

@@ -6,6 +6,7 @@
 #include <boost/json.hpp>
 
 #include "mingus/collector/db/query_shape.h"
+#include "mingus/collector/db/query_tally.h"
 #include "mingus/common/duration.h"
 
 namespace mingus::collector::db {
@@ -14,6 +15,13 @@ namespace json = boost::json;
 
 DigestOptions DigestOptionsOf(const DbOptimizerConfig& config) {
   return {static_cast<double>(config.slow_threshold.count()), config.n_plus_one_threshold};
+}
+
+AppDatabaseOptions AppDatabaseOptionsOf(const DbOptimizerConfig& config, const Clock& clock) {
+  AppDatabaseOptions options;
+  options.sample_timeout = config.sample_timeout;
+  options.clock = &clock;
+  return options;
 }
 
 DbReport BuildDbReport(std::vector<Digest> digests, std::vector<NPlusOne> n_plus_one,
@@ -54,13 +62,41 @@ DbReport BuildDbReport(std::vector<Digest> digests, std::vector<NPlusOne> n_plus
     if (digest.slow) {
       const Advice advice = AdviseIndexes(ReadQueryShape(digest.sample, has_column), schema);
       entry.no_suggestion = advice.reason;
+      const auto with_of = [&](const IndexSuggestion& index) {
+        std::vector<IndexSuggestion> with;
+        for (const auto& other : advice.suggestions)
+          if (std::find(index.with.begin(), index.with.end(), other.name) != index.with.end())
+            with.push_back(other);
+        return with;
+      };
       for (const auto& index : advice.suggestions) {
         SuggestionReport suggestion{index, std::nullopt};
         if (app != nullptr && verified < config.max_verified) {
-          suggestion.verification = app->Verify(index, digest.sample);
+          suggestion.verification = app->Verify(index, digest.sample, with_of(index));
           ++verified;
         }
         entry.suggestions.push_back(std::move(suggestion));
+      }
+      // The indexes of a join work together: one that gains nothing alone (the planner then
+      // picks a join order the other tables have no index for) is measured again beside the
+      // verified indexes of the query's other tables.
+      std::vector<IndexSuggestion> verified_alone;
+      for (const auto& suggestion : entry.suggestions)
+        if (suggestion.verification && suggestion.verification->verified)
+          verified_alone.push_back(suggestion.index);
+      for (auto& suggestion : entry.suggestions) {
+        auto& verification = suggestion.verification;
+        if (!verification || verification->verified || verification->capped ||
+            verified >= config.max_verified)
+          continue;
+        std::vector<IndexSuggestion> beside = with_of(suggestion.index);
+        const size_t own = beside.size();
+        for (const auto& other : verified_alone)
+          if (other.table != suggestion.index.table) beside.push_back(other);
+        if (beside.size() == own) continue;
+        Verification again = app->Verify(suggestion.index, digest.sample, beside);
+        ++verified;
+        if (again.verified) verification = std::move(again);
       }
     }
     entry.digest = std::move(digest);
@@ -93,7 +129,8 @@ std::string DbReportJson(const DbReport& report, bool mask_literals) {
                           {"columns", Strings(suggestion.index.columns)},
                           {"equality_columns", suggestion.index.equality_columns},
                           {"name", suggestion.index.name},
-                          {"statement", suggestion.index.statement}};
+                          {"statement", suggestion.index.statement},
+                          {"with", Strings(suggestion.index.with)}};
       if (const auto& v = suggestion.verification) {
         object["verification"] =
             json::object{{"verified", v->verified},
@@ -103,6 +140,7 @@ std::string DbReportJson(const DbReport& report, bool mask_literals) {
                          {"ms_before", v->ms_before},
                          {"ms_after", v->ms_after},
                          {"runs", v->runs},
+                         {"capped", v->capped},
                          {"speedup", v->ms_after > 0 ? json::value(v->ms_before / v->ms_after)
                                                      : json::value(nullptr)}};
       } else {
@@ -117,6 +155,7 @@ std::string DbReportJson(const DbReport& report, bool mask_literals) {
     }
     fingerprints.push_back(
         json::object{{"fingerprint", d.fingerprint},
+                     {"fingerprint_id", FingerprintId(d.fingerprint)},
                      {"operation", d.operation},
                      {"tables", Strings(d.tables)},
                      {"count", d.count},
@@ -269,7 +308,8 @@ void DbOptimizer::SetConfig(const DbOptimizerConfig& config) {
 
 http::Response DbOptimizer::Serve(const http::Request& /*request*/) {
   std::lock_guard lock(mutex_);
-  auto report = ComputeDbReport(*db_, config_, {}, UnixMillis(clock_));
+  auto report =
+      ComputeDbReport(*db_, config_, AppDatabaseOptionsOf(config_, clock_), UnixMillis(clock_));
   if (!report.ok()) return http::Response::JsonError(500, report.message());
   http::Response response = http::Response::Json(200, DbReportJson(*report, config_.mask_literals));
   response.compressible = true;

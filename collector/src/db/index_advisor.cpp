@@ -104,9 +104,11 @@ std::vector<IndexSuggestion> Propose(const TableAccess& access, const Schema& sc
       }
     }
     // A column compared with = is constant in the result: no need to order by it. An ordering
-    // with a column the schema lacks is no index order.
+    // with a column the schema lacks is no index order, nor one after a list of values (the
+    // index is searched value by value, each value's rows in order, not all of them).
+    const bool listed = std::any_of(access.lists.begin(), access.lists.end(), fixed);
     std::vector<std::string> ordering;
-    for (const auto& column : access.ordering) {
+    for (const auto& column : listed ? std::vector<std::string>{} : access.ordering) {
       if (!known(column)) {
         ordering.clear();
         break;
@@ -142,7 +144,12 @@ Advice AdviseIndexes(const QueryShape& shape, const Schema& schema) {
     return advice;
   }
   std::vector<std::string> served, unknown;
-  for (const auto& access : shape.accesses) {
+  // Per access: the suggestions it added, and the index its first candidate is (a new one, or
+  // "" when an existing index serves it): what each other branch of its OR needs beside it.
+  std::vector<std::vector<size_t>> added(shape.accesses.size());
+  std::vector<std::optional<std::string>> first(shape.accesses.size());
+  for (size_t a = 0; a < shape.accesses.size(); ++a) {
+    const auto& access = shape.accesses[a];
     if (schema.Known() && !schema.columns.contains(access.table)) {
       unknown.push_back(access.table);
       continue;
@@ -156,16 +163,37 @@ Advice AdviseIndexes(const QueryShape& shape, const Schema& schema) {
             });
         if (serving != existing->second.end()) {
           served.push_back(fmt::format("{} ({})", serving->name, suggestion.table));
+          if (!first[a]) first[a] = "";
           continue;
         }
       }
-      const bool duplicate =
-          std::any_of(advice.suggestions.begin(), advice.suggestions.end(), [&](const auto& other) {
+      const auto duplicate = std::find_if(
+          advice.suggestions.begin(), advice.suggestions.end(), [&](const auto& other) {
             return other.table == suggestion.table &&
                    other.columns.size() == suggestion.columns.size() &&
                    Serves(other.columns, suggestion);
           });
-      if (!duplicate) advice.suggestions.push_back(std::move(suggestion));
+      if (!first[a])
+        first[a] = duplicate != advice.suggestions.end() ? duplicate->name : suggestion.name;
+      if (duplicate != advice.suggestions.end()) continue;
+      added[a].push_back(advice.suggestions.size());
+      advice.suggestions.push_back(std::move(suggestion));
+    }
+  }
+  for (size_t a = 0; a < shape.accesses.size(); ++a) {
+    const auto& access = shape.accesses[a];
+    if (access.or_group == 0) continue;
+    for (size_t b = 0; b < shape.accesses.size(); ++b) {
+      const auto& other = shape.accesses[b];
+      if (other.or_group != access.or_group || other.or_branch == access.or_branch ||
+          other.table != access.table || !first[b] || first[b]->empty())
+        continue;
+      for (const size_t s : added[a]) {
+        auto& with = advice.suggestions[s].with;
+        if (*first[b] != advice.suggestions[s].name &&
+            std::find(with.begin(), with.end(), *first[b]) == with.end())
+          with.push_back(*first[b]);
+      }
     }
   }
   if (advice.suggestions.empty()) {

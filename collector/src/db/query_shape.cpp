@@ -23,6 +23,12 @@ struct Source {
   TableAccess access;
 };
 
+// Conditions joined by OR at `depth`: the token ranges of the branches.
+struct OrGroup {
+  int depth = 0;
+  std::vector<std::pair<size_t, size_t>> branches;
+};
+
 struct ColumnRef {
   std::string qualifier, name;
   size_t last = 0;  // its last token
@@ -83,7 +89,9 @@ class Reader {
   // FROM items from `first` to `end`: the tables, and the ranges of their ON conditions.
   void ReadSources(size_t first, size_t end, int depth, std::vector<Source>& sources,
                    std::vector<std::pair<size_t, size_t>>& conditions) const;
-  void ReadConditions(size_t first, size_t end, int depth, std::vector<Source>& sources) const;
+  // The conjuncts into `sources`; ORs into `alternatives`, or nowhere when it is null.
+  void ReadConditions(size_t first, size_t end, int depth, std::vector<Source>& sources,
+                      std::vector<OrGroup>* alternatives) const;
   void ReadConjunct(size_t first, size_t end, std::vector<Source>& sources) const;
   void ReadOrdering(size_t by, int depth, std::vector<Source>& sources) const;
   // The source a column belongs to; nullptr for a column of an enclosing statement.
@@ -91,6 +99,7 @@ class Reader {
 
   std::vector<Token> t_;
   const HasColumn& has_column_;
+  int or_groups_ = 0;  // numbered across the statements of the query
 };
 
 bool IsJoinWord(std::string_view word) {
@@ -177,7 +186,9 @@ void Reader::ReadStatement(size_t at, QueryShape& shape) {
                  "window", "returning", "for", "offset", "fetch", "set"});
   ReadSources(from + 1, sources_end, depth, sources, conditions);
   for (const auto& source : sources) AddOnce(shape.tables, source.table);
-  for (const auto& [first, end] : conditions) ReadConditions(first, end, depth, sources);
+  std::vector<OrGroup> alternatives;
+  for (const auto& [first, end] : conditions)
+    ReadConditions(first, end, depth, sources, &alternatives);
 
   for (size_t i = sources_end; i < t_.size() && t_[i].depth >= depth; ++i) {
     if (t_[i].depth > depth) continue;
@@ -189,9 +200,12 @@ void Reader::ReadStatement(size_t at, QueryShape& shape) {
                      ClauseEnd(i + 1, depth,
                                {"group", "order", "limit", "having", "union", "intersect", "except",
                                 "window", "returning", "for", "offset", "fetch"}),
-                     depth, sources);
+                     depth, sources, &alternatives);
     }
   }
+  // The branches start from what holds for every row (the ANDed conditions), before the
+  // ordering is added to it.
+  const std::vector<Source> conditioned = alternatives.empty() ? std::vector<Source>{} : sources;
   if (Word(at, "select")) {
     size_t order = kNone, group = kNone;
     for (size_t i = sources_end; i + 1 < t_.size() && t_[i].depth >= depth; ++i) {
@@ -213,6 +227,26 @@ void Reader::ReadStatement(size_t at, QueryShape& shape) {
       continue;
     access.table = source.table;
     shape.accesses.push_back(std::move(access));
+  }
+  for (const auto& group : alternatives) {
+    const int number = ++or_groups_;
+    for (size_t b = 0; b < group.branches.size(); ++b) {
+      std::vector<Source> branch = conditioned;
+      // An OR inside a branch would need a plan that merges within a merge: nothing read.
+      ReadConditions(group.branches[b].first, group.branches[b].second, group.depth, branch,
+                     nullptr);
+      for (size_t k = 0; k < branch.size(); ++k) {
+        auto& access = branch[k].access;
+        const auto& base = conditioned[k].access;
+        if (access.equality == base.equality && access.join == base.join &&
+            access.range == base.range)
+          continue;  // the branch says nothing of this table
+        access.table = branch[k].table;
+        access.or_group = number;
+        access.or_branch = static_cast<int>(b) + 1;
+        shape.accesses.push_back(std::move(access));
+      }
+    }
   }
 }
 
@@ -260,12 +294,21 @@ void Reader::ReadSources(size_t first, size_t end, int depth, std::vector<Source
   }
 }
 
-void Reader::ReadConditions(size_t first, size_t end, int depth,
-                            std::vector<Source>& sources) const {
-  // Conditions joined by OR at this level need an index each and a plan that merges them:
-  // nothing a single index serves.
-  for (size_t i = first; i < end; ++i)
-    if (t_[i].depth == depth && Word(i, "or")) return;
+void Reader::ReadConditions(size_t first, size_t end, int depth, std::vector<Source>& sources,
+                            std::vector<OrGroup>* alternatives) const {
+  // Conditions joined by OR at this level need an index each and a plan that merges them: no
+  // single index serves them, each branch is read on its own.
+  OrGroup group{depth, {}};
+  size_t branch = first;
+  for (size_t i = first; i <= end; ++i) {
+    if (i < end && !(t_[i].depth == depth && Word(i, "or"))) continue;
+    if (branch < i) group.branches.emplace_back(branch, i);
+    branch = i + 1;
+  }
+  if (group.branches.size() > 1) {
+    if (alternatives != nullptr) alternatives->push_back(std::move(group));
+    return;
+  }
   size_t conjunct = first;
   bool between = false;
   for (size_t i = first; i <= end; ++i) {
@@ -279,7 +322,7 @@ void Reader::ReadConditions(size_t first, size_t end, int depth,
     }
     if (conjunct < i) {
       if (Punct(conjunct, "(") && Close(conjunct) + 1 == i) {
-        ReadConditions(conjunct + 1, i - 1, depth + 1, sources);
+        ReadConditions(conjunct + 1, i - 1, depth + 1, sources, alternatives);
       } else {
         ReadConjunct(conjunct, i, sources);
       }
@@ -344,6 +387,13 @@ void Reader::ReadConjunct(size_t first, size_t end, std::vector<Source>& sources
   if (source == nullptr) return;
   if (Word(op, "in") || (Word(op, "is") && !Word(op + 1, "not"))) {
     AddOnce(source->access.equality, left->name);
+    if (Word(op, "in") && Punct(op + 1, "(")) {
+      const size_t close = Close(op + 1);
+      bool several = Word(op + 2, "select");
+      for (size_t i = op + 2; i < close && !several; ++i)
+        several = t_[i].depth == t_[op + 1].depth + 1 && Punct(i, ",");
+      if (several) AddOnce(source->access.lists, left->name);
+    }
   } else if (Word(op, "between") || (t_[op].kind == TokenKind::kPunct &&
                                      OneOf(t_[op].text, {"<", ">", "<=", ">="}) && !column_pair)) {
     AddOnce(source->access.range, left->name);

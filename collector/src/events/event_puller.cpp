@@ -237,6 +237,8 @@ EventPuller::Outcome EventPuller::Pull(Agent& agent, const EventsConfig& config)
     if (stored->stored_by_type[i] > 0)
       stored_by_type_[i]->Increment(static_cast<double>(stored->stored_by_type[i]));
   }
+  for (const auto& [fingerprint, runs] : stored->db_by_fingerprint)
+    db_queries_.Add(fingerprint, runs);
   for (size_t i = 0; i < stored->rejected.size(); ++i) {
     if (stored->rejected[i] > 0)
       rejected_by_reason_[i]->Increment(static_cast<double>(stored->rejected[i]));
@@ -384,6 +386,7 @@ void EventPuller::AppendFamilies(std::vector<prometheus::MetricFamily>& out) con
     metrics::AddSample(lag, static_cast<double>(now_ms - agent->caught_up_ms.load()) / 1000,
                        {{"agent", agent->target.instance}});
   }
+  db_queries_.AppendFamilies(out);
 }
 
 }  // namespace mingus::collector::events

@@ -834,6 +834,12 @@ StatusOr<StoreResult> EventStore::Store(const std::string& agent, const std::str
     return status;
   if (Status status = transaction.Commit(); !status.ok()) return status;
   result.cursor = std::max(newest, last_cursor);
+  for (const auto& [key, sums] : pull.rollups) {
+    if (key.type != wire::EventTypeName(EventType::kDb)) continue;
+    auto& runs = result.db_by_fingerprint[key.key];
+    runs.runs += static_cast<uint64_t>(sums.events);
+    runs.seconds += sums.value_sum / 1000;
+  }
   return result;
 }
 

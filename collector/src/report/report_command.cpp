@@ -108,28 +108,13 @@ int ReportCommand(const std::vector<std::string>& args, const Clock& clock, std:
     flags.String(std::string(kind->params[i]),
                  fmt::format("The report's {} parameter.", kind->params[i]), &params[i]);
   }
-  std::vector<const char*> argv;
-  for (const auto& arg : args) argv.push_back(arg.c_str());  // argv[0]: the kind, as a program
-  const auto outcome = flags.Parse(static_cast<int>(argv.size()), argv.data(), nullptr);
-  if (!outcome.ok()) {
-    err << fmt::format("{}: {}; try --help\n", program, outcome.message());
-    return config::kExitBadUsage;
-  }
-  if (*outcome != config::FlagSet::Outcome::kRun) {
-    out << flags.Usage();
-    return 0;
-  }
+  auto line = ParseSubcommand(program, flags, daemon_flags,
+                              std::vector<std::string>(args.begin() + 1, args.end()), out, err);
+  if (const int* done = std::get_if<int>(&line)) return *done;
+  const CollectorConfig& config = std::get<CollectorConfig>(line);
   const std::string output = format.value_or("json");
   if (output != "json" && output != "markdown") {
     err << fmt::format("{}: --format: '{}' is neither json nor markdown\n", program, output);
-    return config::kExitBadUsage;
-  }
-
-  CollectorConfig config;
-  try {
-    config = LoadCollectorConfig(daemon_flags);
-  } catch (const config::ConfigError& e) {
-    err << fmt::format("{}: bad configuration: {}\n", program, e.what());
     return config::kExitBadUsage;
   }
   auto handler = kind->open(config, clock);

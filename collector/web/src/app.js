@@ -7,6 +7,7 @@
 //   /api/monitoring/{insights,ux,db/report}: linked once they answer;
 //   /api/monitoring/insights?days=30 (the business insights section).
 //   /api/monitoring/ux?days=7&limit=10 (the UX section).
+//   /api/monitoring/db/report (the database section).
 // A missing or failing endpoint leaves its part showing a dash; nothing else stops.
 import { h, fill, setText } from './dom.js';
 import { LineChart } from './charts.js';
@@ -600,6 +601,54 @@ async function refreshUx() {
   ], 'Nothing stands out.');
 }
 
+// ---------------------------------------------------------------- database
+
+const DB_ROWS = 10;
+const DB_PARTS = ['db-digests', 'db-suggestions', 'db-hints'];
+
+function verdict(verification) {
+  if (!verification) return 'no database';
+  if (verification.verified) return 'yes';
+  return verification.capped ? 'capped' : 'no';
+}
+
+// The database optimizer's report (docs/db-optimizer.md): the fingerprints with the most time
+// (the report's order), their index suggestions and the rewrite hints.
+async function refreshDb() {
+  let doc;
+  try {
+    doc = await fetchJson('/api/monitoring/db/report');
+    clearError('db');
+  } catch (error) {
+    noteError('db', error);
+    for (const id of DB_PARTS) fill(id, h('p', { class: 'muted' }, `${DASH} (${error.message})`));
+    return;
+  }
+  const seconds = (ms) => (ms === undefined || ms === null ? null : ms / 1000);
+  setText('db-range', `since ${doc.since}, ${formatCount(doc.events)} queries, slow from ${formatSeconds(seconds(doc.slow_threshold_ms))}`);
+  const fingerprints = rowsOf(doc, ['fingerprints']);
+  renderTable('db-digests', fingerprints.slice(0, DB_ROWS), [
+    { title: 'Query', cls: 'code', value: (r) => r.sample, format: String, full: true },
+    { title: 'Runs', num: true, value: (r) => r.count, format: formatCount },
+    { title: 'Total', num: true, value: (r) => seconds(r.total_ms), format: formatSeconds },
+    { title: 'p95', num: true, value: (r) => seconds(r.p95_ms), format: formatSeconds },
+    { title: 'Slow', value: (r) => (r.slow ? 'slow' : ''), format: String },
+  ], 'No db events in this window.');
+  const suggestions = fingerprints.flatMap((f) => f.suggestions);
+  renderTable('db-suggestions', suggestions.slice(0, DB_ROWS), [
+    { title: 'Index', cls: 'code', value: (r) => r.statement, format: String, full: true },
+    { title: 'Verified', value: (r) => verdict(r.verification), format: String },
+    { title: 'Why not', value: (r) => (r.verification?.verified ? '' : r.verification?.reason ?? ''), format: String, full: true },
+    { title: 'Speed-up', num: true, value: (r) => (r.verification?.verified ? r.verification.speedup : null), format: (v) => (v === undefined || v === null ? DASH : `${v.toFixed(1)}x`) },
+  ], 'No index suggestion: no slow query an index would serve.');
+  const hints = fingerprints.flatMap((f) => f.hints.map((hint) => ({ sample: f.sample, ...hint })));
+  renderTable('db-hints', hints.slice(0, DB_ROWS), [
+    { title: 'Query', cls: 'code', value: (r) => r.sample, format: String, full: true },
+    { title: 'Hint', value: (r) => r.id.replaceAll('_', ' '), format: String },
+    { title: 'Why', value: (r) => r.explanation, format: String, full: true },
+  ], 'No rewrite hint.');
+}
+
 // ---------------------------------------------------------------- report links
 
 async function refreshReports() {
@@ -638,15 +687,16 @@ function start() {
   refreshReports();
   refreshInsights();
   refreshUx();
+  refreshDb();
   every(ALERTS_MS, refreshAlertsSoon);
   every(REPORTS_MS, refreshUx);
   every(CHARTS_MS, refreshCharts);
   every(PANELS_MS, () => { refreshHosts(); refreshPerformance(); });
-  every(REPORTS_MS, () => { refreshReports(); refreshInsights(); });
+  every(REPORTS_MS, () => { refreshReports(); refreshInsights(); refreshDb(); });
   document.addEventListener('visibilitychange', () => { if (!document.hidden) { refreshAlertsSoon(); refreshCharts(); } });
 }
 
 // For tests and the curious: the page's state and its charts.
-window.mingusDashboard = { state, charts, refreshAlerts, refreshCharts };
+window.mingusDashboard = { state, charts, refreshAlerts, refreshCharts, refreshDb };
 
 start();

@@ -219,6 +219,19 @@ Status Database::CopyTo(const std::string& path) const {
   return status;
 }
 
+void Database::SetProgressHandler(int instructions, std::function<bool()> stop) {
+  if (!stop) {
+    sqlite3_progress_handler(db_, 0, nullptr, nullptr);
+    stop_.reset();
+    return;
+  }
+  stop_ = std::make_unique<std::function<bool()>>(std::move(stop));
+  sqlite3_progress_handler(
+      db_, instructions,
+      [](void* stop) { return (*static_cast<std::function<bool()>*>(stop))() ? 1 : 0; },
+      stop_.get());
+}
+
 Status Database::Exec(std::string_view sql) {
   char* message = nullptr;
   if (sqlite3_exec(db_, std::string(sql).c_str(), nullptr, nullptr, &message) != SQLITE_OK) {

@@ -2,9 +2,12 @@
 
 #include <chrono>
 #include <cstdint>
+#include <iosfwd>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
+#include <variant>
 #include <vector>
 
 #include "mingus/collector/api/dashboard_config.h"
@@ -102,5 +105,15 @@ struct CollectorFlags : config::DaemonFlags {
 CollectorConfig LoadCollectorConfig(const CollectorFlags& flags);
 CollectorConfig ParseCollectorConfig(const std::string& yaml, const std::string& file_name,
                                      const CollectorFlags& flags);
+
+// The command line of a subcommand that reads the collector's configuration (db-advise,
+// report): `args` parsed by `flags` (which has daemon_flags registered), --help answered, the
+// configuration loaded. An exit code when the subcommand is done: 0 with the usage on `out`,
+// config::kExitBadUsage with the reason, `program` first, on `err` (a bad flag, an argument
+// that is no flag, a bad configuration). Otherwise the configuration.
+std::variant<int, CollectorConfig> ParseSubcommand(std::string_view program, config::FlagSet& flags,
+                                                   const CollectorFlags& daemon_flags,
+                                                   const std::vector<std::string>& args,
+                                                   std::ostream& out, std::ostream& err);
 
 }  // namespace mingus::collector

@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -85,6 +86,10 @@ class Database {
   // Copies the whole database into a new file at `path` (SQLite's online backup), consistent
   // as of one read transaction.
   Status CopyTo(const std::string& path) const;
+  // Until cleared (an empty function), every `instructions` virtual machine instructions of a
+  // running statement ask `stop`; true interrupts the statement, which fails with
+  // "interrupted". Bounds how long someone else's query may run.
+  void SetProgressHandler(int instructions, std::function<bool()> stop);
 
  private:
   Database(sqlite3* db, std::string path);
@@ -92,6 +97,7 @@ class Database {
   sqlite3* db_;
   std::string path_;
   std::string moved_aside_;
+  std::unique_ptr<std::function<bool()>> stop_;  // where SQLite's handler finds it
 };
 
 // BEGIN on construction; ROLLBACK at destruction unless Commit() succeeded.

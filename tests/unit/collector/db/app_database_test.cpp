@@ -6,6 +6,7 @@
 
 #include <filesystem>
 
+#include "mingus/common/clock.h"
 #include "temp_dir.h"
 
 namespace mingus::collector::db {
@@ -113,6 +114,65 @@ TEST_F(AppDatabaseTest, NotVerifiedSaysWhy) {
   result = (*app)->Verify(unused, "SELECT * FROM orders WHERE status || '' = 'paid'");
   EXPECT_FALSE(result.verified);
   EXPECT_THAT(result.reason, HasSubstr("the planner does not use it"));
+}
+
+TEST_F(AppDatabaseTest, AnOrAcrossColumnsIsMeasuredWithAnIndexPerBranch) {
+  auto app = AppDatabase::Open(path(), Options());
+  ASSERT_TRUE(app.ok()) << app.message();
+  const std::string query = "SELECT id FROM orders WHERE user_id = 42 OR total = 7.5";
+  const auto advice = AdviseIndexes(ReadQueryShape(query), {});
+  ASSERT_EQ(advice.suggestions.size(), 2u);
+  const auto& by_user = advice.suggestions[0];
+  const auto& by_total = advice.suggestions[1];
+  // Alone, an index for one branch leaves the other to a full scan: the planner scans.
+  auto alone = (*app)->Verify(by_user, query);
+  EXPECT_FALSE(alone.verified);
+  EXPECT_THAT(alone.reason, HasSubstr("the planner does not use it"));
+  // Beside the other branch's, SQLite reads each branch by its index (MULTI-INDEX OR).
+  const auto together = (*app)->Verify(by_user, query, {by_total});
+  EXPECT_TRUE(together.verified) << together.reason;
+  EXPECT_THAT(together.plan_after, Contains("MULTI-INDEX OR"));
+  EXPECT_THAT(together.reason, HasSubstr("measured beside mingus_orders_total"));
+  // Both were dropped again.
+  alone = (*app)->Verify(by_total, query);
+  EXPECT_THAT(alone.plan_before, Contains("SCAN orders"));
+  EXPECT_FALSE(alone.verified);
+}
+
+// A clock that moves a second each time it is read: every run of a sample outlasts any
+// sample_timeout under a second at the first look.
+class TickingClock final : public Clock {
+ public:
+  std::chrono::system_clock::time_point Now() const override {
+    now_ += std::chrono::seconds(1);
+    return now_;
+  }
+
+ private:
+  mutable std::chrono::system_clock::time_point now_{std::chrono::seconds(1'800'000'000)};
+};
+
+TEST_F(AppDatabaseTest, ASampleRunningPastTheTimeoutIsCappedNotVerified) {
+  const TickingClock clock;
+  AppDatabaseOptions options = Options();
+  options.sample_timeout = std::chrono::milliseconds(1500);
+  options.clock = &clock;
+  auto app = AppDatabase::Open(path(), options);
+  ASSERT_TRUE(app.ok()) << app.message();
+  const std::string query = "SELECT total FROM orders WHERE user_id = 42";
+  const auto result = (*app)->Verify(Suggestion(query), query);
+  EXPECT_FALSE(result.verified);
+  EXPECT_TRUE(result.capped);
+  EXPECT_EQ(result.runs, 1);
+  EXPECT_THAT(result.reason, HasSubstr("capped: a run of the sample without the index took "
+                                       "longer than sample_timeout (1500 ms)"));
+  // With room for the clock's few hundred looks (a second each), the same runs are measured.
+  options.sample_timeout = std::chrono::hours(1);
+  auto roomy = AppDatabase::Open(path(), options);
+  ASSERT_TRUE(roomy.ok()) << roomy.message();
+  const auto measured = (*roomy)->Verify(Suggestion(query), query);
+  EXPECT_TRUE(measured.verified) << measured.reason;
+  EXPECT_FALSE(measured.capped);
 }
 
 TEST_F(AppDatabaseTest, PlaceholdersRunWithNullsAndSaySo) {

@@ -43,6 +43,19 @@ TEST(IndexAdvisor, OrderingContinuesTheEqualitiesOrTheRange) {
               ElementsAre("a", "b"));
 }
 
+TEST(IndexAdvisor, NoOrderingAfterAListOfValues) {
+  // Searched value by value, the rows come in created_at order per user only: SQLite sorts.
+  auto advice = Advise("SELECT * FROM feedback WHERE user_id IN (1, 2) ORDER BY created_at");
+  ASSERT_THAT(advice.suggestions, SizeIs(1));
+  EXPECT_THAT(advice.suggestions[0].columns, ElementsAre("user_id"));
+  // One value is an equality like any other.
+  advice = Advise("SELECT * FROM feedback WHERE user_id IN (1) ORDER BY created_at");
+  EXPECT_THAT(advice.suggestions[0].columns, ElementsAre("user_id", "created_at"));
+  // A range after the list still narrows each value's search.
+  advice = Advise("SELECT * FROM t WHERE a IN (1, 2) AND b > 3 ORDER BY c");
+  EXPECT_THAT(advice.suggestions[0].columns, ElementsAre("a", "b"));
+}
+
 TEST(IndexAdvisor, JoinedTablesGetIndexesWithAndWithoutTheJoinKeys) {
   const auto advice =
       Advise("SELECT * FROM users u JOIN orders o ON o.user_id = u.id WHERE u.country = ?");
@@ -73,6 +86,27 @@ TEST(IndexAdvisor, TheSchemaDropsWhatAnIndexAlreadyServesAndUnknownColumns) {
   EXPECT_THAT(advice.reason, HasSubstr("rowid"));
   advice = Advise("SELECT * FROM ghosts WHERE a = 1", schema);
   EXPECT_THAT(advice.reason, HasSubstr("no table ghosts"));
+}
+
+TEST(IndexAdvisor, AnOrAcrossColumnsGetsAnIndexPerBranchEachWithTheOthers) {
+  auto advice = Advise("SELECT * FROM sessions WHERE user_id = ? OR ip = ? OR token = ?");
+  ASSERT_THAT(advice.suggestions, SizeIs(3));
+  EXPECT_THAT(advice.suggestions[0].columns, ElementsAre("user_id"));
+  EXPECT_THAT(advice.suggestions[0].with,
+              ElementsAre("mingus_sessions_ip", "mingus_sessions_token"));
+  EXPECT_THAT(advice.suggestions[1].with,
+              ElementsAre("mingus_sessions_user_id", "mingus_sessions_token"));
+  // A branch an existing index serves needs nothing beside the others.
+  Schema schema;
+  schema.columns["users"] = {"id", "email", "referral"};
+  schema.indexes["users"] = {{"rowid", {"id"}}, {"users_email", {"email"}}};
+  advice = Advise("SELECT id FROM users WHERE email = ? OR referral = ?", schema);
+  ASSERT_THAT(advice.suggestions, SizeIs(1));
+  EXPECT_THAT(advice.suggestions[0].columns, ElementsAre("referral"));
+  EXPECT_THAT(advice.suggestions[0].with, IsEmpty());
+  // Branches on two tables are no MULTI-INDEX OR: each stands alone.
+  advice = Advise("SELECT * FROM a JOIN b ON b.a_id = a.id WHERE a.x = 1 OR b.y = 2");
+  for (const auto& suggestion : advice.suggestions) EXPECT_THAT(suggestion.with, IsEmpty());
 }
 
 TEST(IndexAdvisor, OneSuggestionForTwoReadsOfATable) {

@@ -1,5 +1,7 @@
 #include "mingus/collector/db/query_shape.h"
 
+#include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -96,6 +98,16 @@ TEST(QueryShape, SubqueriesAreStatementsOfTheirOwnAndCorrelationIsAValue) {
   EXPECT_THAT(sessions->equality, ElementsAre("device"));
 }
 
+TEST(QueryShape, ColumnsComparedWithSeveralValues) {
+  const auto shape = ReadQueryShape(
+      "SELECT * FROM t WHERE a IN (1, 2) AND b IN (3) AND c IN (SELECT x FROM u) AND d = 4 "
+      "AND e IN (f(1, 2))");
+  const auto* t = AccessTo(shape, "t");
+  ASSERT_NE(t, nullptr);
+  EXPECT_THAT(t->equality, ElementsAre("a", "b", "c", "d", "e"));
+  EXPECT_THAT(t->lists, ElementsAre("a", "c"));
+}
+
 TEST(QueryShape, UpdateAndDeleteConditions) {
   auto shape = ReadQueryShape("UPDATE accounts SET balance = balance - 5 WHERE owner = ?");
   EXPECT_EQ(shape.operation, "update");
@@ -108,15 +120,50 @@ TEST(QueryShape, UpdateAndDeleteConditions) {
 }
 
 TEST(QueryShape, WhatNoIndexServes) {
-  // OR across columns, negations, a column compared with another of its table, expressions.
+  // Negations, a column compared with another of its table, expressions.
   const auto shape = ReadQueryShape(
-      "SELECT * FROM t WHERE (a = 1 OR b = 2) AND c <> 3 AND d NOT IN (1) AND e = f AND "
-      "lower(g) = 'x' ORDER BY h + 1");
+      "SELECT * FROM t WHERE c <> 3 AND d NOT IN (1) AND e = f AND lower(g) = 'x' ORDER BY h + 1");
   EXPECT_THAT(shape.tables, ElementsAre("t"));
   EXPECT_THAT(shape.accesses, IsEmpty());
   EXPECT_THAT(shape.unreadable, IsEmpty());
-  const auto ors = ReadQueryShape("SELECT * FROM t WHERE a = 1 OR b = 2");
-  EXPECT_THAT(ors.accesses, IsEmpty());
+}
+
+TEST(QueryShape, EachBranchOfAnOrIsAnAccessOfItsOwn) {
+  auto shape = ReadQueryShape("SELECT * FROM t WHERE a = 1 OR b = 2 ORDER BY c");
+  ASSERT_EQ(shape.accesses.size(), 3u);
+  // What holds for every row: only the ordering.
+  EXPECT_THAT(shape.accesses[0].ordering, ElementsAre("c"));
+  EXPECT_EQ(shape.accesses[0].or_group, 0);
+  // Each branch without the ordering: the merged rows are sorted anyway.
+  EXPECT_THAT(shape.accesses[1].equality, ElementsAre("a"));
+  EXPECT_THAT(shape.accesses[1].ordering, IsEmpty());
+  EXPECT_EQ(shape.accesses[1].or_group, 1);
+  EXPECT_EQ(shape.accesses[1].or_branch, 1);
+  EXPECT_THAT(shape.accesses[2].equality, ElementsAre("b"));
+  EXPECT_EQ(shape.accesses[2].or_group, 1);
+  EXPECT_EQ(shape.accesses[2].or_branch, 2);
+
+  // The conditions ANDed beside the OR go into every branch; a branch may be a conjunction.
+  shape = ReadQueryShape("SELECT * FROM t WHERE x = 5 AND (a = 1 OR (b = 2 AND c > 3))");
+  ASSERT_EQ(shape.accesses.size(), 3u);
+  EXPECT_THAT(shape.accesses[0].equality, ElementsAre("x"));
+  EXPECT_THAT(shape.accesses[1].equality, ElementsAre("x", "a"));
+  EXPECT_THAT(shape.accesses[2].equality, ElementsAre("x", "b"));
+  EXPECT_THAT(shape.accesses[2].range, ElementsAre("c"));
+
+  // A branch names the table it is on; one with an OR inside it gives nothing.
+  const auto has_column = [](std::string_view table, std::string_view column) {
+    return (table == "u" && column == "email") || (table == "s" && column == "ip");
+  };
+  shape = ReadQueryShape(
+      "SELECT * FROM u JOIN s ON s.u_id = u.id WHERE email = 'e' OR ip = 'i' OR (a = 1 OR b = 2)",
+      has_column);
+  std::vector<std::string> branches;
+  for (const auto& access : shape.accesses)
+    if (access.or_group != 0)
+      branches.push_back(
+          fmt::format("{}:{}:{}", access.or_branch, access.table, fmt::join(access.equality, ",")));
+  EXPECT_THAT(branches, ElementsAre("1:u:email", "2:s:ip"));
 }
 
 TEST(QueryShape, OrderingAcrossTablesIsNoIndexOrder) {

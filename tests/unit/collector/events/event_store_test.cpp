@@ -93,6 +93,29 @@ TEST(SpoolRecord, ReadsTheAgentsLinesOnly) {
   }
 }
 
+TEST_F(EventStoreTest, SaysWhatTheDbEventsOfAPullCostByFingerprint) {
+  const int64_t t = now_ms();
+  StoreResult result = Store(
+      "a:1",
+      {Line(1, t, R"({"type":"db","query":"SELECT * FROM t WHERE id = 1","duration_ms":40})"),
+       Line(2, t - 86'400'000,
+            R"({"type":"db","query":"select * from t where id = 22","duration_ms":0})"),
+       Line(3, t, R"({"type":"db","query":"SELECT * FROM t WHERE id = 3","duration_ms":60})"),
+       Line(4, t, R"({"type":"db","query":"DELETE FROM t","duration_ms":5})"),
+       Line(5, t, R"({"type":"api","endpoint":"/a","method":"GET","status":200,"duration_ms":5})")},
+      5);
+  ASSERT_EQ(result.db_by_fingerprint.size(), 2u);
+  // Over both days.
+  const auto& select = result.db_by_fingerprint.at("select * from t where id = ?");
+  EXPECT_EQ(select.runs, 3u);
+  EXPECT_DOUBLE_EQ(select.seconds, 0.1);
+  EXPECT_EQ(result.db_by_fingerprint.at("delete from t").runs, 1u);
+  // Pulled again: nothing new stored, nothing to count.
+  result = Store("a:1", {Line(4, t, R"({"type":"db","query":"DELETE FROM t","duration_ms":5})")},
+                 5);
+  EXPECT_TRUE(result.db_by_fingerprint.empty());
+}
+
 TEST_F(EventStoreTest, StoresEachEventOnceWhateverIsPulledAgain) {
   const int64_t t = now_ms();
   const std::vector<std::string> batch = {

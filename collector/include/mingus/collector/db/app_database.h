@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "mingus/collector/db/index_advisor.h"
+#include "mingus/common/clock.h"
 #include "mingus/common/status.h"
 #include "mingus/sqlite/database.h"
 
@@ -22,6 +23,7 @@ struct Verification {
   std::vector<std::string> plan_before, plan_after;  // EXPLAIN QUERY PLAN's lines
   double ms_before = 0, ms_after = 0;  // median run time of the sample, without and with it
   int runs = 0;                        // runs each median is of
+  bool capped = false;                 // a run took longer than sample_timeout and was stopped
 };
 
 struct AppDatabaseOptions {
@@ -29,6 +31,11 @@ struct AppDatabaseOptions {
   std::string scratch_directory;                 // for the copy; the system's temp when empty
   int runs = 5;                                  // timed runs of the sample, before and after
   std::chrono::milliseconds max_timing{2000};    // fewer runs when they take longer than this
+  // One run of a sample is stopped past this long (by the clock below), and the suggestion
+  // reported as capped, not verified: a sample that scans a huge table must not hold the
+  // report for minutes.
+  std::chrono::milliseconds sample_timeout{5000};
+  const Clock* clock = nullptr;  // the system's when null
 };
 
 // Reads the schema of an open database: tables, their columns, and indexes with their columns
@@ -52,14 +59,22 @@ class AppDatabase {
   // index, uses the index once it exists on the copy, and the sample runs faster with it (median
   // of the runs); the index is dropped again after, so
   // that each suggestion is measured alone. Statements that write run in a transaction that is
-  // rolled back.
-  Verification Verify(const IndexSuggestion& suggestion, std::string_view sample);
+  // rolled back. `with` (the other branches of an OR, IndexSuggestion::with; the verified
+  // indexes of a join's other tables) exist before and after: the plan and times without the
+  // index are with them.
+  Verification Verify(const IndexSuggestion& suggestion, std::string_view sample,
+                      const std::vector<IndexSuggestion>& with = {});
 
  private:
   AppDatabase(std::string path, std::string copy_directory, std::unique_ptr<sqlite::Database> copy,
               Schema schema, const AppDatabaseOptions& options);
   StatusOr<std::vector<std::string>> Plan(std::string_view sample);
-  StatusOr<std::pair<double, int>> Time(std::string_view sample);
+  struct Timing {
+    double median_ms = 0;
+    int runs = 0;
+    bool capped = false;  // a run was stopped at sample_timeout: median_ms is that
+  };
+  StatusOr<Timing> Time(std::string_view sample);
 
   std::string path_, copy_directory_;
   std::unique_ptr<sqlite::Database> copy_;

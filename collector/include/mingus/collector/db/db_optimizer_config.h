@@ -24,6 +24,9 @@ struct DbOptimizerConfig {
   std::string sqlite_path;
   // Suggestions verified per report (each times its sample query before and after).
   int64_t max_verified = 20;
+  // One run of a sample query during verification is stopped past this long, and the
+  // suggestion reported as capped rather than verified.
+  std::chrono::milliseconds sample_timeout{5000};
   // Rewrite hints: missing LIMIT from this many rows per run on average.
   int64_t large_result_rows = 1000;
 };

@@ -62,6 +62,8 @@ StatusOr<std::pair<std::vector<Digest>, std::vector<NPlusOne>>> DigestsFromJson(
 
 // DigestOptions from the configuration.
 DigestOptions DigestOptionsOf(const DbOptimizerConfig& config);
+// How the app's database is checked, from the configuration; `clock` bounds the samples' runs.
+AppDatabaseOptions AppDatabaseOptionsOf(const DbOptimizerConfig& config, const Clock& clock);
 
 // The report over the db events of a business_intelligence.db (the collector's, or a copy).
 StatusOr<DbReport> ComputeDbReport(sqlite::Database& events, const DbOptimizerConfig& config,

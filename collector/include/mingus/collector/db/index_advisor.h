@@ -32,6 +32,10 @@ struct IndexSuggestion {
   size_t equality_columns = 0;  // the first columns, in any order: each is compared with =
   std::string name;             // mingus_<table>_<columns...>
   std::string statement;        // CREATE INDEX IF NOT EXISTS ...
+  // For a branch of an OR across columns: the suggestions (by name, of the same advice) for the
+  // other branches on the same table, which the planner needs beside this one to read the
+  // branches by an index each; none where an existing index serves a branch.
+  std::vector<std::string> with;
 };
 
 // An index serves a suggestion when its first columns are the suggestion's (the equality ones in

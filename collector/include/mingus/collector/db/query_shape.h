@@ -14,9 +14,15 @@ namespace mingus::collector::db {
 struct TableAccess {
   std::string table;                  // lower-case, unquoted, without its schema
   std::vector<std::string> equality;  // c = v, c IN (...), c IS NULL; in query order
+  std::vector<std::string> lists;     // those compared with several values: IN (v, w), IN (SELECT)
   std::vector<std::string> join;      // t.c = u.d, USING (c): compared with another table's rows
   std::vector<std::string> range;     // c < v, c >= v, c BETWEEN v AND w, ...
   std::vector<std::string> ordering;  // GROUP BY, or ORDER BY when there is no GROUP BY
+  // A branch of conditions joined by OR (`a = 1 OR b = 2`): SQLite reads each branch through an
+  // index of its own and merges the rows (MULTI-INDEX OR), so each branch is an access of its
+  // own, with the conditions ANDed beside the OR and without the ordering (the merged rows are
+  // sorted anyway). The ORs of a query are numbered from 1, their branches too; 0: no branch.
+  int or_group = 0, or_branch = 0;
 };
 
 struct QueryShape {

@@ -102,6 +102,7 @@ class EventPuller {
   prometheus::Counter& bad_records_;
   prometheus::Counter& deleted_;
   prometheus::Counter& spool_resets_;
+  db::QueryTally db_queries_;
 
   mutable std::mutex mutex_;
   std::condition_variable wake_scheduler_, wake_workers_, wake_maintainer_;

@@ -11,6 +11,7 @@
 #include <string_view>
 #include <vector>
 
+#include "mingus/collector/db/query_tally.h"
 #include "mingus/common/clock.h"
 #include "mingus/common/status.h"
 #include "mingus/sqlite/database.h"
@@ -88,6 +89,7 @@ struct StoreResult {
   uint64_t cursor = 0;       // the agent's cursor after this pull
   std::array<uint64_t, wire::kEventTypeCount> stored_by_type{};
   std::array<uint64_t, kRejectionCount> rejected{};  // newly set aside, by Rejection
+  std::map<std::string, db::QueryRuns> db_by_fingerprint;  // the db events stored
 };
 
 // What retention deleted; rollup_rows counts what was derived from events (the rollups, the
