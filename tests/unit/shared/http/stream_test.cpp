@@ -12,12 +12,14 @@
 #include <mutex>
 #include <thread>
 
+#include "eventually.h"
 #include "mingus/common/address.h"
 #include "mingus/http/server.h"
 
 namespace mingus::http {
 namespace {
 
+using ::mingus::testing::Eventually;
 using ::testing::HasSubstr;
 using ::testing::Not;
 using ::testing::StartsWith;
@@ -66,16 +68,6 @@ class Client {
   bool closed_ = false;
   std::string received_;
 };
-
-template <typename Predicate>
-bool Eventually(Predicate predicate, int timeout_ms = 5000) {
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (predicate()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  }
-  return predicate();
-}
 
 class StreamTest : public ::testing::Test {
  protected:
@@ -206,7 +198,7 @@ TEST_F(StreamTest, AClientThatDoesNotReadIsDroppedAfterTheWriteTimeout) {
   // Far more than the socket buffers hold; the client never reads.
   for (int i = 0; i < 256 && writer->Write(chunk); ++i) {
   }
-  EXPECT_TRUE(Eventually([&] { return !writer->open(); }, 5000));
+  EXPECT_TRUE(Eventually([&] { return !writer->open(); }, std::chrono::milliseconds(5000)));
   EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(5));
   EXPECT_TRUE(Eventually([&] { return server_->open_streams() == 0; }));
 }
@@ -222,7 +214,7 @@ TEST_F(StreamTest, AClientTooFarBehindIsDroppedAtOnce) {
   const std::string chunk(64 * 1024, 'x');
   for (int i = 0; i < 256 && writer->Write(chunk); ++i) {
   }
-  EXPECT_TRUE(Eventually([&] { return !writer->open(); }, 2000));
+  EXPECT_TRUE(Eventually([&] { return !writer->open(); }, std::chrono::milliseconds(2000)));
 }
 
 TEST_F(StreamTest, StopEndsStreamsAtOnce) {
