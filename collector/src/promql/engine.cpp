@@ -48,7 +48,7 @@ struct Value {
 
 // One series of a selector with its samples over the whole query window.
 struct LoadedSeries {
-  const Labels* labels;
+  Labels labels;
   std::vector<Sample> samples;
 };
 
@@ -113,7 +113,7 @@ class Evaluator {
     std::sort(refs.begin(), refs.end());
     std::vector<LoadedSeries> loaded;
     for (const auto ref : refs) {
-      LoadedSeries series{&head_.LabelsOf(ref), head_.Samples(ref, min_t, max_t)};
+      LoadedSeries series{head_.LabelsOf(ref), head_.Samples(ref, min_t, max_t)};
       if (Status held = Hold(series.samples.size()); !held.ok()) return held;
       if (!series.samples.empty()) loaded.push_back(std::move(series));
     }
@@ -140,8 +140,8 @@ class Evaluator {
     auto loaded = Load(selector, options_.lookback_delta_ms);
     if (!loaded.ok()) return loaded.status();
     Value out{ValueType::kInstantVector, {}, {}, {}};
-    for (const auto& series : *loaded) {
-      ResultSeries result{*series.labels, {}};
+    for (auto& series : *loaded) {
+      ResultSeries result{std::move(series.labels), {}};
       size_t next = 0;  // the first sample after the current step
       for (size_t step = 0; step < steps_; ++step) {
         const int64_t at = Before(StepTime(step), selector.offset_ms);
@@ -195,10 +195,11 @@ class Evaluator {
     auto loaded = LoadRange(matrix);
     if (!loaded.ok()) return loaded.status();
     Value out{ValueType::kRangeVector, {}, {}, {}};
-    for (const auto& series : *loaded) {
+    for (auto& series : *loaded) {
       const auto window =
           Windows(series.samples, matrix.range_ms).At(Before(start_ms_, matrix.vector.offset_ms));
-      if (!window.empty()) out.matrix.push_back({*series.labels, {window.begin(), window.end()}});
+      if (!window.empty())
+        out.matrix.push_back({std::move(series.labels), {window.begin(), window.end()}});
     }
     return out;
   }
@@ -331,8 +332,8 @@ class Evaluator {
     auto loaded = LoadRange(matrix);
     if (!loaded.ok()) return loaded.status();
     Value out{ValueType::kInstantVector, {}, {}, {}};
-    for (const auto& series : *loaded) {
-      ResultSeries result{*series.labels, {}};
+    for (auto& series : *loaded) {
+      ResultSeries result{std::move(series.labels), {}};
       if (!function.keeps_metric_name) detail::DropMetricName(result.labels);
       Windows windows(series.samples, matrix.range_ms);
       for (size_t step = 0; step < steps_; ++step) {

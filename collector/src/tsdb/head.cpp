@@ -136,7 +136,7 @@ SeriesRef Head::GetOrCreateLocked(const Labels& labels, uint64_t hash) {
   if (const SeriesRef ref = FindLocked(labels, hash)) return ref;
   const SeriesRef ref = next_ref_++;
   auto series = std::make_unique<Series>();
-  series->labels = labels;
+  series->labels = PackedLabels(labels);
   series_.Insert(ref, std::move(series));
   if (!by_hash_.emplace(hash, ref).second) colliding_.emplace(LabelsString(labels), ref);
   for (const auto& [name, value] : labels) postings_[name][value].push_back(ref);
@@ -153,7 +153,7 @@ void Head::ForgetLocked(SeriesRef ref, const Labels& labels) {
   by_hash_.erase(it);
   // A colliding series with this hash takes the freed place, or lookups would miss it.
   for (auto other = colliding_.begin(); other != colliding_.end(); ++other) {
-    if (other->second != ref && hasher_(series_.at(other->second).labels) == hash) {
+    if (other->second != ref && hasher_(series_.at(other->second).labels.Unpack()) == hash) {
       by_hash_.emplace(hash, other->second);
       colliding_.erase(other);
       return;
@@ -208,13 +208,6 @@ std::vector<SeriesRef> Intersect(const std::vector<SeriesRef>& a, const std::vec
     std::set_intersection(a.begin(), a.end(), b.begin(), b.end(), std::back_inserter(out));
   }
   return out;
-}
-
-std::string_view LabelValue(const Labels& labels, std::string_view name) {
-  const auto it =
-      std::lower_bound(labels.begin(), labels.end(), name,
-                       [](const auto& label, std::string_view n) { return label.first < n; });
-  return it != labels.end() && it->first == name ? std::string_view(it->second) : "";
 }
 
 }  // namespace
@@ -278,11 +271,11 @@ std::vector<SeriesRef> Head::Select(const std::vector<Matcher>& matchers) const 
     candidates->reserve(series_.size());
     for (const auto& [ref, series] : series_) candidates->push_back(ref);
   }
-  std::vector<std::pair<const Labels*, SeriesRef>> selected;
+  std::vector<std::pair<const PackedLabels*, SeriesRef>> selected;
   for (const SeriesRef ref : *candidates) {
-    const Labels& labels = series_.at(ref).labels;
+    const PackedLabels& labels = series_.at(ref).labels;
     if (std::all_of(check.begin(), check.end(),
-                    [&](const Matcher* m) { return m->Matches(LabelValue(labels, m->name)); })) {
+                    [&](const Matcher* m) { return m->Matches(labels.Get(m->name)); })) {
       selected.emplace_back(&labels, ref);
     }
   }
@@ -294,9 +287,9 @@ std::vector<SeriesRef> Head::Select(const std::vector<Matcher>& matchers) const 
   return out;
 }
 
-const Labels& Head::LabelsOf(SeriesRef ref) const {
+Labels Head::LabelsOf(SeriesRef ref) const {
   std::shared_lock lock(mutex_);
-  return series_.at(ref).labels;  // series are never moved, and removed only by Truncate
+  return series_.at(ref).labels.Unpack();
 }
 
 std::vector<Sample> Head::Samples(SeriesRef ref, int64_t min_t, int64_t max_t) const {
@@ -326,12 +319,13 @@ void Head::Truncate(int64_t min_t) {
     std::erase_if(s->closed, [&](const Chunk& c) { return c.max_t < min_t; });
     const bool head_old = s->head.samples() == 0 || s->head_max_t < min_t;
     if (!s->closed.empty() || !head_old) continue;
-    for (const auto& [name, value] : s->labels) {
+    const Labels labels = s->labels.Unpack();
+    for (const auto& [name, value] : labels) {
       auto& refs = postings_[name][value];
       std::erase(refs, ref);
       if (refs.empty()) postings_[name].erase(value);
     }
-    ForgetLocked(ref, s->labels);
+    ForgetLocked(ref, labels);
     emptied.push_back(ref);
   }
   for (const SeriesRef ref : emptied) series_.Erase(ref);
@@ -377,11 +371,18 @@ size_t Head::sample_count() const {
   return total;
 }
 
-std::vector<Head::UnflushedSeries> Head::ChunksToFlush() const {
+std::vector<Head::UnflushedSeries> Head::ChunksToFlush(
+    SeriesRef from, size_t limit, const std::function<bool(SeriesRef)>& wants_labels,
+    SeriesRef& next) const {
   std::shared_lock lock(mutex_);
   std::vector<UnflushedSeries> out;
-  out.reserve(series_.size());
-  for (const auto& [ref, s] : series_) {
+  next = 0;
+  for (auto it = series_.From(from); it != series_.end(); ++it) {
+    const auto [ref, s] = *it;
+    if (out.size() == limit) {
+      next = ref;
+      break;
+    }
     UnflushedSeries series;
     for (const Chunk& c : s->closed) {
       if (c.max_t <= s->closed_flushed_through) continue;
@@ -392,7 +393,7 @@ std::vector<Head::UnflushedSeries> Head::ChunksToFlush() const {
       series.open = StoredChunk{s->head_min_t, s->head_max_t, s->head.Bytes()};
     if (series.closed.empty() && !series.open) continue;
     series.ref = ref;
-    series.labels = s->labels;
+    if (wants_labels(ref)) series.labels = s->labels.Unpack();
     out.push_back(std::move(series));
   }
   return out;

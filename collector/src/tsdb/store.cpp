@@ -5,6 +5,7 @@
 
 #include <unordered_set>
 
+#include "mingus/common/varint.h"
 #include "mingus/sqlite/database.h"
 
 namespace mingus::collector::tsdb {
@@ -34,25 +35,7 @@ CREATE TABLE IF NOT EXISTS open_chunks (
 
 // Rows of open_chunks hold about this much.
 constexpr size_t kSegmentBytes = 1 << 20;
-
-void PutUvarint(std::string& out, uint64_t value) {
-  while (value >= 0x80) {
-    out.push_back(static_cast<char>(value | 0x80));
-    value >>= 7;
-  }
-  out.push_back(static_cast<char>(value));
-}
-
-bool GetUvarint(std::string_view& in, uint64_t& value) {
-  value = 0;
-  for (int shift = 0; shift < 64 && !in.empty(); shift += 7) {
-    const auto byte = static_cast<uint8_t>(in.front());
-    in.remove_prefix(1);
-    value |= static_cast<uint64_t>(byte & 0x7f) << shift;
-    if ((byte & 0x80) == 0) return true;
-  }
-  return false;
-}
+constexpr size_t kFlushBatch = 4096;  // series copied out of the head at a time
 
 // One open chunk in a segment: series id, min_t (zigzag), max_t - min_t, size, bytes.
 void PackOpenChunk(std::string& segment, int64_t series_id, const Head::StoredChunk& chunk) {
@@ -168,7 +151,6 @@ StatusOr<int64_t> ChunkStore::SeriesId(SeriesRef ref, const Labels& labels, sqli
 }
 
 StatusOr<FlushStats> ChunkStore::Flush(Head& head) {
-  const auto pending = head.ChunksToFlush();
   FlushStats stats;
   sqlite::Transaction transaction(*db_);
   if (!transaction.status().ok()) return transaction.status();
@@ -184,7 +166,8 @@ StatusOr<FlushStats> ChunkStore::Flush(Head& head) {
   if (Status status = db_->Exec("DELETE FROM open_chunks"); !status.ok()) return status;
   std::string segment;
   int64_t segment_number = 0;
-  std::unordered_set<int64_t> open_ids;
+  boost::unordered_flat_set<int64_t> open_ids;
+  std::vector<std::pair<SeriesRef, int64_t>> flushed_through;  // to mark once committed
   const auto write_segment = [&]() -> Status {
     insert_segment->Reset();
     insert_segment->Bind(1, segment_number++).BindBlob(2, segment);
@@ -192,34 +175,39 @@ StatusOr<FlushStats> ChunkStore::Flush(Head& head) {
     segment.clear();
     return insert_segment->Run();
   };
-  for (const auto& series : pending) {
-    const auto id = SeriesId(series.ref, series.labels, *upsert_series);
-    if (!id.ok()) return id.status();
-    for (const auto& chunk : series.closed) {
-      insert_chunk->Reset();
-      insert_chunk->Bind(1, *id).Bind(2, chunk.min_t).Bind(3, chunk.max_t).BindBlob(4, chunk.bytes);
-      if (Status status = insert_chunk->Run(); !status.ok()) return status;
-      ++stats.chunks;
-      stats.bytes += chunk.bytes.size();
-    }
-    if (series.open) {
-      PackOpenChunk(segment, *id, *series.open);
-      open_ids.insert(*id);
-      ++stats.open_chunks;
-      if (segment.size() >= kSegmentBytes) {
-        if (Status status = write_segment(); !status.ok()) return status;
+  const auto unknown = [this](SeriesRef ref) { return !ids_.contains(ref); };
+  for (SeriesRef from = 1; from != 0;) {
+    for (const auto& series : head.ChunksToFlush(from, kFlushBatch, unknown, from)) {
+      const auto id = SeriesId(series.ref, series.labels, *upsert_series);
+      if (!id.ok()) return id.status();
+      for (const auto& chunk : series.closed) {
+        insert_chunk->Reset();
+        insert_chunk->Bind(1, *id)
+            .Bind(2, chunk.min_t)
+            .Bind(3, chunk.max_t)
+            .BindBlob(4, chunk.bytes);
+        if (Status status = insert_chunk->Run(); !status.ok()) return status;
+        ++stats.chunks;
+        stats.bytes += chunk.bytes.size();
       }
+      if (!series.closed.empty()) flushed_through.emplace_back(series.ref, series.closed_through);
+      if (series.open) {
+        PackOpenChunk(segment, *id, *series.open);
+        open_ids.insert(*id);
+        ++stats.open_chunks;
+        if (segment.size() >= kSegmentBytes) {
+          if (Status status = write_segment(); !status.ok()) return status;
+        }
+      }
+      ++stats.series;
     }
-    ++stats.series;
   }
   if (!segment.empty()) {
     if (Status status = write_segment(); !status.ok()) return status;
   }
   if (const Status status = transaction.Commit(); !status.ok()) return status;
   open_ids_ = std::move(open_ids);
-  for (const auto& series : pending) {
-    if (!series.closed.empty()) head.MarkFlushed(series.ref, series.closed_through);
-  }
+  for (const auto& [ref, through] : flushed_through) head.MarkFlushed(ref, through);
   return stats;
 }
 
@@ -238,7 +226,7 @@ Status ChunkStore::DeleteBefore(int64_t min_t) {
   if (!orphans->status().ok()) return orphans->status();
   if (gone.empty()) return OkStatus();
   // Forget their ids, so a series that comes back is stored anew.
-  std::erase_if(ids_, [&](const auto& entry) { return gone.contains(entry.second); });
+  boost::unordered::erase_if(ids_, [&](const auto& entry) { return gone.contains(entry.second); });
   sqlite::Transaction transaction(*db_);
   auto forget = db_->Prepare("DELETE FROM series WHERE id = ?1");
   if (!forget.ok()) return forget.status();

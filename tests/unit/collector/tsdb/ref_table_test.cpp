@@ -67,6 +67,17 @@ TEST(RefTableTest, AgreesWithAMapUnderRandomChurn) {
   EXPECT_EQ(table.size(), reference.size());
   std::vector<std::pair<uint64_t, int>> expected(reference.begin(), reference.end());
   EXPECT_EQ(Contents(table), expected);
+  // From(ref) starts at the first live ref at or after it, wherever it falls.
+  for (uint64_t from = 0; from <= next_ref + Table::kPageSize; from += 97) {
+    const auto want = reference.lower_bound(from);
+    const auto got = table.From(from);
+    if (want == reference.end()) {
+      EXPECT_TRUE(got == table.end()) << from;
+    } else {
+      ASSERT_FALSE(got == table.end()) << from;
+      EXPECT_EQ((*got).first, want->first) << from;
+    }
+  }
 }
 
 }  // namespace

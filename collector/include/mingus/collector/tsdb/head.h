@@ -3,6 +3,7 @@
 #include <atomic>
 #include <boost/unordered/unordered_flat_map.hpp>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -12,6 +13,7 @@
 #include <utility>
 #include <vector>
 
+#include "mingus/collector/tsdb/packed_labels.h"
 #include "mingus/collector/tsdb/ref_table.h"
 #include "mingus/collector/tsdb/xor_chunk.h"
 #include "mingus/common/status.h"
@@ -23,8 +25,6 @@ class RE2;
 // The in-memory part of the time-series store: series identified by their sorted label sets,
 // an inverted index for label matchers, and per-series compressed chunks.
 namespace mingus::collector::tsdb {
-
-using Labels = std::vector<std::pair<std::string, std::string>>;  // sorted by name, unique names
 
 // Builds a Labels value, sorting it; refuses duplicate or empty names.
 StatusOr<Labels> MakeLabels(std::vector<std::pair<std::string, std::string>> pairs);
@@ -73,7 +73,7 @@ class Head {
 
   // Series matching every matcher, in label order.
   std::vector<SeriesRef> Select(const std::vector<Matcher>& matchers) const;
-  const Labels& LabelsOf(SeriesRef series) const;
+  Labels LabelsOf(SeriesRef series) const;
   // Samples of [min_t, max_t], oldest first.
   std::vector<Sample> Samples(SeriesRef series, int64_t min_t, int64_t max_t) const;
 
@@ -97,13 +97,18 @@ class Head {
   };
   struct UnflushedSeries {
     SeriesRef ref = 0;
-    Labels labels;
+    Labels labels;                       // only when asked for
     std::vector<StoredChunk> closed;     // closed chunks not yet flushed
     std::optional<StoredChunk> open;     // the open chunk, whenever it has samples
     int64_t closed_through = INT64_MIN;  // max_t of the last of `closed`
   };
-  // Every series with closed chunks to flush or an open chunk.
-  std::vector<UnflushedSeries> ChunksToFlush() const;
+  // Up to `limit` series with closed chunks to flush or an open chunk, from ref `from` on, in
+  // ref order, with the labels of those for which `wants_labels(ref)`. A flush copies them a
+  // batch at a time, so that its copies stay small beside the head; `next` gets the ref to go
+  // on from, 0 after the last series.
+  std::vector<UnflushedSeries> ChunksToFlush(SeriesRef from, size_t limit,
+                                             const std::function<bool(SeriesRef)>& wants_labels,
+                                             SeriesRef& next) const;
   void MarkFlushed(SeriesRef ref, int64_t closed_through);
   // Adds a stored chunk to the series of `labels` (created if needed) as a closed, flushed
   // chunk. Refuses a chunk that does not decode or overlaps one the series has.
@@ -115,7 +120,7 @@ class Head {
     std::string bytes;
   };
   struct Series {
-    Labels labels;
+    PackedLabels labels;
     std::vector<Chunk> closed;
     XorChunkWriter head;
     int64_t head_min_t = 0, head_max_t = 0;

@@ -79,8 +79,8 @@ class RefTable {
 
    private:
     friend class RefTable;
-    Iterator(const std::vector<std::unique_ptr<Page>>* pages, size_t page)
-        : pages_(pages), page_(page) {
+    Iterator(const std::vector<std::unique_ptr<Page>>* pages, size_t page, size_t slot = 0)
+        : pages_(pages), page_(page), slot_(slot) {
       Settle();
     }
     // Moves to the first value at or after (page_, slot_).
@@ -99,6 +99,12 @@ class RefTable {
   };
   Iterator begin() const { return Iterator(&pages_, 0); }
   Iterator end() const { return Iterator(&pages_, pages_.size()); }
+  // The first value whose ref is `ref` or later.
+  Iterator From(Ref ref) const {
+    const size_t page = static_cast<size_t>(ref >> kPageBits);
+    if (page >= pages_.size()) return end();
+    return Iterator(&pages_, page, ref & (kPageSize - 1));
+  }
 
  private:
   std::vector<std::unique_ptr<Page>> pages_;

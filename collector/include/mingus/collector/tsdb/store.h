@@ -1,10 +1,10 @@
 #pragma once
 
+#include <boost/unordered/unordered_flat_map.hpp>
+#include <boost/unordered/unordered_flat_set.hpp>
 #include <cstdint>
 #include <memory>
 #include <string>
-#include <unordered_map>
-#include <unordered_set>
 
 #include "mingus/collector/tsdb/head.h"
 #include "mingus/common/status.h"
@@ -56,8 +56,8 @@ class ChunkStore {
   Status MoveOpenChunksToChunks();
 
   std::unique_ptr<sqlite::Database> db_;
-  std::unordered_map<SeriesRef, int64_t> ids_;  // head series -> series.id
-  std::unordered_set<int64_t> open_ids_;         // series.id of the open chunks last flushed
+  boost::unordered_flat_map<SeriesRef, int64_t> ids_;  // head series -> series.id
+  boost::unordered_flat_set<int64_t> open_ids_;        // series.id of the open chunks last flushed
 };
 
 }  // namespace mingus::collector::tsdb
