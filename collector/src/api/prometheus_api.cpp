@@ -165,6 +165,11 @@ StatusOr<int64_t> ParseTimeMs(std::string_view text) {
   double seconds = 0;
   const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), seconds);
   if (error == std::errc() && end == text.data() + text.size() && std::isfinite(seconds)) {
+    // As ParseDurationMs: milliseconds beyond int64 have no llround.
+    if (seconds * 1000 > 9.2e18 || seconds * 1000 < -9.2e18) {
+      return Status::Error(
+          fmt::format("cannot parse \"{}\" to a valid timestamp. It overflows int64", text));
+    }
     return static_cast<int64_t>(std::llround(seconds * 1000));
   }
   // RFC 3339: 2026-11-29T10:00:00[.fraction](Z|+hh:mm|-hh:mm)

@@ -65,25 +65,25 @@ StatusOr<std::chrono::milliseconds> ParseDuration(std::string_view text) {
 }
 
 std::string FormatDuration(std::chrono::milliseconds duration) {
-  int64_t ms = duration.count();
-  if (ms == 0) return "0s";
-  std::string out;
-  if (ms < 0) {
-    out = "-";
-    ms = -ms;
-  }
+  const int64_t count = duration.count();
+  if (count == 0) return "0s";
+  std::string out = count < 0 ? "-" : "";
+  // In unsigned arithmetic: the magnitude of the most negative count is not an int64.
+  uint64_t ms = count < 0 ? 0 - static_cast<uint64_t>(count) : static_cast<uint64_t>(count);
   for (const auto& unit : kUnits) {
-    if (ms >= unit.millis) {
-      out += fmt::format("{}{}", ms / unit.millis, unit.suffix);
-      ms %= unit.millis;
+    const auto millis = static_cast<uint64_t>(unit.millis);
+    if (ms >= millis) {
+      out += fmt::format("{}{}", ms / millis, unit.suffix);
+      ms %= millis;
     }
   }
   return out;
 }
 
 std::string FormatRfc3339(int64_t unix_ms) {
-  const int64_t seconds = unix_ms >= 0 ? unix_ms / 1000 : (unix_ms - 999) / 1000;
-  const int64_t millis = unix_ms - seconds * 1000;
+  // Floor division, without unix_ms - 999, which overflows at the most negative time.
+  const int64_t millis = (unix_ms % 1000 + 1000) % 1000;
+  const int64_t seconds = unix_ms / 1000 - (unix_ms % 1000 < 0 ? 1 : 0);
   const std::time_t time = static_cast<std::time_t>(seconds);
   std::tm utc{};
   gmtime_r(&time, &utc);

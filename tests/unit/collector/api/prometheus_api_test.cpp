@@ -21,6 +21,10 @@ TEST(ParseTimeMs, TakesUnixSecondsAndRfc3339) {
   EXPECT_THAT(ParseTimeMs("yesterday").message(),
               HasSubstr("cannot parse \"yesterday\" to a valid timestamp"));
   EXPECT_FALSE(ParseTimeMs("2023-11-14T22:13:20").ok());  // no zone
+  // Beyond int64 milliseconds (llround has no answer there): refused, not the most negative time.
+  EXPECT_THAT(ParseTimeMs("1e300").message(), HasSubstr("overflows int64"));
+  EXPECT_THAT(ParseTimeMs("-9.3e15").message(), HasSubstr("overflows int64"));
+  EXPECT_EQ(*ParseTimeMs("-9.1e15"), -9'100'000'000'000'000'000);
 }
 
 TEST(ParseDurationMs, TakesSecondsOrDurations) {

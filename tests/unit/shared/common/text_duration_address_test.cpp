@@ -1,6 +1,7 @@
 #include <bit>
 #include <charconv>
 #include <cmath>
+#include <limits>
 #include <random>
 
 #include <gmock/gmock.h>
@@ -15,6 +16,7 @@ namespace mingus {
 namespace {
 
 using ::testing::ElementsAre;
+using ::testing::EndsWith;
 using ::testing::HasSubstr;
 using std::chrono::milliseconds;
 
@@ -102,6 +104,19 @@ TEST(Rfc3339, FormatsUtcWithTheShortestFraction) {
   EXPECT_EQ(FormatRfc3339(1'796'032'800'250), "2026-11-30T10:00:00.25Z");
   EXPECT_EQ(FormatRfc3339(1'796'032'800'007), "2026-11-30T10:00:00.007Z");
   EXPECT_EQ(FormatRfc3339(-1), "1969-12-31T23:59:59.999Z");
+  EXPECT_EQ(FormatRfc3339(-1000), "1969-12-31T23:59:59Z");
+  EXPECT_EQ(FormatRfc3339(-1001), "1969-12-31T23:59:58.999Z");
+}
+
+// Found by fuzz_http_request (UBSan: signed overflow): /api/monitoring/dashboard?time=1e300
+// reached FormatRfc3339 with the most negative time. Both ends format without overflow now.
+TEST(Rfc3339, FormatsTheExtremeTimes) {
+  EXPECT_THAT(FormatRfc3339(std::numeric_limits<int64_t>::min()), EndsWith(".192Z"));
+  EXPECT_THAT(FormatRfc3339(std::numeric_limits<int64_t>::max()), EndsWith(".807Z"));
+  const std::string most = FormatDuration(milliseconds(std::numeric_limits<int64_t>::max()));
+  ASSERT_THAT(most, EndsWith("807ms"));
+  EXPECT_EQ(FormatDuration(milliseconds(std::numeric_limits<int64_t>::min())),
+            "-" + most.substr(0, most.size() - 5) + "808ms");
 }
 
 TEST(Address, ParsesTheForms) {
