@@ -7,6 +7,8 @@
 #include <cstdio>
 #include <filesystem>
 
+#include "mingus/sqlite/memory.h"
+
 namespace mingus::sqlite {
 
 namespace {
@@ -265,6 +267,8 @@ uint64_t Database::DiskBytes() const {
   }
   return total;
 }
+
+uint64_t MemoryUsed() { return static_cast<uint64_t>(sqlite3_memory_used()); }
 
 Transaction::Transaction(Database& db) : db_(db), begin_(db.Exec("BEGIN")) {}
 
