@@ -8,16 +8,18 @@ all together, through `mingus-collector db-advise --queries queries.sql --sqlite
 PASS iff
 - the workload has at least MIN_SHAPES queries, each with a fingerprint of its own, and the
   database at least MIN_ROWS rows over seven tables;
-- of the indexes .expert recommends that make their query at least EXPERT_HELPS times faster
-  (.expert has no statistics of the data; its indexes for a query are created together on a
-  copy, and the query timed before and after as db-advise times a sample: median of up to 5
-  runs), at least MIN_COVERAGE are found among our verified suggestions for the same query:
-  same table, same columns, our equality columns compared as a set (an index serves
-  `a = ? AND b = ?` in either order) and the rest in order, COLLATE and DESC left out
-  (docs/db-optimizer.md). The coverage of all of .expert's indexes, and why each miss is one,
-  are printed too;
+- at least MIN_COVERAGE of all the indexes .expert recommends are found among our verified
+  suggestions for the same query: same table, and our index begins with .expert's columns, our
+  equality columns compared as a set (an index serves `a = ? AND b = ?` in either order) and the
+  rest in order, COLLATE and DESC left out. An index of ours with more columns after those counts
+  as including .expert's: it serves every search and ordering that .expert's serves (as
+  pt-duplicate-key-checker calls an index redundant when another begins with its columns), and
+  our verification holds it to its own plan and speed-up. How many are found with exactly
+  .expert's columns is printed too, and why each miss is one, with the effect of .expert's own
+  indexes for the query (created together on a copy, the query timed before and after as
+  db-advise times a sample: the least CPU time of up to 5 runs after an untimed one);
 - every verified suggestion shows the plan change (a full scan or a temporary B-tree before, the
-  index used by name after) and a speed-up (median time after below the one before);
+  index used by name after) and a speed-up (time after below the one before);
 - the app's database is unchanged (db-advise works on a copy).
 
 Usage: /usr/bin/python3 tests/integration/db_advise_test.py --agent A --collector build/collector/mingus-collector
@@ -46,7 +48,6 @@ SEED = 20261129
 MIN_SHAPES = 30
 MIN_ROWS = 300_000
 MIN_COVERAGE = 0.90
-EXPERT_HELPS = 1.5
 RUNS, MAX_TIMING_MS = 5, 2000   # as db-advise times a sample (AppDatabaseOptions)
 TOOL_TIMEOUT = 60
 ADVISE_TIMEOUT = 240
@@ -171,38 +172,44 @@ def expert(db_path, query):
     return found
 
 
-def median_ms(db, query):
-    """The query's median run time, each run rolled back, as db-advise measures a sample."""
-    times = []
-    while len(times) < RUNS and sum(times) < MAX_TIMING_MS:
+def least_ms(db, query):
+    """The query's least CPU time, each run rolled back, as db-advise measures a sample."""
+    times, waited = [], 0.0
+    for run in range(RUNS + 1):
+        if run > 1 and waited >= MAX_TIMING_MS:
+            break
         db.execute("BEGIN")
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), time.thread_time()
         db.execute(query).fetchall()
-        times.append((time.perf_counter() - start) * 1000)
+        took = (time.thread_time() - cpu) * 1000
+        waited += (time.perf_counter() - start) * 1000
         db.execute("ROLLBACK")
-    return sorted(times)[len(times) // 2]
+        if run > 0:  # the first run fills the page cache
+            times.append(took)
+    return min(times)
 
 
 def expert_speedup(db, query, statements):
     """How many times faster the query runs with .expert's indexes for it, created together."""
-    before = median_ms(db, query)
+    before = least_ms(db, query)
     names = [_CREATE.match(statement).group(1) for statement in statements]
     for statement in statements:
         db.execute(statement)
     try:
-        after = median_ms(db, query)
+        after = least_ms(db, query)
     finally:
         for name in names:
             db.execute(f"DROP INDEX {name}")
     return before / after if after > 0 else math.inf
 
 
-def same_index(table, columns, suggestion):
-    """The docs' matching rule: same table, our equality columns as a set, the rest in order."""
+def includes(table, columns, suggestion, exactly=False):
+    """Whether our suggestion's index begins with .expert's columns (the docstring's rule)."""
     ours = suggestion["columns"]
-    k = suggestion["equality_columns"]
-    return (suggestion["table"] == table and len(ours) == len(columns)
-            and set(ours[:k]) == set(columns[:k]) and ours[k:] == columns[k:])
+    m = len(columns)
+    k = min(suggestion["equality_columns"], m)
+    return (suggestion["table"] == table and len(ours) >= m and (len(ours) == m or not exactly)
+            and set(ours[:k]) == set(columns[:k]) and ours[k:m] == columns[k:])
 
 
 def plan_shows_scan(plan):
@@ -273,20 +280,18 @@ def main():
                      json.dumps(report["sqlite"]))
         by_fingerprint = {entry["fingerprint"]: entry for entry in report["fingerprints"]}
 
-        found = total = helpful_found = helpful_total = 0
-        missed = []
+        found = exact = total = 0
+        missed, longer = [], []
         bad_verifications = []
         verified_count = 0
         for query, fingerprint, wanted, speedup in zip(queries, fingerprinted, recommended,
                                                        speedups):
-            helps = speedup is not None and speedup >= EXPERT_HELPS
             effect = "" if speedup is None else f" [.expert's indexes: {speedup:.2f}x]"
+            total += len(wanted)
             entry = by_fingerprint.get(fingerprint)
             if entry is None:
                 missed.extend((name_of(query), statement + effect, "no digest for the query")
                               for _, _, statement in wanted)
-                total += len(wanted)
-                helpful_total += len(wanted) if helps else 0
                 continue
             suggestions = entry["suggestions"]
             verified = [s for s in suggestions if (s.get("verification") or {}).get("verified")]
@@ -303,28 +308,34 @@ def main():
                 if problems:
                     bad_verifications.append(f"{name_of(query)}: {s['name']}: {'; '.join(problems)}")
             for table, columns, statement in wanted:
-                total += 1
-                helpful_total += 1 if helps else 0
-                if any(same_index(table, columns, s) for s in verified):
+                if any(includes(table, columns, s, exactly=True) for s in verified):
                     found += 1
-                    helpful_found += 1 if helps else 0
+                    exact += 1
                     continue
-                near = [s for s in suggestions if same_index(table, columns, s)]
+                including = [s for s in verified if includes(table, columns, s)]
+                if including:
+                    found += 1
+                    v = including[0]["verification"]
+                    longer.append((name_of(query), statement + effect,
+                                   f"{including[0]['statement']}: {v['ms_before']:.3f} -> "
+                                   f"{v['ms_after']:.3f} ms"))
+                    continue
+                near = [s for s in suggestions if includes(table, columns, s)]
                 why = (f"ours not verified: {near[0]['verification']['reason']}" if near
                        else "not among our suggestions: "
                        + ", ".join(f"{s['table']}({', '.join(s['columns'])})" for s in suggestions)
                        + (f" (none: {entry['no_suggestion']})" if not suggestions else ""))
                 missed.append((name_of(query), statement + effect, why))
+        for name, statement, ours in longer:
+            h.log(f"found in a longer index: {name}: {statement} -- ours: {ours}")
         for name, statement, why in missed:
             h.log(f"missed: {name}: {statement} -- {why}")
-        h.log(f"coverage: {found}/{total} = {found / max(total, 1):.1%} of .expert's indexes "
-              f"among our {verified_count} verified suggestions")
-        coverage = helpful_found / helpful_total if helpful_total else 0
-        h.log(f"coverage: {helpful_found}/{helpful_total} = {coverage:.1%} of .expert's indexes "
-              f"that make their query at least {EXPERT_HELPS}x faster")
-        checks.check(f"our verified suggestions cover at least {MIN_COVERAGE:.0%} of the .expert "
-                     f"indexes that speed their query up", helpful_total >= MIN_SHAPES
-                     and coverage >= MIN_COVERAGE, f"{helpful_found}/{helpful_total}")
+        coverage = found / total if total else 0
+        h.log(f"coverage: {found}/{total} = {coverage:.1%} of .expert's indexes among our "
+              f"{verified_count} verified suggestions ({exact} with exactly its columns)")
+        checks.check(f"our verified suggestions include at least {MIN_COVERAGE:.0%} of the "
+                     f"indexes .expert recommends", total >= MIN_SHAPES
+                     and coverage >= MIN_COVERAGE, f"{found}/{total}")
         checks.check("every verified suggestion shows a plan change and a speed-up",
                      verified_count > 0 and not bad_verifications, "; ".join(bad_verifications))
         checks.check("the app's database is unchanged", sha256(app) == digest_before)

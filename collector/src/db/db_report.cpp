@@ -214,7 +214,7 @@ std::string DbReportSql(const DbReport& report, bool mask_literals) {
         for (const auto& line : v->plan_after) after += (after.empty() ? "" : "; ") + line;
         out += fmt::format(
             "-- verified: plan before: {}\n--           plan after:  {}\n--           {:.3f} ms "
-            "-> {:.3f} ms (median of {} runs){}\n{};\n\n",
+            "-> {:.3f} ms (least CPU time of {} runs){}\n{};\n\n",
             before, after, v->ms_before, v->ms_after, v->runs,
             v->reason.empty() ? "" : "; " + v->reason, suggestion.index.statement);
       } else {

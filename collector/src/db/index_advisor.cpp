@@ -38,11 +38,11 @@ std::string QuoteName(std::string_view name) {
 
 namespace {
 
-// One index: the equality columns, then `range` (may be empty), then `ordering`.
+// One index: the equality columns, then `after` (a range column and the ordering, in the order
+// the index should have them).
 std::optional<IndexSuggestion> Build(const std::string& table,
                                      const std::vector<std::string>& equality,
-                                     const std::string& range,
-                                     const std::vector<std::string>& ordering) {
+                                     const std::vector<std::string>& after) {
   IndexSuggestion suggestion;
   suggestion.table = table;
   const auto add = [&](const std::string& column) {
@@ -52,8 +52,7 @@ std::optional<IndexSuggestion> Build(const std::string& table,
   };
   for (const auto& column : equality) add(column);
   suggestion.equality_columns = suggestion.columns.size();
-  if (!range.empty()) add(range);
-  for (const auto& column : ordering) add(column);
+  for (const auto& column : after) add(column);
   if (suggestion.columns.empty()) return std::nullopt;
   suggestion.name = "mingus_" + table;
   std::string list;
@@ -73,7 +72,7 @@ std::optional<IndexSuggestion> Build(const std::string& table,
 // plan (the table read first, or looked up for each row of another; a range, or the ordering),
 // so each goes to verification. With join keys (the table looked up per row of another) and
 // without (the table read first); the range after the equalities, and where the ordering does
-// not continue the range, the ordering instead.
+// not continue the range, the ordering and then the range.
 std::vector<IndexSuggestion> Propose(const TableAccess& access, const Schema& schema) {
   const auto known = [&](const std::string& column) {
     return !schema.Known() || schema.HasColumn(access.table, column);
@@ -116,11 +115,17 @@ std::vector<IndexSuggestion> Propose(const TableAccess& access, const Schema& sc
       if (!fixed(column)) ordering.push_back(column);
     }
     const bool continues = !ordering.empty() && ordering.front() == range;
-    if (auto index = Build(access.table, equality, range,
-                           range.empty() || continues ? ordering : std::vector<std::string>{}))
-      candidates.push_back(std::move(*index));
+    std::vector<std::string> after;
+    if (!range.empty()) after.push_back(range);
+    if (range.empty() || continues) after.insert(after.end(), ordering.begin(), ordering.end());
+    if (auto index = Build(access.table, equality, after)) candidates.push_back(std::move(*index));
+    // The other way round: the index gives the order, and the range column after it is checked
+    // on the index's entries, so that only the rows in range are read from the table (none when
+    // the query reads no other column of it).
     if (!range.empty() && !continues && !ordering.empty()) {
-      if (auto index = Build(access.table, equality, "", ordering))
+      after = ordering;
+      after.push_back(range);
+      if (auto index = Build(access.table, equality, after))
         candidates.push_back(std::move(*index));
     }
   }

@@ -21,15 +21,17 @@ struct Verification {
   bool verified = false;
   std::string reason;  // why it is not verified, or a caveat of the figures
   std::vector<std::string> plan_before, plan_after;  // EXPLAIN QUERY PLAN's lines
-  double ms_before = 0, ms_after = 0;  // median run time of the sample, without and with it
-  int runs = 0;                        // runs each median is of
+  // The sample's run time without and with it: the least CPU time of the runs (the time of the
+  // thread that runs it, which other processes on a busy machine only ever add to).
+  double ms_before = 0, ms_after = 0;
+  int runs = 0;                        // timed runs each figure is the least of
   bool capped = false;                 // a run took longer than sample_timeout and was stopped
 };
 
 struct AppDatabaseOptions {
   std::chrono::milliseconds busy_timeout{1000};  // waiting for the application's locks
   std::string scratch_directory;                 // for the copy; the system's temp when empty
-  int runs = 5;                                  // timed runs of the sample, before and after
+  int runs = 5;  // timed runs of the sample, before and after (after one untimed run)
   std::chrono::milliseconds max_timing{2000};    // fewer runs when they take longer than this
   // One run of a sample is stopped past this long (by the clock below), and the suggestion
   // reported as capped, not verified: a sample that scans a huge table must not hold the
@@ -56,12 +58,12 @@ class AppDatabase {
   const std::string& path() const { return path_; }
 
   // Verified when the sample's plan scans a table (or sorts in a temporary B-tree) without the
-  // index, uses the index once it exists on the copy, and the sample runs faster with it (median
-  // of the runs); the index is dropped again after, so
-  // that each suggestion is measured alone. Statements that write run in a transaction that is
-  // rolled back. `with` (the other branches of an OR, IndexSuggestion::with; the verified
-  // indexes of a join's other tables) exist before and after: the plan and times without the
-  // index are with them.
+  // index, uses the index once it exists on the copy, and the sample runs faster with it (least
+  // CPU time of the runs; runs again, in turns without and with the index, when the two are
+  // close); the index is dropped again after, so that each suggestion is measured alone. Statements
+  // that write run in a transaction that is rolled back. `with` (the other branches of an OR,
+  // IndexSuggestion::with; the verified indexes of a join's other tables) exist before and after:
+  // the plan and times without the index are with them.
   Verification Verify(const IndexSuggestion& suggestion, std::string_view sample,
                       const std::vector<IndexSuggestion>& with = {});
 
@@ -70,9 +72,9 @@ class AppDatabase {
               Schema schema, const AppDatabaseOptions& options);
   StatusOr<std::vector<std::string>> Plan(std::string_view sample);
   struct Timing {
-    double median_ms = 0;
+    double least_ms = 0;  // CPU time
     int runs = 0;
-    bool capped = false;  // a run was stopped at sample_timeout: median_ms is that
+    bool capped = false;  // a run was stopped at sample_timeout: least_ms is that
   };
   StatusOr<Timing> Time(std::string_view sample);
 
