@@ -31,7 +31,9 @@ StatusOr<DbReport> ReportOfQueries(const std::string& file, const DbOptimizerCon
   text << stream.rdbuf();
   DigestBuilder digests({0, config.n_plus_one_threshold});
   ForEachQuery(text.str(), [&](std::string_view query) { digests.Add({0, std::string(query)}); });
-  return BuildDbReport(digests.Digests(), digests.NPlusOnes(), config, app);
+  DbReport report = BuildDbReport(digests.Digests(), digests.NPlusOnes(), config, app);
+  report.queries_file = file;
+  return report;
 }
 
 StatusOr<DbReport> ReportOfCollector(const std::string& url, const DbOptimizerConfig& config,

@@ -121,6 +121,10 @@ json::value Optional(const std::optional<double>& value) {
 
 std::string DbReportJson(const DbReport& report, bool mask_literals) {
   json::array fingerprints;
+  // A queries file's digests have no times: null, not the 0 ms of runs that never were.
+  const auto timed = [&](json::value value) {
+    return report.queries_file.empty() ? value : json::value(nullptr);
+  };
   for (const auto& entry : report.fingerprints) {
     const Digest& d = entry.digest;
     json::array suggestions;
@@ -159,15 +163,15 @@ std::string DbReportJson(const DbReport& report, bool mask_literals) {
                      {"operation", d.operation},
                      {"tables", Strings(d.tables)},
                      {"count", d.count},
-                     {"slow_count", d.slow_count},
-                     {"total_ms", d.total_ms},
-                     {"average_ms", d.average_ms},
-                     {"p95_ms", d.p95_ms},
-                     {"max_ms", d.max_ms},
+                     {"slow_count", timed(d.slow_count)},
+                     {"total_ms", timed(d.total_ms)},
+                     {"average_ms", timed(d.average_ms)},
+                     {"p95_ms", timed(d.p95_ms)},
+                     {"max_ms", timed(d.max_ms)},
                      {"rows_total", Optional(d.rows_total)},
                      {"rows_average", Optional(d.rows_average)},
-                     {"first_seen", FormatRfc3339(d.first_seen_ms)},
-                     {"last_seen", FormatRfc3339(d.last_seen_ms)},
+                     {"first_seen", timed(json::value(FormatRfc3339(d.first_seen_ms)))},
+                     {"last_seen", timed(json::value(FormatRfc3339(d.last_seen_ms)))},
                      {"slow", d.slow},
                      {"sample", mask_literals ? MaskLiterals(d.sample) : d.sample},
                      {"suggestions", std::move(suggestions)},
@@ -186,6 +190,8 @@ std::string DbReportJson(const DbReport& report, bool mask_literals) {
       {"generated", FormatRfc3339(report.generated_ms)},
       {"since", FormatRfc3339(report.since_ms)},
       {"events", report.events},
+      {"queries_file",
+       report.queries_file.empty() ? json::value(nullptr) : json::value(report.queries_file)},
       {"slow_threshold_ms", report.options.slow_ms},
       {"n_plus_one_threshold", report.options.n_plus_one_min},
       {"sqlite", report.sqlite_path.empty()
@@ -204,8 +210,12 @@ std::string DbReportSql(const DbReport& report, bool mask_literals) {
   for (const auto& entry : report.fingerprints) {
     for (const auto& suggestion : entry.suggestions) {
       const Digest& d = entry.digest;
-      out += fmt::format("-- {} ({} runs, {:.1f} ms in all, p95 {:.1f} ms)\n-- sample: {}\n",
-                         d.fingerprint, d.count, d.total_ms, d.p95_ms,
+      const std::string runs =
+          report.queries_file.empty()
+              ? fmt::format("{} runs, {:.1f} ms in all, p95 {:.1f} ms", d.count, d.total_ms,
+                            d.p95_ms)
+              : fmt::format("{} in {}, not timed", d.count, report.queries_file);
+      out += fmt::format("-- {} ({})\n-- sample: {}\n", d.fingerprint, runs,
                          mask_literals ? MaskLiterals(d.sample) : d.sample);
       const auto& v = suggestion.verification;
       if (v && v->verified) {

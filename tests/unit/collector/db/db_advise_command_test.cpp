@@ -52,6 +52,12 @@ TEST_F(DbAdviseCommandTest, WithoutADatabaseTheSuggestionsAreCommentedOut) {
   EXPECT_THAT(out_.str(), HasSubstr("-- not verified: no database to verify it on\n-- CREATE INDEX "
                                     "IF NOT EXISTS mingus_orders_user_id ON orders (user_id);"));
   EXPECT_THAT(out_.str(), HasSubstr("mingus_orders_status_total ON orders (status, total)"));
+  // The file's queries were never run: no runs of 0 ms, no times at all.
+  EXPECT_THAT(out_.str(), HasSubstr("(1 in " + queries() + ", not timed)"));
+  EXPECT_THAT(out_.str(), Not(HasSubstr(" ms in all")));
+  EXPECT_EQ(Run({"--queries", queries(), "--format", "json"}), 0) << err_.str();
+  EXPECT_THAT(out_.str(), HasSubstr("\"queries_file\":\"" + queries() + "\""));
+  EXPECT_THAT(out_.str(), HasSubstr("\"count\":1,\"slow_count\":null,\"total_ms\":null"));
 }
 
 TEST_F(DbAdviseCommandTest, VerifiedSuggestionsArePrintedAsStatements) {

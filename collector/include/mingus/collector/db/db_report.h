@@ -40,6 +40,9 @@ struct DbReport {
   DigestOptions options;
   std::string sqlite_path;   // the app's database, when configured
   std::string sqlite_error;  // why it could not be used: missing, locked, not a database
+  // The digests are of the queries in this file (db-advise --queries): each taken as slow, but
+  // never run by the app, so they have no times, and their count is how often the file has them.
+  std::string queries_file;
   std::vector<FingerprintReport> fingerprints;  // slowest total first
   std::vector<NPlusOne> n_plus_one;
 };
