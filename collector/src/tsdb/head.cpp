@@ -167,10 +167,31 @@ bool Head::Append(SeriesRef ref, int64_t t, double value) {
 }
 
 size_t Head::AppendMany(std::span<const PendingSample> samples) {
+  // One sample for each of many series: each append waits on memory for its series and then
+  // for its chunk's last byte, neither cached (perf: most of the scrape's time). So the series
+  // kAhead samples on is fetched, and the chunk tail of the one half as far on, whose series
+  // has arrived by then: the waits overlap instead of adding up.
+  constexpr size_t kAhead = 16;
+  const auto fetch_series = [&](size_t i) {
+    if (i >= samples.size()) return;
+    if (const Series* s = series_.Find(samples[i].series)) {
+      for (size_t line = 0; line < sizeof(Series); line += 64)
+        __builtin_prefetch(reinterpret_cast<const char*>(s) + line, 1);
+    }
+  };
+  const auto fetch_tail = [&](size_t i) {
+    if (i >= samples.size()) return;
+    if (const Series* s = series_.Find(samples[i].series)) s->head.Prefetch();
+  };
   std::unique_lock lock(mutex_);
+  for (size_t i = 0; i < kAhead; ++i) fetch_series(i);
   size_t refused = 0;
-  for (const auto& sample : samples)
+  for (size_t i = 0; i < samples.size(); ++i) {
+    fetch_series(i + kAhead);
+    fetch_tail(i + kAhead / 2);
+    const auto& sample = samples[i];
     refused += AppendLocked(sample.series, sample.timestamp_ms, sample.value) ? 0 : 1;
+  }
   return refused;
 }
 
@@ -182,7 +203,7 @@ bool Head::AppendLocked(SeriesRef ref, int64_t t, double value) {
   if (s.head.samples() == 0 && !s.closed.empty() && t <= s.closed.back().max_t) return false;
   if (s.head.samples() >= kSamplesPerChunk) {
     s.closed.push_back({s.head_min_t, s.head_max_t, s.head.Bytes()});
-    s.head = XorChunkWriter();
+    s.head.Clear();
   }
   if (!s.head.Append(t, value)) return false;
   samples_appended_.fetch_add(1, std::memory_order_relaxed);

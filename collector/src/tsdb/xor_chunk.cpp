@@ -121,6 +121,16 @@ std::string XorChunkWriter::Bytes() const {
   return out;
 }
 
+void XorChunkWriter::Clear() {
+  stream_.clear();
+  free_bits_ = 0;
+  count_ = 0;
+  last_t_ = last_delta_ = 0;
+  last_value_bits_ = 0;
+  leading_ = 0xff;
+  trailing_ = 0;
+}
+
 XorChunkReader XorChunkWriter::Reader() const {
   return XorChunkReader(
       count_, std::string_view(reinterpret_cast<const char*>(stream_.data()), stream_.size()));

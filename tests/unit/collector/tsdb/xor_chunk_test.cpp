@@ -67,6 +67,21 @@ TEST(XorChunk, EveryTimestampClassAndAwkwardValue) {
   EXPECT_EQ(RoundTrip(samples), samples);
 }
 
+TEST(XorChunk, ClearedWriterEncodesLikeANewOne) {
+  // A series' next chunk reuses the writer: nothing of the last chunk may leak into it (its
+  // timestamp, delta or XOR window would corrupt the first samples).
+  XorChunkWriter reused, fresh;
+  for (int i = 0; i < 50; ++i) ASSERT_TRUE(reused.Append(1000 + i * 15'000, 1.0 / (i + 1)));
+  reused.Clear();
+  EXPECT_EQ(reused.samples(), 0u);
+  for (int i = 0; i < 3; ++i) {
+    const int64_t t = 500 + i * 10'000;  // earlier than the cleared chunk's samples
+    ASSERT_TRUE(reused.Append(t, 42.5 * i));
+    ASSERT_TRUE(fresh.Append(t, 42.5 * i));
+  }
+  EXPECT_EQ(reused.Bytes(), fresh.Bytes());
+}
+
 TEST(XorChunk, NaNStaysNaN) {
   const auto out = RoundTrip({{1, std::nan("")}, {2, 1}, {3, std::nan("")}});
   ASSERT_EQ(out.size(), 3u);

@@ -36,6 +36,14 @@ class XorChunkWriter {
   std::string Bytes() const;
   // Reads the samples appended so far without copying them; valid until the next Append.
   XorChunkReader Reader() const;
+  // Empties the chunk for the next one, keeping its buffer: a series' chunks are about the
+  // same size, so the next one fills the same buffer without growing it again.
+  void Clear();
+  // Asks the CPU to fetch the byte the next Append writes: appending to many series one
+  // sample each waits on memory, and fetches asked for ahead overlap.
+  void Prefetch() const {
+    if (!stream_.empty()) __builtin_prefetch(&stream_.back(), 1);
+  }
 
  private:
   void WriteBits(uint64_t bits, int count);
