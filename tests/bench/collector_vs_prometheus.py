@@ -2,7 +2,9 @@
 """mingus-collector beside Prometheus on the same work: TARGETS synthetic targets of SERIES
 series each (tests/bench/synthetic_targets.py, one process), scraped every INTERVAL for
 DURATION by each in turn (Prometheus first, then the collector, so they never compete for
-the CPU; the targets run on core 0, the scraper on core 1).
+the CPU; the targets run on core 0, the scraper on core 1), or with --together by both at
+once over the same window, both on core 1: on a machine whose speed swings from minute to
+minute (a shared host), the swings then fall on both alike and the ratios hold still.
 
 Figures per system, medians of --runs runs:
   CPU seconds (utime+stime of /proc/PID/stat) over the scraping window;
@@ -15,9 +17,10 @@ Figures per system, medians of --runs runs:
     over the window.
 
 Usage: /usr/bin/python3 tests/bench/collector_vs_prometheus.py --agent A --collector C
-           [--targets 200] [--series 1000] [--interval 5] [--duration 120] [--runs 3] [--smoke]
+           [--targets 200] [--series 1000] [--interval 5] [--duration 120] [--runs 3] [--together] [--smoke]
 """
 
+import contextlib
 import json
 import os
 import statistics
@@ -78,45 +81,52 @@ def scrape_config(ports, interval):
             f"scrape_configs:\n  - job_name: synthetic\n    static_configs: [{{targets: [{targets}]}}]\n")
 
 
-def run_one(kind, args, ports, tmp):
+def start(kind, args, ports, tmp):
     data_dir = os.path.join(tmp, f"{kind}-data")
     os.makedirs(data_dir, exist_ok=True)
+    config = scrape_config(ports, args.interval)
     if kind == "prometheus":
-        config = h.write_file(os.path.join(tmp, "prometheus.yml"), scrape_config(ports, args.interval))
-        server = h.start_prometheus(config, data_dir)
+        server = h.start_prometheus(h.write_file(os.path.join(tmp, "prometheus.yml"), config), data_dir)
     else:
-        config = h.write_file(os.path.join(tmp, "collector.yaml"),
-                              scrape_config(ports, args.interval))
-        server = h.start_collector(args.collector, config=config, storage_dir=data_dir)
-    with server:
-        os.sched_setaffinity(server.pid, {SCRAPER_CPU})
-        prefix = "prometheus_tsdb_head" if kind == "prometheus" else "mingus_collector_head"
+        server = h.start_collector(args.collector, config=h.write_file(os.path.join(tmp, "collector.yaml"), config),
+                                   storage_dir=data_dir)
+    os.sched_setaffinity(server.pid, {SCRAPER_CPU})
+    return server, data_dir
 
-        def own(suffix):
-            """A figure from its own /metrics: what it appended and holds."""
-            samples, _ = server.metrics()
-            return sum(v for (name, _), v in samples.items() if name == prefix + suffix)
-        # The first scrapes (and Prometheus' start-up) fall before the window.
-        time.sleep(2 * args.interval)
-        start = time.time()
-        appended_before = own("_samples_appended_total")
-        cpu_before = h.cpu_seconds(server.pid)
-        time.sleep(args.duration)
-        cpu = h.cpu_seconds(server.pid) - cpu_before
-        end = time.time()
+
+def measure(servers, args):
+    """Figures of each (kind, server, data dir) of `servers`, all scraping over the same window."""
+    def own(kind, server, suffix):
+        """A figure from its own /metrics: what it appended and holds."""
+        prefix = "prometheus_tsdb_head" if kind == "prometheus" else "mingus_collector_head"
+        samples, _ = server.metrics()
+        return sum(v for (name, _), v in samples.items() if name == prefix + suffix)
+    # The first scrapes (and Prometheus' start-up) fall before the window.
+    time.sleep(2 * args.interval)
+    start = time.time()
+    before = {kind: (own(kind, server, "_samples_appended_total"), h.cpu_seconds(server.pid))
+              for kind, server, _ in servers}
+    time.sleep(args.duration)
+    results = {}
+    for kind, server, _ in servers:
+        cpu = h.cpu_seconds(server.pid) - before[kind][1]
+        samples = own(kind, server, "_samples_appended_total") - before[kind][0]
+        series = own(kind, server, "_series")
         rss = rss_bytes(server.pid)
-        held = own("_samples_appended_total")
-        samples = held - appended_before
-        series = own("_series")
-        latencies = query_latencies(server, start, end)
+        results[kind] = {"cpu_seconds": cpu, "cpu_seconds_per_million_samples": cpu / max(samples, 1) * 1e6,
+                         "rss_mib": rss / 2**20, "series": series, "samples": samples,
+                         "rss_bytes_per_series": rss / max(series, 1)}
+    end = time.time()
+    for kind, server, _ in servers:  # all still scraping: the queries compete alike
+        results[kind]["query_ms"] = query_latencies(server, start, end)
+    for kind, server, data_dir in servers:
         rc = server.stop(timeout=60)  # the collector flushes at shutdown
         if rc != 0:
             raise RuntimeError(f"{kind} exited with {rc}:\n{server.output()[-2000:]}")
-    disk = directory_bytes(data_dir)
-    return {"cpu_seconds": cpu, "cpu_seconds_per_million_samples": cpu / max(samples, 1) * 1e6,
-            "rss_mib": rss / 2**20, "series": series, "samples": samples,
-            "rss_bytes_per_series": rss / max(series, 1), "disk_bytes_per_sample": disk / max(held, 1),
-            "query_ms": latencies}
+        # What it holds: all it appended, the warm-up's samples too.
+        held = results[kind]["samples"] + before[kind][0]
+        results[kind]["disk_bytes_per_sample"] = directory_bytes(data_dir) / max(held, 1)
+    return results
 
 
 def main():
@@ -126,6 +136,9 @@ def main():
     parser.add_argument("--interval", type=int, default=5)
     parser.add_argument("--duration", type=int, default=120)
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--together", action="store_true",
+                        help="run both at the same time over the same window (both on the scraper core), so "
+                             "that a noisy machine's swings fall on both alike")
     parser.add_argument("--smoke", action="store_true")
     parser.add_argument("--json-out")
     args = parser.parse_args()
@@ -136,13 +149,19 @@ def main():
             [sys.executable, os.path.join(HERE, "synthetic_targets.py"), str(args.targets), str(args.series)],
             name="synthetic_targets", cpu=TARGETS_CPU) as targets:
         ports = [int(p) for p in targets.wait_for_line(r"^ready (.*)$", timeout=120).group(1).split()]
+        kinds = ("prometheus", "collector")
         for run in range(args.runs):
-            for kind in ("prometheus", "collector"):
-                run_dir = os.path.join(tmp, f"run{run}")
-                os.makedirs(run_dir, exist_ok=True)
-                result = run_one(kind, args, ports, run_dir)
-                h.log(f"run {run + 1} {kind}: {json.dumps(result)}")
-                results[kind].append(result)
+            run_dir = os.path.join(tmp, f"run{run}")
+            os.makedirs(run_dir, exist_ok=True)
+            for together in ([kinds] if args.together else [[kind] for kind in kinds]):
+                with contextlib.ExitStack() as stack:
+                    servers = []
+                    for kind in together:
+                        server, data_dir = start(kind, args, ports, run_dir)
+                        servers.append((kind, stack.enter_context(server), data_dir))
+                    for kind, result in measure(servers, args).items():
+                        h.log(f"run {run + 1} {kind}: {json.dumps(result)}")
+                        results[kind].append(result)
     summary = {}
     for kind, runs in results.items():
         summary[kind] = {key: statistics.median(r[key] for r in runs) for key in runs[0] if key != "query_ms"}
@@ -152,7 +171,7 @@ def main():
     ratio["query_ms"] = {q: summary["collector"]["query_ms"][q] / summary["prometheus"]["query_ms"][q]
                          for q in QUERIES if summary["prometheus"]["query_ms"][q]}
     report = {"bench": "collector_vs_prometheus", "targets": args.targets, "series_per_target": args.series,
-              "interval_s": args.interval, "duration_s": args.duration, "runs": args.runs,
+              "interval_s": args.interval, "duration_s": args.duration, "runs": args.runs, "together": args.together,
               "summary": summary, "ratio_collector_to_prometheus": ratio}
     print(json.dumps(report, indent=1))
     if args.json_out:
