@@ -581,11 +581,11 @@ def start_collector(collector, *args, config=None, storage_dir=None, cpu=None):
     return _start_daemon(collector, "mingus-collector", [], args, config, storage_dir, cpu)
 
 
-def query(server, promql, **params):
+def query(server, promql, timeout=HTTP_TIMEOUT, **params):
     """GET /api/v1/query (or query_range when start is given); returns the JSON data, raising
     on an error status."""
     path = "/api/v1/query_range" if "start" in params else "/api/v1/query"
-    response = server.get(path + "?" + urllib.parse.urlencode({"query": promql, **params}))
+    response = server.get(path + "?" + urllib.parse.urlencode({"query": promql, **params}), timeout=timeout)
     body = json.loads(response.text())
     if response.status != 200 or body.get("status") != "success":
         raise AssertionError(f"{promql}: HTTP {response.status}: {body}")
