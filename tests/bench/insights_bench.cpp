@@ -5,7 +5,7 @@
 // machine distorts less).
 //
 //   insights_bench [--events 10000000] [--days 30] [--batch 5000] [--users 100000]
-//                  [--history 60] [--runs 5] [--dir DIR]
+//                  [--history 60] [--runs 5] [--distinct-cache 500000] [--dir DIR]
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -94,6 +94,9 @@ int main(int argc, char** argv) {
   const int64_t users = Flag(argc, argv, "users", 100'000);
   const int64_t history = Flag(argc, argv, "history", 60);
   const int64_t runs = Flag(argc, argv, "runs", 5);
+  StoreOptions options;
+  options.distinct_cache = static_cast<size_t>(
+      Flag(argc, argv, "distinct-cache", static_cast<int64_t>(options.distinct_cache)));
   std::string dir = (std::filesystem::temp_directory_path() / "mingus-insights-bench").string();
   for (int i = 1; i + 1 < argc; ++i) {
     if (std::string(argv[i]) == "--dir") dir = argv[i + 1];
@@ -105,7 +108,7 @@ int main(int argc, char** argv) {
   const FixedClock clock(
       std::chrono::system_clock::time_point(std::chrono::seconds(1'800'000'000)));
   const int64_t now_ms = UnixMillis(clock);
-  auto store = EventStore::Open(path, {}, clock);
+  auto store = EventStore::Open(path, options, clock);
   if (!store.ok()) {
     fmt::print(stderr, "{}\n", store.message());
     return 1;

@@ -3,8 +3,12 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <array>
+#include <boost/container/small_vector.hpp>
 #include <cmath>
+#include <functional>
 #include <tuple>
+#include <unordered_map>
 
 #include "mingus/collector/events/sentiment.h"
 #include "mingus/common/text.h"
@@ -134,6 +138,15 @@ CREATE TABLE IF NOT EXISTS distinct_days (
   last_day INTEGER NOT NULL,               -- the latest of them, days since 1970
   PRIMARY KEY (type, key, ident, value)
 ) WITHOUT ROWID;
+-- distinct_days holds each agent's events up to `cursor`; the later ones' days are in the
+-- collector's memory (EventStore), and read from the events again after a crash.
+CREATE TABLE IF NOT EXISTS distinct_days_cursor (
+  agent_id INTEGER PRIMARY KEY,
+  cursor INTEGER NOT NULL
+);
+-- A new agent gets its row with its agents row, so one without is of a store written before
+-- this table, whose distinct_days holds every event stored.
+INSERT OR IGNORE INTO distinct_days_cursor (agent_id, cursor) SELECT agent_id, cursor FROM agents;
 CREATE TABLE IF NOT EXISTS daily_distinct (
   day TEXT NOT NULL,
   type TEXT NOT NULL,
@@ -273,38 +286,63 @@ void Add(RollupSums& sums, const JsonEvent& e) {
 
 constexpr int64_t kDayMs = 86'400'000;
 
-// Whose distinct count the insights report wants over any run of days: the users of any event,
-// and the users and sessions of each action (engagement) and feature.
+// The distinct counts an event is in, as (type, key, ident, value): its user among the users of
+// any event, and for an action (engagement) or a feature its user and its session. Store and
+// the replay of the events not yet written back (DistinctDays) both ask here, so that they count
+// the same.
+template <typename Fn>
+void ForEachDistinct(std::string_view type, std::string_view key, std::string_view user,
+                     std::string_view session, Fn&& fn) {
+  if (!user.empty()) fn("", "", "user", user);
+  if (type != "engagement" && type != "feature") return;
+  if (!user.empty()) fn(type, key, "user", user);
+  if (!session.empty()) fn(type, key, "session", session);
+}
+
+// A user or session of one (type, key, ident), which DistinctDays::Kind numbers so that a key
+// in memory is a number and the id.
 struct DistinctKey {
-  std::string type, key, ident, value;
-  auto operator<=>(const DistinctKey&) const = default;
+  uint32_t kind = 0;
+  std::string value;
+  bool operator==(const DistinctKey&) const = default;
 };
-// How many of one DistinctKey's type, key and ident were seen on a day (days since 1970) whose
-// previous day seen was `previous` (-1: none).
+struct DistinctKeyHash {
+  size_t operator()(const DistinctKey& key) const {
+    return std::hash<std::string_view>()(key.value) * 31 + key.kind;
+  }
+};
+// Days since 1970, ascending; most users and sessions are seen on a day or few, held inline.
+using Days = boost::container::small_vector<int32_t, 3>;
+// What one pull saw: each key's days.
+using DistinctSeen = std::unordered_map<DistinctKey, Days, DistinctKeyHash>;
+
+// How many of one kind were seen on a day (days since 1970) whose previous day seen was
+// `previous` (-1: none).
 struct DistinctDay {
-  std::string type, key, ident;
-  int64_t day = 0, previous = -1;
+  uint32_t kind = 0;
+  int32_t day = 0, previous = -1;
   auto operator<=>(const DistinctDay&) const = default;
 };
 // A count distinct over days first..last is then the sum over those days of the rows whose
 // previous day is before first: each counts once, on its first day in the run. Events arrive
-// in any order, so a day seen before the latest one splits a gap: `days` (ascending) is all
-// that was seen, and `changes` gets what adding `day` changes.
-void AddDay(std::vector<int64_t>& days, int64_t day, const DistinctKey& of,
-            std::map<DistinctDay, int64_t>& changes) {
+// in any order, so a day seen before the latest one splits a gap: `days` is all that was seen,
+// and `changes` (when given) gets what adding `day` changes.
+void AddDay(Days& days, int32_t day, uint32_t kind, std::map<DistinctDay, int64_t>* changes) {
   const auto at = std::lower_bound(days.begin(), days.end(), day);
   if (at != days.end() && *at == day) return;
-  const int64_t previous = at == days.begin() ? -1 : *std::prev(at);
-  if (at != days.end()) {
-    --changes[{of.type, of.key, of.ident, *at, previous}];
-    ++changes[{of.type, of.key, of.ident, *at, day}];
+  if (changes) {
+    const int32_t previous = at == days.begin() ? -1 : *std::prev(at);
+    if (at != days.end()) {
+      --(*changes)[{kind, *at, previous}];
+      ++(*changes)[{kind, *at, day}];
+    }
+    ++(*changes)[{kind, day, previous}];
   }
-  ++changes[{of.type, of.key, of.ident, day, previous}];
   days.insert(at, day);
 }
 
 // distinct_days.days: each day as 4 bytes, little-endian.
-std::string DayList(const std::vector<int64_t>& days) {
+std::string DayList(const Days& days) {
   std::string out(days.size() * 4, '\0');
   for (size_t i = 0; i < days.size(); ++i) {
     const auto day = static_cast<uint32_t>(days[i]);
@@ -312,16 +350,209 @@ std::string DayList(const std::vector<int64_t>& days) {
   }
   return out;
 }
-std::vector<int64_t> DaysOf(std::string_view list) {
-  std::vector<int64_t> days(list.size() / 4);
+Days DaysOf(std::string_view list) {
+  Days days(list.size() / 4);
   for (size_t i = 0; i < days.size(); ++i) {
     uint32_t day = 0;
     for (size_t b = 0; b < 4; ++b)
       day |= static_cast<uint32_t>(static_cast<unsigned char>(list[i * 4 + b])) << (8 * b);
-    days[i] = day;
+    days[i] = static_cast<int32_t>(day);
   }
   return days;
 }
+
+constexpr std::string_view kReadDays =
+    "SELECT days FROM distinct_days WHERE type = ?1 AND key = ?2 AND ident = ?3 AND value = ?4";
+
+}  // namespace
+
+// distinct_days, as much of it in memory as StoreOptions::distinct_cache allows: a user or
+// session seen again is looked up and updated here, not in the table (each of those was a
+// lookup and a rewrite of a row on a random page), and what the stores added since (dirty) is
+// written back in one go, in the table's order, when half the cache is dirty and before
+// retention. distinct_days_cursor says up to which cursor of each
+// agent the table holds the events; after a crash, or a store that failed, the events after
+// it are read again (Replay), so the counts stay exact.
+class DistinctDays {
+ public:
+  uint32_t Kind(std::string_view type, std::string_view key, std::string_view ident) {
+    scratch_.assign(type).append(1, '\0').append(key).append(1, '\0').append(ident);
+    if (const auto it = kind_ids_.find(scratch_); it != kind_ids_.end()) return it->second;
+    const auto kind = static_cast<uint32_t>(kinds_.size());
+    kinds_.push_back({std::string(type), std::string(key), std::string(ident)});
+    is_session_.push_back(ident == "session");
+    kind_ids_.emplace(scratch_, kind);
+    return kind;
+  }
+
+  // The days of the events stored since the last write-back, back in memory after a start or
+  // a Forget (their daily_distinct counts were stored with them). Before a store inserts its
+  // events, which it would otherwise take for stored before.
+  Status Replay(sqlite::Database& db) {
+    if (replayed_) return OkStatus();
+    auto read = db.Prepare(kReadDays);
+    if (!read.ok()) return read.status();
+    auto events = db.Prepare(R"(
+SELECT e.type, CASE e.type WHEN 'engagement' THEN e.action ELSE e.feature END, e.user_id,
+       e.session_id, e.time_ms
+FROM events e JOIN distinct_days_cursor c ON e.agent_id = c.agent_id AND e.cursor > c.cursor)");
+    if (!events.ok()) return events.status();
+    Status failed;
+    while (failed.ok() && events->Step()) {
+      const Days day{static_cast<int32_t>(events->Int(4) / kDayMs)};
+      ForEachDistinct(events->Text(0), events->Text(1), events->Text(2), events->Text(3),
+                      [&](std::string_view type, std::string_view key, std::string_view ident,
+                          std::string_view value) {
+                        if (!failed.ok()) return;
+                        const DistinctKey of{Kind(type, key, ident), std::string(value)};
+                        auto entry = Find(*read, of);
+                        if (!entry.ok()) {
+                          failed = entry.status();
+                          return;
+                        }
+                        AddDays(**entry, day, of.kind, nullptr);
+                      });
+    }
+    if (!failed.ok()) return failed;
+    if (!events->status().ok()) return events->status();
+    replayed_ = true;
+    return OkStatus();
+  }
+
+  // Adds the days a pull saw, and what they change to daily_distinct (after Replay).
+  Status Add(sqlite::Database& db, const DistinctSeen& seen) {
+    auto read = db.Prepare(kReadDays);
+    if (!read.ok()) return read.status();
+    // In the table's order, so that the keys not in memory are read from neighbouring pages.
+    std::vector<const DistinctSeen::value_type*> order;
+    order.reserve(seen.size());
+    for (const auto& item : seen) order.push_back(&item);
+    std::sort(order.begin(), order.end(),
+              [this](const auto* a, const auto* b) { return Before(a->first, b->first); });
+    std::map<DistinctDay, int64_t> changes;
+    for (const auto* item : order) {
+      auto entry = Find(*read, item->first);
+      if (!entry.ok()) return entry.status();
+      AddDays(**entry, item->second, item->first.kind, &changes);
+    }
+    auto count = db.Prepare(
+        "INSERT INTO daily_distinct (day, type, key, ident, previous, idents) "
+        "VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT DO UPDATE SET idents = idents + "
+        "excluded.idents");
+    if (!count.ok()) return count.status();
+    for (const auto& [key, change] : changes) {
+      if (change == 0) continue;
+      const auto& [type, of, ident] = kinds_[key.kind];
+      count->Bind(1, DayOf(int64_t{key.day} * kDayMs))
+          .Bind(2, type)
+          .Bind(3, of)
+          .Bind(4, ident)
+          .Bind(5, key.previous < 0 ? std::string() : DayOf(int64_t{key.previous} * kDayMs))
+          .Bind(6, change);
+      if (Status status = count->Run(); !status.ok()) return status;
+    }
+    return OkStatus();
+  }
+
+  bool WriteBackDue(size_t capacity) const { return dirty_ >= capacity / 2; }
+
+  // Writes what is dirty to distinct_days and moves distinct_days_cursor to the agents'
+  // cursors, in the caller's transaction (with the cursors it moves).
+  Status WriteBack(sqlite::Database& db) {
+    if (Status status = Replay(db); !status.ok()) return status;
+    std::vector<std::pair<const DistinctKey*, Entry*>> dirty;
+    dirty.reserve(dirty_);
+    for (auto& [key, entry] : entries_) {
+      if (entry.dirty) dirty.emplace_back(&key, &entry);
+    }
+    std::sort(dirty.begin(), dirty.end(),
+              [this](const auto& a, const auto& b) { return Before(*a.first, *b.first); });
+    // An upsert finds the row once; REPLACE would delete it and insert it again.
+    auto write = db.Prepare(
+        "INSERT INTO distinct_days (type, key, ident, value, days, last_day) "
+        "VALUES (?1, ?2, ?3, ?4, ?5, ?6) "
+        "ON CONFLICT DO UPDATE SET days = excluded.days, last_day = excluded.last_day");
+    if (!write.ok()) return write.status();
+    for (const auto& [key, entry] : dirty) {
+      const auto& [type, of, ident] = kinds_[key->kind];
+      write->Bind(1, type)
+          .Bind(2, of)
+          .Bind(3, ident)
+          .Bind(4, key->value)
+          .BindBlob(5, DayList(entry->days))
+          .Bind(6, int64_t{entry->days.back()});
+      if (Status status = write->Run(); !status.ok()) return status;
+      entry->dirty = false;
+    }
+    dirty_ = 0;
+    return db.Exec(
+        "UPDATE distinct_days_cursor SET cursor = "
+        "(SELECT cursor FROM agents WHERE agents.agent_id = distinct_days_cursor.agent_id)");
+  }
+
+  // After a commit: clean entries beyond `capacity` go, down to half of it, sessions first (a
+  // session is rarely seen after its day or two, a user is every day they come back).
+  void Trim(size_t capacity) {
+    if (entries_.size() <= capacity) return;
+    for (const bool sessions_only : {true, false}) {
+      for (auto it = entries_.begin(); it != entries_.end() && entries_.size() > capacity / 2;) {
+        const bool evict = !it->second.dirty && (!sessions_only || is_session_[it->first.kind]);
+        it = evict ? entries_.erase(it) : std::next(it);
+      }
+    }
+  }
+
+  // After a rollback (what is in memory may hold days that were not stored) and after
+  // retention deleted rows: the next use reads the table and replays the events again.
+  void Forget() {
+    entries_.clear();
+    dirty_ = 0;
+    replayed_ = false;
+  }
+
+ private:
+  struct Entry {
+    Days days;  // every day seen: the table's and the dirty ones
+    bool dirty = false;
+  };
+
+  // The key's entry, read from distinct_days when not in memory.
+  StatusOr<Entry*> Find(sqlite::Statement& read, const DistinctKey& key) {
+    if (const auto it = entries_.find(key); it != entries_.end()) return &it->second;
+    const auto& [type, of, ident] = kinds_[key.kind];
+    read.Bind(1, type).Bind(2, of).Bind(3, ident).Bind(4, key.value);
+    Entry entry;
+    if (read.Step()) entry.days = DaysOf(read.Blob(0));
+    if (Status status = read.Run(); !status.ok()) return status;
+    return &entries_.emplace(key, std::move(entry)).first->second;
+  }
+
+  void AddDays(Entry& entry, const Days& days, uint32_t kind,
+               std::map<DistinctDay, int64_t>* changes) {
+    const size_t known = entry.days.size();
+    for (const int32_t day : days) AddDay(entry.days, day, kind, changes);
+    if (entry.days.size() != known && !entry.dirty) {
+      entry.dirty = true;
+      ++dirty_;
+    }
+  }
+
+  // The order of distinct_days' key.
+  bool Before(const DistinctKey& a, const DistinctKey& b) const {
+    if (a.kind != b.kind) return kinds_[a.kind] < kinds_[b.kind];
+    return a.value < b.value;
+  }
+
+  std::vector<std::array<std::string, 3>> kinds_;          // type, key, ident of each kind
+  std::vector<bool> is_session_;                           // of each kind
+  std::map<std::string, uint32_t, std::less<>> kind_ids_;  // "type\0key\0ident" -> kind
+  std::string scratch_;
+  std::unordered_map<DistinctKey, Entry, DistinctKeyHash> entries_;
+  size_t dirty_ = 0;
+  bool replayed_ = false;
+};
+
+namespace {
 
 struct FeedbackKey {
   std::string day, kind;
@@ -342,27 +573,26 @@ struct PullRollups {
   std::map<RollupKey, RollupSums> rollups;
   std::map<std::pair<std::string, std::string>, int64_t> users;  // (day, user) -> events
   std::map<std::string, int64_t> first_seen;                     // user -> earliest time
-  std::map<DistinctKey, std::vector<int64_t>> distinct;          // -> days seen
+  DistinctSeen distinct;                                         // -> days seen
   std::map<FeedbackKey, FeedbackSums> feedback;
   std::map<std::pair<std::string, std::string>, AccuracySums> accuracy;  // (day, name)
 
-  void AddEvent(const JsonEvent& e, int64_t time_ms) {
+  void AddEvent(const JsonEvent& e, int64_t time_ms, DistinctDays& distinct_days) {
     std::string day = DayOf(time_ms);
-    const int64_t day_number = time_ms / kDayMs;  // within retention: never before 1970
+    const auto day_number = static_cast<int32_t>(time_ms / kDayMs);  // within retention: >= 0
     if (!e.user_id.empty()) {
       ++users[{day, std::string(e.user_id)}];
       const auto [seen, added] = first_seen.emplace(e.user_id, time_ms);
       if (!added) seen->second = std::min(seen->second, time_ms);
-      distinct[{"", "", "user", std::string(e.user_id)}].push_back(day_number);
     }
-    if (e.type == EventType::kEngagement || e.type == EventType::kFeature) {
-      const std::string type(wire::EventTypeName(e.type));
-      const std::string_view key = e.type == EventType::kEngagement ? e.action : e.feature;
-      for (const auto& [ident, value] :
-           {std::pair{"user", e.user_id}, std::pair{"session", e.session_id}})
-        if (!value.empty())
-          distinct[{type, std::string(key), ident, std::string(value)}].push_back(day_number);
-    }
+    ForEachDistinct(
+        wire::EventTypeName(e.type), e.type == EventType::kEngagement ? e.action : e.feature,
+        e.user_id, e.session_id,
+        [&](std::string_view type, std::string_view key, std::string_view ident,
+            std::string_view value) {
+          Days& days = distinct[{distinct_days.Kind(type, key, ident), std::string(value)}];
+          if (days.empty() || days.back() != day_number) days.push_back(day_number);
+        });
     if (e.type == EventType::kFeedback && e.rating) {
       const int sentiment = e.comment.empty() ? 0 : SentimentScore(e.comment);
       FeedbackSums& sums = feedback[{day, std::string(e.kind), *e.rating, sentiment}];
@@ -513,7 +743,12 @@ Verdict CheckEvent(wire::JsonEventParser& parser, std::string_view json, int64_t
 
 EventStore::EventStore(std::unique_ptr<sqlite::Database> db, StoreOptions options,
                        const Clock& clock)
-    : db_(std::move(db)), options_(options), clock_(clock) {}
+    : db_(std::move(db)),
+      options_(options),
+      clock_(clock),
+      distinct_(std::make_unique<DistinctDays>()) {}
+
+EventStore::~EventStore() = default;
 
 StatusOr<std::unique_ptr<EventStore>> EventStore::Open(const std::string& path,
                                                        StoreOptions options, const Clock& clock) {
@@ -537,55 +772,7 @@ constexpr std::string_view kLatestRow =
     "SELECT agent_id, cursor, lost, last_stored_ms, spool_id FROM agents WHERE instance = ?1 "
     "ORDER BY agent_id DESC LIMIT 1";
 
-// distinct_days and daily_distinct for the days a pull saw: each key's days read, merged and
-// written back, and what that changes in the daily counts.
-Status WriteDistinct(sqlite::Database& db,
-                     const std::map<DistinctKey, std::vector<int64_t>>& seen) {
-  auto read = db.Prepare(
-      "SELECT days FROM distinct_days WHERE type = ?1 AND key = ?2 AND ident = ?3 AND value = ?4");
-  if (!read.ok()) return read.status();
-  // An upsert finds the row once; REPLACE would delete it and insert it again.
-  auto write = db.Prepare(
-      "INSERT INTO distinct_days (type, key, ident, value, days, last_day) "
-      "VALUES (?1, ?2, ?3, ?4, ?5, ?6) "
-      "ON CONFLICT DO UPDATE SET days = excluded.days, last_day = excluded.last_day");
-  if (!write.ok()) return write.status();
-  std::map<DistinctDay, int64_t> changes;
-  for (const auto& [key, new_days] : seen) {
-    read->Bind(1, key.type).Bind(2, key.key).Bind(3, key.ident).Bind(4, key.value);
-    std::vector<int64_t> days;
-    if (read->Step()) days = DaysOf(read->Blob(0));
-    if (Status status = read->Run(); !status.ok()) return status;
-    const size_t known = days.size();
-    for (const int64_t day : new_days) AddDay(days, day, key, changes);
-    if (days.size() == known) continue;
-    write->Bind(1, key.type)
-        .Bind(2, key.key)
-        .Bind(3, key.ident)
-        .Bind(4, key.value)
-        .BindBlob(5, DayList(days))
-        .Bind(6, days.back());
-    if (Status status = write->Run(); !status.ok()) return status;
-  }
-  auto count = db.Prepare(
-      "INSERT INTO daily_distinct (day, type, key, ident, previous, idents) "
-      "VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT DO UPDATE SET idents = idents + "
-      "excluded.idents");
-  if (!count.ok()) return count.status();
-  for (const auto& [key, change] : changes) {
-    if (change == 0) continue;
-    count->Bind(1, DayOf(key.day * kDayMs))
-        .Bind(2, key.type)
-        .Bind(3, key.key)
-        .Bind(4, key.ident)
-        .Bind(5, key.previous < 0 ? std::string() : DayOf(key.previous * kDayMs))
-        .Bind(6, change);
-    if (Status status = count->Run(); !status.ok()) return status;
-  }
-  return OkStatus();
-}
-
-Status WriteRollups(sqlite::Database& db, const PullRollups& pull) {
+Status WriteRollups(sqlite::Database& db, const PullRollups& pull, DistinctDays& distinct) {
   auto rollup = db.Prepare(R"(
 INSERT INTO daily_rollups (day, type, key, subkey, outcome, events, value_count, value_sum,
                            value_min, value_max, cost_sum)
@@ -666,7 +853,7 @@ ON CONFLICT DO UPDATE SET
         !status.ok())
       return status;
   }
-  return WriteDistinct(db, pull.distinct);
+  return distinct.Add(db, pull.distinct);
 }
 
 AgentCursor CursorOf(const sqlite::Statement& row) {
@@ -702,7 +889,11 @@ StatusOr<std::pair<int64_t, AgentCursor>> EventStore::AgentRowLocked(const std::
   auto insert = db_->Prepare("INSERT INTO agents (instance, spool_id) VALUES (?1, ?2)");
   if (!insert.ok()) return insert.status();
   if (Status status = insert->Bind(1, agent).Bind(2, spool_id).Run(); !status.ok()) return status;
-  return std::pair{db_->LastInsertId(), AgentCursor{0, 0, 0, spool_id}};
+  const int64_t agent_id = db_->LastInsertId();
+  auto written = db_->Prepare("INSERT INTO distinct_days_cursor (agent_id, cursor) VALUES (?1, 0)");
+  if (!written.ok()) return written.status();
+  if (Status status = written->Bind(1, agent_id).Run(); !status.ok()) return status;
+  return std::pair{agent_id, AgentCursor{0, 0, 0, spool_id}};
 }
 
 StatusOr<AgentCursor> EventStore::Cursor(const std::string& agent) {
@@ -732,10 +923,23 @@ StatusOr<StoreResult> EventStore::Store(const std::string& agent, const std::str
                                         const std::vector<std::string_view>& records,
                                         uint64_t last_cursor, uint64_t lost) {
   std::lock_guard lock(mutex_);
+  auto result = StoreLocked(agent, spool_id, records, last_cursor, lost);
+  if (result.ok()) {
+    distinct_->Trim(options_.distinct_cache);
+  } else {
+    distinct_->Forget();  // rolled back: the days it added in memory were not stored
+  }
+  return result;
+}
+
+StatusOr<StoreResult> EventStore::StoreLocked(const std::string& agent, const std::string& spool_id,
+                                              const std::vector<std::string_view>& records,
+                                              uint64_t last_cursor, uint64_t lost) {
   const int64_t now_ms = UnixMillis(clock_);
   const CheckOptions check{now_ms, options_.retention, options_.max_future_skew};
   sqlite::Transaction transaction(*db_);
   if (!transaction.status().ok()) return transaction.status();
+  if (Status status = distinct_->Replay(*db_); !status.ok()) return status;
   auto row = AgentRowLocked(agent, spool_id);
   if (!row.ok()) return row.status();
   const auto [agent_id, before] = *row;
@@ -817,9 +1021,9 @@ StatusOr<StoreResult> EventStore::Store(const std::string& agent, const std::str
         if (Status status = negative->Run(); !status.ok()) return status;
       }
     }
-    pull.AddEvent(event, verdict.time_ms);
+    pull.AddEvent(event, verdict.time_ms, *distinct_);
   }
-  if (Status status = WriteRollups(*db_, pull); !status.ok()) return status;
+  if (Status status = WriteRollups(*db_, pull, *distinct_); !status.ok()) return status;
   // The cursor moves past everything this pull covered: the records, and events the agent
   // skipped (dropped, or lines we could not read).
   auto cursor = db_->Prepare(
@@ -832,6 +1036,9 @@ StatusOr<StoreResult> EventStore::Store(const std::string& agent, const std::str
                           .Run();
       !status.ok())
     return status;
+  if (distinct_->WriteBackDue(options_.distinct_cache)) {
+    if (Status status = distinct_->WriteBack(*db_); !status.ok()) return status;
+  }
   if (Status status = transaction.Commit(); !status.ok()) return status;
   result.cursor = std::max(newest, last_cursor);
   for (const auto& [key, sums] : pull.rollups) {
@@ -845,7 +1052,7 @@ StatusOr<StoreResult> EventStore::Store(const std::string& agent, const std::str
 
 StatusOr<RetentionResult> EventStore::ApplyRetention() {
   RetentionResult result;
-  int64_t events_before = 0, rollups_before = 0;
+  int64_t events_before = 0, rollups_before = 0, chunk = 0;
   std::string rollup_day;
   {
     std::lock_guard lock(mutex_);
@@ -853,9 +1060,13 @@ StatusOr<RetentionResult> EventStore::ApplyRetention() {
     events_before = now_ms - options_.retention.count();
     rollups_before = now_ms - options_.rollup_retention.count();
     rollup_day = DayOf(rollups_before);
+    chunk = static_cast<int64_t>(options_.retention_chunk);
   }
+  // distinct_days first: its first chunk writes back the days of every event stored so far,
+  // which are read from the events again after a crash, before old events go.
+  if (Status status = ForgetDistinctDays(rollups_before / kDayMs, result.rollup_rows); !status.ok())
+    return status;
   // In chunks, letting stores in between: a first run over a large backlog must not hold pulls.
-  constexpr int64_t kChunk = 20'000;
   for (const auto& [sql, count] :
        {std::pair{"DELETE FROM events WHERE rowid IN "
                   "(SELECT rowid FROM events WHERE time_ms < ?1 LIMIT ?2)",
@@ -870,11 +1081,11 @@ StatusOr<RetentionResult> EventStore::ApplyRetention() {
       std::lock_guard lock(mutex_);
       auto statement = db_->Prepare(sql);
       if (!statement.ok()) return statement.status();
-      if (Status status = statement->Bind(1, events_before).Bind(2, kChunk).Run(); !status.ok())
+      if (Status status = statement->Bind(1, events_before).Bind(2, chunk).Run(); !status.ok())
         return status;
       const int64_t changed = db_->Changes();
       *count += static_cast<uint64_t>(changed);
-      if (changed < kChunk) break;
+      if (changed < chunk) break;
     }
   }
   std::lock_guard lock(mutex_);
@@ -887,13 +1098,51 @@ StatusOr<RetentionResult> EventStore::ApplyRetention() {
     if (Status status = statement->Bind(1, rollup_day).Run(); !status.ok()) return status;
     result.rollup_rows += static_cast<uint64_t>(db_->Changes());
   }
-  // Who was last seen before the rollups kept: a later day of theirs counts as a first one,
-  // which no report can tell apart (its days begin after rollup_day).
-  auto forget = db_->Prepare("DELETE FROM distinct_days WHERE last_day < ?1");
-  if (!forget.ok()) return forget.status();
-  if (Status status = forget->Bind(1, rollups_before / kDayMs).Run(); !status.ok()) return status;
-  result.rollup_rows += static_cast<uint64_t>(db_->Changes());
   return result;
+}
+
+// Who was last seen before the rollups kept: a later day of theirs counts as a first one, which
+// no report can tell apart (its days begin after rollup_day). In chunks of the table's key,
+// letting stores in between: distinct_days has no index by last day (one would cost each store
+// a second write per user and session). Each chunk writes back what is in memory first, so
+// that the table is what it decides on, and forgets it after, as rows it held may be gone.
+Status EventStore::ForgetDistinctDays(int64_t before_day, uint64_t& deleted) {
+  std::array<std::string, 4> after;  // the last key of the chunk before; ident is never ''
+  for (bool more = true; more;) {
+    std::lock_guard lock(mutex_);
+    Status status = [&]() -> Status {
+      sqlite::Transaction transaction(*db_);
+      if (!transaction.status().ok()) return transaction.status();
+      if (Status status = distinct_->WriteBack(*db_); !status.ok()) return status;
+      auto chunk = db_->Prepare(
+          "SELECT type, key, ident, value, last_day FROM distinct_days "
+          "WHERE (type, key, ident, value) > (?1, ?2, ?3, ?4) ORDER BY 1, 2, 3, 4 LIMIT ?5");
+      if (!chunk.ok()) return chunk.status();
+      for (int i = 0; i < 4; ++i) chunk->Bind(i + 1, after[static_cast<size_t>(i)]);
+      chunk->Bind(5, static_cast<int64_t>(options_.retention_chunk));
+      std::vector<std::array<std::string, 4>> expired;
+      size_t rows = 0;
+      while (chunk->Step()) {
+        ++rows;
+        for (int i = 0; i < 4; ++i) after[static_cast<size_t>(i)] = chunk->Text(i);
+        if (chunk->Int(4) < before_day) expired.push_back(after);
+      }
+      if (!chunk->status().ok()) return chunk->status();
+      more = rows == options_.retention_chunk;
+      auto forget = db_->Prepare(
+          "DELETE FROM distinct_days WHERE type = ?1 AND key = ?2 AND ident = ?3 AND value = ?4");
+      if (!forget.ok()) return forget.status();
+      for (const auto& key : expired) {
+        for (int i = 0; i < 4; ++i) forget->Bind(i + 1, key[static_cast<size_t>(i)]);
+        if (Status status = forget->Run(); !status.ok()) return status;
+      }
+      deleted += expired.size();
+      return transaction.Commit();
+    }();
+    distinct_->Forget();
+    if (!status.ok()) return status;
+  }
+  return OkStatus();
 }
 
 uint64_t EventStore::DiskBytes() const { return db_->DiskBytes(); }

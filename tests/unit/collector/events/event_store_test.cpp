@@ -300,9 +300,45 @@ TEST_F(EventStoreTest, RetentionDeletesOldEventsAndKeepsRollupsLonger) {
   EXPECT_THAT(Rows("SELECT DISTINCT value FROM distinct_days"), ElementsAre("u2"));
 }
 
+// distinct_days goes by key, retention_chunk rows under the lock at a time, after the days held
+// in memory are written back: whoever was last seen before rollup_retention goes.
+TEST_F(EventStoreTest, RetentionForgetsInChunksWhoWasNotSeenSince) {
+  options_.retention = std::chrono::milliseconds(10 * kDayMs);
+  options_.rollup_retention = std::chrono::milliseconds(30 * kDayMs);
+  options_.retention_chunk = 3;
+  Reopen();
+  const auto engagement = [](int user, std::string_view session) {
+    return fmt::format(
+        R"({{"type":"engagement","user_id":"u{}","action":"a","session_id":"{}{}"}})", user,
+        session, user);
+  };
+  std::vector<std::string> lines;
+  for (int user = 0; user < 10; ++user)
+    lines.push_back(Line(lines.size() + 1, now_ms(), engagement(user, "s")));
+  Store("a:1", lines, lines.size());
+  clock_.Advance(std::chrono::hours(24 * 20));
+  lines.clear();
+  for (int user = 0; user < 3; ++user)
+    lines.push_back(Line(11 + user, now_ms(), engagement(user, "t")));
+  Store("a:1", lines, 13);                      // u0 to u2's new day is only in memory yet
+  clock_.Advance(std::chrono::hours(24 * 15));  // 35 days after the first, 15 after the second
+  auto deleted = store_->ApplyRetention();
+  ASSERT_TRUE(deleted.ok()) << deleted.message();
+  EXPECT_EQ(deleted->events, 13u);  // in 5 chunks
+  EXPECT_THAT(Rows("SELECT type || ':' || key || ':' || ident, group_concat(value) FROM "
+                   "(SELECT * FROM distinct_days ORDER BY value) GROUP BY 1 ORDER BY 1"),
+              ElementsAre("::user|u0,u1,u2", "engagement:a:session|t0,t1,t2",
+                          "engagement:a:user|u0,u1,u2"));
+  EXPECT_EQ(Count("SELECT count(DISTINCT last_day) FROM distinct_days"), 1);
+}
+
 // Random events of every type over several days, stored in batches (some pulled twice); the
-// rollups must be what plain SQL over the raw events says.
+// rollups must be what plain SQL over the raw events says. The days seen of few users and
+// sessions stay in memory, so they are written back and dropped every few pulls; and the store is
+// reopened at times without writing them back, as after a crash.
 TEST_F(EventStoreTest, RollupsAgreeWithPlainSqlOverTheRawEvents) {
+  options_.distinct_cache = 6;
+  Reopen();
   std::mt19937 rng(7);
   const auto pick = [&](std::initializer_list<const char*> options) {
     return std::data(options)[std::uniform_int_distribution<size_t>(0, options.size() - 1)(rng)];
@@ -383,6 +419,7 @@ TEST_F(EventStoreTest, RollupsAgreeWithPlainSqlOverTheRawEvents) {
     }
     Store("a:1", lines, cursor);
     if (batch % 3 == 0) Store("a:1", lines, cursor);  // pulled again
+    if (batch % 7 == 6) Reopen();
   }
   EXPECT_EQ(Count("SELECT count(*) FROM events"), 1000);
   EXPECT_EQ(Count("SELECT count(*) FROM rejected_events"), 0);
@@ -435,6 +472,13 @@ GROUP BY 1, 2, 3, 4, 5 ORDER BY 1, 2, 3, 4, 5)");
                  "WHERE type = 'score' AND predicted IS NOT NULL GROUP BY 1, 2 ORDER BY 1, 2"));
   // Users of any event, and users and sessions of each action and feature, distinct over every
   // run of days: the events came in no order of time, so days were added before known ones.
+  constexpr std::string_view kSeen = R"(
+WITH seen AS (
+  SELECT time_ms, '' AS type, '' AS key, 'user' AS ident, user_id AS value FROM events
+  UNION ALL SELECT time_ms, type, coalesce(action, feature), 'user', user_id FROM events
+    WHERE type IN ('engagement', 'feature')
+  UNION ALL SELECT time_ms, type, coalesce(action, feature), 'session', session_id FROM events
+    WHERE type IN ('engagement', 'feature')))";
   const auto days =
       Rows("SELECT DISTINCT date(time_ms / 1000, 'unixepoch') FROM events ORDER BY 1");
   ASSERT_GE(days.size(), 7u);
@@ -444,17 +488,11 @@ GROUP BY 1, 2, 3, 4, 5 ORDER BY 1, 2, 3, 4, 5)");
           "SELECT type, key, ident, sum(idents) FROM daily_distinct WHERE day BETWEEN '{0}' AND "
           "'{1}' AND previous < '{0}' GROUP BY 1, 2, 3 HAVING sum(idents) > 0 ORDER BY 1, 2, 3",
           days[first], days[last]));
-      const auto plain = Rows(fmt::format(R"(
-WITH seen AS (
-  SELECT time_ms, '' AS type, '' AS key, 'user' AS ident, user_id AS value FROM events
-  UNION ALL SELECT time_ms, type, coalesce(action, feature), 'user', user_id FROM events
-    WHERE type IN ('engagement', 'feature')
-  UNION ALL SELECT time_ms, type, coalesce(action, feature), 'session', session_id FROM events
-    WHERE type IN ('engagement', 'feature'))
+      const auto plain = Rows(fmt::format(R"({}
 SELECT type, key, ident, count(DISTINCT value) FROM seen
 WHERE value IS NOT NULL AND date(time_ms / 1000, 'unixepoch') BETWEEN '{}' AND '{}'
 GROUP BY 1, 2, 3 ORDER BY 1, 2, 3)",
-                                          days[first], days[last]));
+                                          kSeen, days[first], days[last]));
       EXPECT_EQ(distinct, plain) << days[first] << " to " << days[last];
       // Over all days: users of any event, of 2 actions and 2 features, and their sessions.
       if (first == 0 && last + 1 == days.size()) {
@@ -462,6 +500,12 @@ GROUP BY 1, 2, 3 ORDER BY 1, 2, 3)",
       }
     }
   }
+  // Retention deletes none of it, but writes back what is in memory: each one's latest day.
+  ASSERT_TRUE(store_->ApplyRetention().ok());
+  EXPECT_EQ(Rows("SELECT type, key, ident, value, last_day FROM distinct_days ORDER BY 1, 2, 3, 4"),
+            Rows(fmt::format("{} SELECT type, key, ident, value, max(time_ms / {}) FROM seen "
+                             "WHERE value IS NOT NULL GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4",
+                             kSeen, kDayMs)));
 }
 
 }  // namespace

@@ -79,6 +79,10 @@ struct StoreOptions {
   std::chrono::milliseconds retention{90ll * 86'400'000};
   std::chrono::milliseconds rollup_retention{400ll * 86'400'000};
   std::chrono::milliseconds max_future_skew{60 * 60'000};
+  // Users and sessions whose days seen (distinct_days) are kept in memory, each a hundred bytes
+  // or so; those changed are written back when they are half of it.
+  size_t distinct_cache = 500'000;
+  size_t retention_chunk = 20'000;  // rows retention deletes under the store's lock at a time
 };
 
 // What one Store call did.
@@ -98,6 +102,8 @@ struct RetentionResult {
   uint64_t events = 0, rejected = 0, rollup_rows = 0;
 };
 
+class DistinctDays;
+
 struct AgentCursor {
   uint64_t cursor = 0;  // the last event stored or set aside; pulls ask after it
   uint64_t lost = 0;    // events the agent dropped (its spool was full) before we pulled them
@@ -110,6 +116,7 @@ class EventStore {
  public:
   static StatusOr<std::unique_ptr<EventStore>> Open(const std::string& path, StoreOptions options,
                                                     const Clock& clock);
+  ~EventStore();
 
   // Where the agent's next pull starts, in its latest spool; 0 for an agent not seen before.
   StatusOr<AgentCursor> Cursor(const std::string& agent);
@@ -142,12 +149,18 @@ class EventStore {
   EventStore(std::unique_ptr<sqlite::Database> db, StoreOptions options, const Clock& clock);
   StatusOr<std::pair<int64_t, AgentCursor>> AgentRowLocked(const std::string& agent,
                                                            const std::string& spool_id);
+  StatusOr<StoreResult> StoreLocked(const std::string& agent, const std::string& spool_id,
+                                    const std::vector<std::string_view>& records,
+                                    uint64_t last_cursor, uint64_t lost);
+  // Deletes the distinct_days of those last seen before `before_day`, adding them to `deleted`.
+  Status ForgetDistinctDays(int64_t before_day, uint64_t& deleted);
 
   mutable std::mutex mutex_;
   std::unique_ptr<sqlite::Database> db_;
   StoreOptions options_;
   const Clock& clock_;
   wire::JsonEventParser parser_;
+  std::unique_ptr<DistinctDays> distinct_;  // distinct_days in memory; uses db_
 };
 
 }  // namespace mingus::collector::events
