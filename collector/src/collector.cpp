@@ -217,7 +217,12 @@ void Collector::Reload(CollectorConfig config) {
     spdlog::set_level(*level);
   config.web = config_.web;
   config.storage_path = config_.storage_path;
-  config_ = std::move(config);
+  {
+    // The flusher thread reads flush_interval under flusher_mutex_ and retention under
+    // store_mutex_; every other reader of config_ runs on this thread.
+    std::scoped_lock lock(flusher_mutex_, store_mutex_);
+    config_ = std::move(config);
+  }
   rules_.Apply(config_.rule_groups, RuleOptions());
   monitoring_.Apply(config_.dashboard);
   if (db_optimizer_) db_optimizer_->SetConfig(config_.db_optimizer);
