@@ -2,8 +2,9 @@
 # compile libstdc++ 12's <ranges>, which the main build may use). So they come from side builds of
 # this same tree with clang (MINGUS_SIDE_BUILD) with the libraries, the daemons and the unit tests,
 # instrumented: ${CMAKE_BINARY_DIR}/fuzz has ASan and UBSan, libFuzzer's coverage, and the fuzz
-# targets. The main build's CTest runs its unit tests, some integration tests on its daemons and
-# each fuzz target briefly (tests/CMakeLists.txt); `make fuzz` runs the fuzz targets for longer.
+# targets; ${CMAKE_BINARY_DIR}/tsan has ThreadSanitizer. The main build's CTest runs their unit
+# tests, some integration tests on their daemons and each fuzz target briefly
+# (tests/CMakeLists.txt); `make fuzz` runs the fuzz targets for longer.
 if(NOT MINGUS_FUZZ)
   return()
 endif()
@@ -27,3 +28,6 @@ endfunction()
 
 mingus_side_build(fuzz address,undefined)
 set(MINGUS_FUZZ_DIR ${CMAKE_BINARY_DIR}/fuzz)
+# ThreadSanitizer cannot share a process with ASan, so the threads get a side build of their own.
+mingus_side_build(tsan thread)
+set(MINGUS_TSAN_DIR ${CMAKE_BINARY_DIR}/tsan)

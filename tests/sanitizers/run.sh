@@ -11,14 +11,18 @@ trap 'rm -rf "$reports"' EXIT
 common="halt_on_error=1:log_path=$reports/report:log_exe_name=1"
 export ASAN_OPTIONS="$common:detect_leaks=1:detect_stack_use_after_return=1:strict_init_order=1"
 export UBSAN_OPTIONS="$common:print_stacktrace=1"
-export TSAN_OPTIONS="$common:second_deadlock_stack=1"
+export TSAN_OPTIONS="$common:second_deadlock_stack=1:suppressions=$(dirname "$0")/tsan.supp"
 "$@"
 status=$?
-if compgen -G "$reports/report*" >/dev/null; then
-  for report in "$reports"/report*; do
-    echo "==== sanitizer report ${report#"$reports/"}"
-    cat "$report"
-  done
-  exit 1
-fi
+found=0
+for report in "$reports"/report*; do
+  [ -e "$report" ] || continue
+  # The symbolizer's warning about names longer than its buffer (Beast's) goes to the same
+  # file, also while matching a suppression: a file with nothing else in it is no report.
+  grep -qv 'WARNING: Symbolizer buffer too small' "$report" || continue
+  echo "==== sanitizer report ${report#"$reports/"}"
+  cat "$report"
+  found=1
+done
+[ "$found" = 0 ] || exit 1
 exit "$status"
