@@ -41,7 +41,7 @@ package: build
 bench: build
 	@/usr/bin/python3 tests/bench/agent_vs_node_exporter.py --agent $(BUILD_DIR)/agent/mingus-agent
 	@/usr/bin/python3 tests/bench/intake_vs_peers.py --agent $(BUILD_DIR)/agent/mingus-agent
-	@/usr/bin/python3 tests/bench/collector_vs_prometheus.py --agent $(BUILD_DIR)/agent/mingus-agent \
+	@/usr/bin/python3 tests/bench/collector_vs_prometheus.py --together --agent $(BUILD_DIR)/agent/mingus-agent \
 		--collector $(BUILD_DIR)/collector/mingus-collector
 	@/usr/bin/python3 tests/bench/rules_vs_prometheus.py --collector $(BUILD_DIR)/collector/mingus-collector
 	@/usr/bin/python3 tests/bench/notify_latency.py --collector $(BUILD_DIR)/collector/mingus-collector
