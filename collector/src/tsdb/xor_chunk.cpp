@@ -122,13 +122,11 @@ std::string XorChunkWriter::Bytes() const {
 }
 
 void XorChunkWriter::Clear() {
-  stream_.clear();
-  free_bits_ = 0;
-  count_ = 0;
-  last_t_ = last_delta_ = 0;
-  last_value_bits_ = 0;
-  leading_ = 0xff;
-  trailing_ = 0;
+  // A new writer's state, so that a field added later is reset too; only the buffer stays.
+  std::vector<uint8_t> buffer = std::move(stream_);
+  buffer.clear();
+  *this = XorChunkWriter();
+  stream_ = std::move(buffer);
 }
 
 XorChunkReader XorChunkWriter::Reader() const {
