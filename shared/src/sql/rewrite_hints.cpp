@@ -579,6 +579,9 @@ std::optional<RewriteHint> Query::DeepOffset() const {
     }
   }
   if (boundary == t_.size() || boundary == 0) return std::nullopt;
+  // A WHERE with no condition before the clause that ends it (last, or after LIMIT): no edit
+  // of the condition can be placed.
+  if (where != kNone && where + 1 >= boundary) return std::nullopt;
   const std::string condition = fmt::format("{} {} ?", key, descending ? "<" : ">");
   // Edits of the text: (from, to, insert), in order.
   std::vector<std::tuple<size_t, size_t, std::string>> edits;

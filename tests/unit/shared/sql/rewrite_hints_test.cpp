@@ -144,6 +144,10 @@ TEST(RewriteHints, DeepOffset) {
   EXPECT_FALSE(Hint("deep-offset", "SELECT id FROM posts ORDER BY id LIMIT 20 OFFSET 40"));
   EXPECT_FALSE(Hint("deep-offset", "SELECT id FROM posts ORDER BY id LIMIT ? OFFSET ?"));
   EXPECT_FALSE(Hint("deep-offset", "SELECT id FROM posts ORDER BY id LIMIT 5000"));
+  // Found by fuzz_fingerprint: a WHERE after the LIMIT, last in the text, was edited past the
+  // tokens' end.
+  EXPECT_FALSE(Hint("deep-offset", "A =  ]ASC LIMIT 4000 , 20  WHERE "));
+  EXPECT_FALSE(Hint("deep-offset", "SELECT id FROM posts LIMIT 4000, 20 WHERE id = 1"));
 }
 
 TEST(RewriteHints, NotInSubquery) {
