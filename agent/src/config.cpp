@@ -1,8 +1,9 @@
 #include "mingus/agent/config.h"
 
-#include <regex>
-
 #include <fmt/format.h>
+
+#include <map>
+#include <regex>
 
 #include "mingus/agent/host/collectors.h"
 #include "mingus/common/address.h"
@@ -35,7 +36,37 @@ Status CheckPattern(const std::string& pattern) {
   return OkStatus();
 }
 
-void ReadFile(const YAML::Node& root, const std::string& file, AgentConfig& config) {
+// The exclusion patterns' checks of one load. Compiling a std::regex costs more than the rest of
+// the load, so each pattern is compiled once: the file's read check and Validate (which sees the
+// flags too) share the answers, and the defaults, which most loads and reloads keep, are
+// compiled once per process.
+class PatternChecks {
+ public:
+  const Status& Check(const std::string& pattern) {
+    const auto [it, inserted] = checked_.try_emplace(pattern);
+    if (inserted) it->second = CheckPattern(pattern);
+    return it->second;
+  }
+
+ private:
+  static const std::map<std::string, Status>& Defaults() {
+    static const std::map<std::string, Status> defaults = [] {
+      std::map<std::string, Status> checked;
+      for (const std::string_view pattern :
+           {host::kDefaultMountPointsExclude, host::kDefaultFsTypesExclude,
+            host::kDefaultNetdevDeviceExclude, host::kDefaultDiskstatsDeviceExclude}) {
+        checked.emplace(pattern, CheckPattern(std::string(pattern)));
+      }
+      return checked;
+    }();
+    return defaults;
+  }
+
+  std::map<std::string, Status> checked_ = Defaults();
+};
+
+void ReadFile(const YAML::Node& root, const std::string& file, PatternChecks& checks,
+              AgentConfig& config) {
   MapReader top(root, file);
   config::ReadWebSection(top, config.web);
   config::ReadLogSection(top, config.log);
@@ -74,7 +105,7 @@ void ReadFile(const YAML::Node& root, const std::string& file, AgentConfig& conf
       collector.Read("enabled", config.collectors.enabled[name]);
       const auto read_pattern = [&](std::string_view key, std::string& pattern) {
         collector.Read(key, pattern);
-        collector.Check(key, CheckPattern(pattern));
+        collector.Check(key, checks.Check(pattern));
       };
       if (name == "filesystem") {
         read_pattern("mount_points_exclude", config.collectors.filesystem_mount_points_exclude);
@@ -109,7 +140,7 @@ void ApplyFlags(const AgentFlags& flags, AgentConfig& config) {
   }
 }
 
-void Validate(const AgentConfig& config, const std::string& file) {
+void Validate(const AgentConfig& config, const std::string& file, PatternChecks& checks) {
   const auto fail = [&](std::string_view what, std::string_view reason) {
     throw ConfigError(fmt::format("{}: {}: {}", file, what, reason));
   };
@@ -126,19 +157,20 @@ void Validate(const AgentConfig& config, const std::string& file) {
       {"collectors.netdev.device_exclude", &config.collectors.netdev_device_exclude},
       {"collectors.diskstats.device_exclude", &config.collectors.diskstats_device_exclude}};
   for (const auto& [what, pattern] : patterns) {
-    if (const Status status = CheckPattern(*pattern); !status.ok()) fail(what, status.message());
+    if (const Status& status = checks.Check(*pattern); !status.ok()) fail(what, status.message());
   }
 }
 
 AgentConfig Build(const YAML::Node& root, const std::string& file_name, const AgentFlags& flags,
                   const Environment& environment) {
   AgentConfig config = Defaults();
-  ReadFile(root, file_name, config);
+  PatternChecks checks;
+  ReadFile(root, file_name, checks, config);
   ApplyFlags(flags, config);
   if (config::EnvironmentFlag(environment, "MONITORING_ENABLED") == false) {
     for (auto& [name, enabled] : config.collectors.enabled) enabled = false;
   }
-  Validate(config, file_name);
+  Validate(config, file_name, checks);
   return config;
 }
 

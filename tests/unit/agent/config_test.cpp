@@ -100,6 +100,18 @@ TEST(AgentConfig, BadFlagsAndEnvironmentAreRefusedToo) {
   AgentFlags flags;
   flags.listen_address = "nowhere";
   EXPECT_THAT(ErrorOf("", flags), HasSubstr("web.listen_address: address 'nowhere'"));
+  // The file's patterns are checked as they are read, the flags' afterwards; a pattern both
+  // give is compiled once per load, and each names where it came from.
+  flags = {};
+  flags.diskstats_device_exclude = "[";
+  EXPECT_THAT(
+      ErrorOf("", flags),
+      StartsWith("agent.yaml: collectors.diskstats.device_exclude: bad regular expression '['"));
+  EXPECT_THAT(
+      ErrorOf("collectors:\n  netdev: {device_exclude: \"[\"}\n", flags),
+      StartsWith("agent.yaml:2:28: collectors.netdev.device_exclude: bad regular expression '['"));
+  flags.diskstats_device_exclude = "^lo$";
+  EXPECT_EQ(ErrorOf("", flags), "no error");
   EXPECT_EQ(ErrorOf("", {}, EnvironmentOf({{"MONITORING_ENABLED", "perhaps"}})),
             "environment variable MONITORING_ENABLED='perhaps': expected true or false");
 }
