@@ -5,12 +5,13 @@
 #include <algorithm>
 #include <array>
 #include <boost/container/small_vector.hpp>
+#include <boost/unordered/unordered_flat_map.hpp>
 #include <cmath>
 #include <functional>
 #include <tuple>
-#include <unordered_map>
 
 #include "mingus/collector/events/sentiment.h"
+#include "mingus/common/fast_hash.h"
 #include "mingus/common/text.h"
 #include "mingus/sql/fingerprint.h"
 
@@ -304,17 +305,33 @@ void ForEachDistinct(std::string_view type, std::string_view key, std::string_vi
 struct DistinctKey {
   uint32_t kind = 0;
   std::string value;
-  bool operator==(const DistinctKey&) const = default;
 };
+// An event's key, looked up without copying its id.
+struct DistinctKeyView {
+  uint32_t kind = 0;
+  std::string_view value;
+};
+// Transparent, so that DistinctKey and DistinctKeyView find the same entries. XXH3 seeded
+// with the kind is well mixed, as boost::unordered_flat_map takes it (is_avalanching).
 struct DistinctKeyHash {
-  size_t operator()(const DistinctKey& key) const {
-    return std::hash<std::string_view>()(key.value) * 31 + key.kind;
+  using is_transparent = void;
+  using is_avalanching = void;
+  size_t operator()(const DistinctKeyView& key) const noexcept {
+    return XXH3_64bits_withSeed(key.value.data(), key.value.size(), key.kind);
+  }
+  size_t operator()(const DistinctKey& key) const noexcept {
+    return (*this)(DistinctKeyView{key.kind, key.value});
+  }
+};
+struct DistinctKeyEqual {
+  using is_transparent = void;
+  template <typename A, typename B>
+  bool operator()(const A& a, const B& b) const {
+    return a.kind == b.kind && std::string_view(a.value) == std::string_view(b.value);
   }
 };
 // Days since 1970, ascending; most users and sessions are seen on a day or few, held inline.
 using Days = boost::container::small_vector<int32_t, 3>;
-// What one pull saw: each key's days.
-using DistinctSeen = std::unordered_map<DistinctKey, Days, DistinctKeyHash>;
 
 // How many of one kind were seen on a day (days since 1970) whose previous day seen was
 // `previous` (-1: none).
@@ -399,18 +416,12 @@ FROM events e JOIN distinct_days_cursor c ON e.agent_id = c.agent_id AND e.curso
     if (!events.ok()) return events.status();
     Status failed;
     while (failed.ok() && events->Step()) {
-      const Days day{static_cast<int32_t>(events->Int(4) / kDayMs)};
+      const auto day = static_cast<int32_t>(events->Int(4) / kDayMs);
       ForEachDistinct(events->Text(0), events->Text(1), events->Text(2), events->Text(3),
                       [&](std::string_view type, std::string_view key, std::string_view ident,
                           std::string_view value) {
-                        if (!failed.ok()) return;
-                        const DistinctKey of{Kind(type, key, ident), std::string(value)};
-                        auto entry = Find(*read, of);
-                        if (!entry.ok()) {
-                          failed = entry.status();
-                          return;
-                        }
-                        AddDays(**entry, day, of.kind, nullptr);
+                        if (failed.ok())
+                          failed = See(*read, {Kind(type, key, ident), value}, day, nullptr);
                       });
     }
     if (!failed.ok()) return failed;
@@ -419,22 +430,25 @@ FROM events e JOIN distinct_days_cursor c ON e.agent_id = c.agent_id AND e.curso
     return OkStatus();
   }
 
-  // Adds the days a pull saw, and what they change to daily_distinct (after Replay).
-  Status Add(sqlite::Database& db, const DistinctSeen& seen) {
-    auto read = db.Prepare(kReadDays);
-    if (!read.ok()) return read.status();
-    // In the table's order, so that the keys not in memory are read from neighbouring pages.
-    std::vector<const DistinctSeen::value_type*> order;
-    order.reserve(seen.size());
-    for (const auto& item : seen) order.push_back(&item);
-    std::sort(order.begin(), order.end(),
-              [this](const auto* a, const auto* b) { return Before(a->first, b->first); });
-    std::map<DistinctDay, int64_t> changes;
-    for (const auto* item : order) {
-      auto entry = Find(*read, item->first);
-      if (!entry.ok()) return entry.status();
-      AddDays(**entry, item->second, item->first.kind, &changes);
+  // Adds the day of an event to one of its keys (read with `read`, kReadDays, when not in
+  // memory), and to `changes` what that changes in daily_distinct. Each event's keys come
+  // straight here (after Replay): gathering a pull's keys first cost a second map of strings.
+  Status See(sqlite::Statement& read, const DistinctKeyView& key, int32_t day,
+             std::map<DistinctDay, int64_t>* changes) {
+    auto found = Find(read, key);
+    if (!found.ok()) return found.status();
+    Entry& entry = **found;
+    const size_t known = entry.days.size();
+    AddDay(entry.days, day, key.kind, changes);
+    if (entry.days.size() != known && !entry.dirty) {
+      entry.dirty = true;
+      ++dirty_;
     }
+    return OkStatus();
+  }
+
+  // Adds a pull's changes (See) to daily_distinct.
+  Status Count(sqlite::Database& db, const std::map<DistinctDay, int64_t>& changes) {
     auto count = db.Prepare(
         "INSERT INTO daily_distinct (day, type, key, ident, previous, idents) "
         "VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT DO UPDATE SET idents = idents + "
@@ -497,7 +511,11 @@ FROM events e JOIN distinct_days_cursor c ON e.agent_id = c.agent_id AND e.curso
     for (const bool sessions_only : {true, false}) {
       for (auto it = entries_.begin(); it != entries_.end() && entries_.size() > capacity / 2;) {
         const bool evict = !it->second.dirty && (!sessions_only || is_session_[it->first.kind]);
-        it = evict ? entries_.erase(it) : std::next(it);
+        if (evict) {
+          entries_.erase(it++);  // erasing leaves the other entries where they are
+        } else {
+          ++it;
+        }
       }
     }
   }
@@ -517,24 +535,15 @@ FROM events e JOIN distinct_days_cursor c ON e.agent_id = c.agent_id AND e.curso
   };
 
   // The key's entry, read from distinct_days when not in memory.
-  StatusOr<Entry*> Find(sqlite::Statement& read, const DistinctKey& key) {
+  StatusOr<Entry*> Find(sqlite::Statement& read, const DistinctKeyView& key) {
     if (const auto it = entries_.find(key); it != entries_.end()) return &it->second;
     const auto& [type, of, ident] = kinds_[key.kind];
     read.Bind(1, type).Bind(2, of).Bind(3, ident).Bind(4, key.value);
     Entry entry;
     if (read.Step()) entry.days = DaysOf(read.Blob(0));
     if (Status status = read.Run(); !status.ok()) return status;
-    return &entries_.emplace(key, std::move(entry)).first->second;
-  }
-
-  void AddDays(Entry& entry, const Days& days, uint32_t kind,
-               std::map<DistinctDay, int64_t>* changes) {
-    const size_t known = entry.days.size();
-    for (const int32_t day : days) AddDay(entry.days, day, kind, changes);
-    if (entry.days.size() != known && !entry.dirty) {
-      entry.dirty = true;
-      ++dirty_;
-    }
+    return &entries_.emplace(DistinctKey{key.kind, std::string(key.value)}, std::move(entry))
+                .first->second;
   }
 
   // The order of distinct_days' key.
@@ -547,7 +556,10 @@ FROM events e JOIN distinct_days_cursor c ON e.agent_id = c.agent_id AND e.curso
   std::vector<bool> is_session_;                           // of each kind
   std::map<std::string, uint32_t, std::less<>> kind_ids_;  // "type\0key\0ident" -> kind
   std::string scratch_;
-  std::unordered_map<DistinctKey, Entry, DistinctKeyHash> entries_;
+  // Open addressing: most lookups miss the CPU's caches (500 000 entries), and std::unordered_map
+  // took three or four misses each (bucket, node before, node, next node), this one or two.
+  // Pointers to entries last until the next insertion.
+  boost::unordered_flat_map<DistinctKey, Entry, DistinctKeyHash, DistinctKeyEqual> entries_;
   size_t dirty_ = 0;
   bool replayed_ = false;
 };
@@ -573,11 +585,13 @@ struct PullRollups {
   std::map<RollupKey, RollupSums> rollups;
   std::map<std::pair<std::string, std::string>, int64_t> users;  // (day, user) -> events
   std::map<std::string, int64_t> first_seen;                     // user -> earliest time
-  DistinctSeen distinct;                                         // -> days seen
+  std::map<DistinctDay, int64_t> distinct;                       // daily_distinct changes
   std::map<FeedbackKey, FeedbackSums> feedback;
   std::map<std::pair<std::string, std::string>, AccuracySums> accuracy;  // (day, name)
 
-  void AddEvent(const JsonEvent& e, int64_t time_ms, DistinctDays& distinct_days) {
+  // `read_days` is kReadDays, for the distinct keys not in memory.
+  Status AddEvent(const JsonEvent& e, int64_t time_ms, DistinctDays& distinct_days,
+                  sqlite::Statement& read_days) {
     std::string day = DayOf(time_ms);
     const auto day_number = static_cast<int32_t>(time_ms / kDayMs);  // within retention: >= 0
     if (!e.user_id.empty()) {
@@ -585,14 +599,17 @@ struct PullRollups {
       const auto [seen, added] = first_seen.emplace(e.user_id, time_ms);
       if (!added) seen->second = std::min(seen->second, time_ms);
     }
+    Status status;
     ForEachDistinct(
         wire::EventTypeName(e.type), e.type == EventType::kEngagement ? e.action : e.feature,
         e.user_id, e.session_id,
         [&](std::string_view type, std::string_view key, std::string_view ident,
             std::string_view value) {
-          Days& days = distinct[{distinct_days.Kind(type, key, ident), std::string(value)}];
-          if (days.empty() || days.back() != day_number) days.push_back(day_number);
+          if (status.ok())
+            status = distinct_days.See(read_days, {distinct_days.Kind(type, key, ident), value},
+                                       day_number, &distinct);
         });
+    if (!status.ok()) return status;
     if (e.type == EventType::kFeedback && e.rating) {
       const int sentiment = e.comment.empty() ? 0 : SentimentScore(e.comment);
       FeedbackSums& sums = feedback[{day, std::string(e.kind), *e.rating, sentiment}];
@@ -607,6 +624,7 @@ struct PullRollups {
       if (error <= kAccurateWithin * std::fabs(*e.actual)) ++sums.accurate;
     }
     Add(rollups[RollupKeyOf(e, std::move(day))], e);
+    return OkStatus();
   }
 };
 
@@ -853,7 +871,7 @@ ON CONFLICT DO UPDATE SET
         !status.ok())
       return status;
   }
-  return distinct.Add(db, pull.distinct);
+  return distinct.Count(db, pull.distinct);
 }
 
 AgentCursor CursorOf(const sqlite::Statement& row) {
@@ -956,6 +974,8 @@ StatusOr<StoreResult> EventStore::StoreLocked(const std::string& agent, const st
       "INSERT INTO negative_comments (time_ms, score, kind, rating, comment) "
       "VALUES (?1, ?2, ?3, ?4, ?5)");
   if (!negative.ok()) return negative.status();
+  auto read_days = db_->Prepare(kReadDays);
+  if (!read_days.ok()) return read_days.status();
 
   StoreResult result;
   PullRollups pull;
@@ -1021,7 +1041,8 @@ StatusOr<StoreResult> EventStore::StoreLocked(const std::string& agent, const st
         if (Status status = negative->Run(); !status.ok()) return status;
       }
     }
-    pull.AddEvent(event, verdict.time_ms, *distinct_);
+    if (Status status = pull.AddEvent(event, verdict.time_ms, *distinct_, *read_days); !status.ok())
+      return status;
   }
   if (Status status = WriteRollups(*db_, pull, *distinct_); !status.ok()) return status;
   // The cursor moves past everything this pull covered: the records, and events the agent
