@@ -1,8 +1,8 @@
-// The insights report's load (issue 8, acceptance 3): N generated events go through
+// The insights and UX reports' load (issue 8, acceptance 3): N generated events go through
 // EventStore::Store in pulls of --batch events, as the puller hands them over (spool lines, one
-// transaction each), then Insights::Compute(--days) runs --runs times. Prints the ingest rate
-// and the median report time, in wall time and in this process' CPU time (which a busy shared
-// machine distorts less).
+// transaction each), then Insights::Compute(--days) and UxReports::Compute(--days) run --runs
+// times each. Prints the ingest rate and the median report times, in wall time and in this
+// process' CPU time (which a busy shared machine distorts less).
 //
 //   insights_bench [--events 10000000] [--days 30] [--batch 5000] [--users 100000]
 //                  [--history 60] [--runs 5] [--distinct-cache 500000] [--dir DIR]
@@ -20,6 +20,7 @@
 
 #include "mingus/collector/events/event_store.h"
 #include "mingus/collector/events/insights.h"
+#include "mingus/collector/events/ux_report.h"
 #include "mingus/common/clock.h"
 
 namespace {
@@ -29,6 +30,7 @@ using namespace mingus::collector::events;
 using Seconds = std::chrono::duration<double>;
 
 constexpr int64_t kDayMs = 86'400'000;
+constexpr std::string_view kPages[] = {"/home", "/pricing", "/signup", "/docs"};
 
 double CpuSeconds() { return static_cast<double>(std::clock()) / CLOCKS_PER_SEC; }
 
@@ -41,8 +43,9 @@ class FixedClock final : public Clock {
   std::chrono::system_clock::time_point now_;
 };
 
-// One event of a mix like an app's: mostly engagement and features, some cache lookups and
-// scores, a little feedback and data source traffic.
+// One event of a mix like an app's: mostly engagement and features, some scores, page
+// interactions (the UX report's clicks and views, a session per user and day) and cache
+// lookups, a little feedback, experiment and data source traffic.
 std::string Event(std::mt19937_64& rng, int64_t users, int64_t ts_ms) {
   const auto user = std::uniform_int_distribution<int64_t>(0, users - 1)(rng);
   const double ts = static_cast<double>(ts_ms) / 1000;
@@ -74,8 +77,41 @@ std::string Event(std::mt19937_64& rng, int64_t users, int64_t ts_ms) {
         R"({{"type":"data_source","source":"s{}","cost":0.5,"value":{},"ts":{:.3f}}})", pick,
         kind % 3, ts);
   }
+  if (kind < 95) {
+    return fmt::format(
+        R"({{"type":"interaction","user_id":"u{}","session_id":"s{}-{}","event_type":"{}","element_id":"e{}","page_url":"{}","ts":{:.3f}}})",
+        user, user, ts_ms / kDayMs, kind % 2 ? "click" : "view", kind % 5, kPages[pick], ts);
+  }
+  if (kind < 97) {
+    return fmt::format(
+        R"({{"type":"experiment","experiment":"checkout","variant":"{}","user_id":"u{}","event":"{}","ts":{:.3f}}})",
+        user % 2 ? "b" : "a", user, pick ? "exposure" : "conversion", ts);
+  }
   return fmt::format(R"({{"type":"cache","cache":"scores","result":"{}","ts":{:.3f}}})",
                      pick ? "hit" : "miss", ts);
+}
+
+// Runs `compute` (true on its first run) `runs` times and prints the median time, wall and CPU.
+template <typename Fn>
+bool TimeReport(std::string_view name, int64_t runs, Fn&& compute) {
+  std::vector<double> times, cpu_times;
+  for (int64_t run = 0; run < runs; ++run) {
+    const auto start = std::chrono::steady_clock::now();
+    const double start_cpu = CpuSeconds();
+    const Status status = compute(run == 0);
+    times.push_back(Seconds(std::chrono::steady_clock::now() - start).count());
+    cpu_times.push_back(CpuSeconds() - start_cpu);
+    if (!status.ok()) {
+      fmt::print(stderr, "{}: {}\n", name, status.message());
+      return false;
+    }
+  }
+  std::sort(times.begin(), times.end());
+  std::sort(cpu_times.begin(), cpu_times.end());
+  fmt::print("{}: median {:.3f} s ({:.3f} s CPU) of {} runs (min {:.3f}, max {:.3f})\n", name,
+             times[times.size() / 2], cpu_times[cpu_times.size() / 2], times.size(), times.front(),
+             times.back());
+  return true;
 }
 
 int64_t Flag(int argc, char** argv, const std::string& name, int64_t fallback) {
@@ -156,28 +192,35 @@ int main(int argc, char** argv) {
     fmt::print(stderr, "{}\n", insights.message());
     return 1;
   }
-  std::vector<double> times, cpu_times;
-  for (int64_t run = 0; run < runs; ++run) {
-    const auto start = std::chrono::steady_clock::now();
-    const double start_cpu = CpuSeconds();
+  const bool insights_ok = TimeReport("report", runs, [&](bool first) {
     const auto report = (*insights)->Compute(days);
-    times.push_back(Seconds(std::chrono::steady_clock::now() - start).count());
-    cpu_times.push_back(CpuSeconds() - start_cpu);
-    if (!report.ok()) {
-      fmt::print(stderr, "report: {}\n", report.message());
-      return 1;
-    }
-    if (run == 0) {
+    if (report.ok() && first) {
       fmt::print("report over {} days: {} registrations, MAU {}, {} features, NPS {:.1f}\n", days,
                  report->registrations, report->mau, report->features.size(),
                  report->satisfaction.nps.score.value_or(0));
     }
+    return report.status();
+  });
+  UxConfig ux_config;
+  ux_config.funnels.push_back(
+      {"signup",
+       {{"", "/home", "", "view"}, {"", "/pricing", "", "click"}, {"", "/signup", "", "click"}},
+       {}});
+  ux_config.experiments.push_back({"checkout", {{"a", 1}, {"b", 1}}, "a", 0});
+  auto ux = UxReports::Open(path, clock, 400, ux_config);
+  if (!ux.ok()) {
+    fmt::print(stderr, "{}\n", ux.message());
+    return 1;
   }
-  std::sort(times.begin(), times.end());
-  std::sort(cpu_times.begin(), cpu_times.end());
-  fmt::print("report: median {:.3f} s ({:.3f} s CPU) of {} runs (min {:.3f}, max {:.3f})\n",
-             times[times.size() / 2], cpu_times[cpu_times.size() / 2], times.size(), times.front(),
-             times.back());
+  const bool ux_ok = TimeReport("ux report", runs, [&](bool first) {
+    const auto report = (*ux)->Compute(days);
+    if (report.ok() && first) {
+      fmt::print("ux report over {} days: {} interactions, {} sessions, funnel entries {}\n", days,
+                 report->interactions, report->sessions,
+                 report->funnels.empty() ? 0 : report->funnels.front().entries);
+    }
+    return report.status();
+  });
   std::filesystem::remove_all(dir);
-  return 0;
+  return insights_ok && ux_ok ? 0 : 1;
 }
