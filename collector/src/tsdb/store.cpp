@@ -136,16 +136,25 @@ StatusOr<LoadStats> ChunkStore::Load(Head& head) {
   return stats;
 }
 
-StatusOr<int64_t> ChunkStore::SeriesId(SeriesRef ref, const Labels& labels, sqlite::Statement& upsert) {
+StatusOr<int64_t> ChunkStore::SeriesId(SeriesRef ref, const Labels& labels,
+                                       SeriesStatements& statements) {
   if (const auto it = ids_.find(ref); it != ids_.end()) return it->second;
-  upsert.Reset();
-  upsert.Bind(1, LabelsString(labels));
-  if (!upsert.Step()) {
-    return Status::Error(fmt::format("{}: storing series {}: {}", db_->path(), LabelsString(labels),
-                                     upsert.status().ok() ? "no id returned" : upsert.status().message()));
+  const std::string text = LabelsString(labels);
+  const auto failed = [&](const Status& status) {
+    return Status::Error(fmt::format("{}: storing series {}: {}", db_->path(), text,
+                                     status.ok() ? "no id returned" : status.message()));
+  };
+  statements.insert.Reset();
+  statements.insert.Bind(1, text);
+  if (Status status = statements.insert.Run(); !status.ok()) return failed(status);
+  int64_t id = db_->LastInsertId();
+  if (db_->Changes() == 0) {  // stored by an earlier run
+    statements.select.Reset();
+    statements.select.Bind(1, text);
+    if (!statements.select.Step()) return failed(statements.select.status());
+    id = statements.select.Int(0);
+    statements.select.Reset();
   }
-  const int64_t id = upsert.Int(0);
-  upsert.Reset();
   ids_.emplace(ref, id);
   return id;
 }
@@ -154,15 +163,17 @@ StatusOr<FlushStats> ChunkStore::Flush(Head& head) {
   FlushStats stats;
   sqlite::Transaction transaction(*db_);
   if (!transaction.status().ok()) return transaction.status();
-  auto upsert_series = db_->Prepare(
-      "INSERT INTO series(labels) VALUES (?1) ON CONFLICT(labels) DO UPDATE SET labels = excluded.labels "
-      "RETURNING id");
+  // Not an upsert with RETURNING, whose temporary table per row made storing a new series twice
+  // as slow (the first flush stores all of them: 200 000 at the benchmark).
+  auto insert_series = db_->Prepare("INSERT OR IGNORE INTO series(labels) VALUES (?1)");
+  auto select_series = db_->Prepare("SELECT id FROM series WHERE labels = ?1");
   auto insert_chunk =
       db_->Prepare("INSERT OR REPLACE INTO chunks(series_id, min_t, max_t, data) VALUES (?1, ?2, ?3, ?4)");
   auto insert_segment = db_->Prepare("INSERT INTO open_chunks(segment, data) VALUES (?1, ?2)");
-  for (auto* statement : {&upsert_series, &insert_chunk, &insert_segment}) {
+  for (auto* statement : {&insert_series, &select_series, &insert_chunk, &insert_segment}) {
     if (!statement->ok()) return statement->status();
   }
+  SeriesStatements series_statements{*insert_series, *select_series};
   if (Status status = db_->Exec("DELETE FROM open_chunks"); !status.ok()) return status;
   std::string segment;
   int64_t segment_number = 0;
@@ -178,7 +189,7 @@ StatusOr<FlushStats> ChunkStore::Flush(Head& head) {
   const auto unknown = [this](SeriesRef ref) { return !ids_.contains(ref); };
   for (SeriesRef from = 1; from != 0;) {
     for (const auto& series : head.ChunksToFlush(from, kFlushBatch, unknown, from)) {
-      const auto id = SeriesId(series.ref, series.labels, *upsert_series);
+      const auto id = SeriesId(series.ref, series.labels, series_statements);
       if (!id.ok()) return id.status();
       for (const auto& chunk : series.closed) {
         insert_chunk->Reset();

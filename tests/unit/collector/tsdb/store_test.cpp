@@ -77,6 +77,16 @@ TEST_F(ChunkStoreTest, FlushedChunksComeBackAfterReopen) {
   const auto flushed = (*store)->Flush(restored);
   EXPECT_EQ(flushed->chunks, 0u);
   EXPECT_EQ(flushed->open_chunks, 1u);
+  // A series stored by an earlier run keeps its row: the next run finds the new sample with
+  // the series' other samples.
+  store->reset();
+  Head third;
+  auto reopened = ChunkStore::Open(Path());
+  ASSERT_TRUE(reopened.ok());
+  EXPECT_EQ((*reopened)->Load(third)->series, 2u);
+  EXPECT_EQ(All(third, a).size(), 302u);
+  EXPECT_EQ(All(third, a).back(), (Sample{303'000, 303}));
+  EXPECT_EQ(All(third, b), (std::vector<Sample>{{5000, 1.5}}));
 }
 
 TEST_F(ChunkStoreTest, RetentionKeepsSeriesWhoseOnlyDataIsAnOpenChunk) {

@@ -51,8 +51,12 @@ class ChunkStore {
 
  private:
   explicit ChunkStore(std::unique_ptr<sqlite::Database> db);
-  // The series' row id, stored through `upsert` (INSERT ... RETURNING id) on first sight.
-  StatusOr<int64_t> SeriesId(SeriesRef ref, const Labels& labels, sqlite::Statement& upsert);
+  struct SeriesStatements {
+    sqlite::Statement& insert;  // INSERT OR IGNORE of the labels
+    sqlite::Statement& select;  // the id of labels stored already
+  };
+  // The series' row id, stored on first sight.
+  StatusOr<int64_t> SeriesId(SeriesRef ref, const Labels& labels, SeriesStatements& statements);
   Status MoveOpenChunksToChunks();
 
   std::unique_ptr<sqlite::Database> db_;
