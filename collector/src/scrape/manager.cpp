@@ -87,6 +87,10 @@ void ScrapeManager::SyncTargetsLocked() {
     }
   }
   loops_ = std::move(wanted);
+  std::vector<Turn> turns;
+  turns.reserve(loops_.size());
+  for (const auto& [key, loop] : loops_) turns.push_back({loop->next, loop});
+  turns_ = decltype(turns_)(std::greater<>(), std::move(turns));
 }
 
 SteadyTime ScrapeManager::FirstScrape(const Target& target) const {
@@ -134,21 +138,22 @@ void ScrapeManager::Schedule() {
   while (!stopping_) {
     const SteadyTime now = std::chrono::steady_clock::now();
     RefreshDiscoveryLocked(now);
-    SteadyTime wake = next_discovery_;
-    for (auto& [key, loop] : loops_) {
-      if (loop->next <= now) {
-        const auto interval = loop->scraper.target().interval;
-        // Keep the phase; a turn that could not run (still scraping, or we were late) is skipped.
-        const auto behind = (now - loop->next) / interval + 1;
-        loop->next += interval * behind;
-        if (!loop->running) {
-          loop->running = true;
-          due_.push_back(loop);
-          wake_workers_.notify_one();
-        }
+    while (!turns_.empty() && turns_.top().next <= now) {
+      std::shared_ptr<Loop> loop = turns_.top().loop;
+      turns_.pop();
+      const auto interval = loop->scraper.target().interval;
+      // Keep the phase; a turn that could not run (still scraping, or we were late) is skipped.
+      const auto behind = (now - loop->next) / interval + 1;
+      loop->next += interval * behind;
+      if (!loop->running) {
+        loop->running = true;
+        due_.push_back(loop);
+        wake_workers_.notify_one();
       }
-      wake = std::min(wake, loop->next);
+      turns_.push({loop->next, std::move(loop)});
     }
+    const SteadyTime wake =
+        turns_.empty() ? next_discovery_ : std::min(next_discovery_, turns_.top().next);
     wake_scheduler_.wait_until(lock, wake);
   }
 }
