@@ -139,12 +139,24 @@ StatusOr<std::string> Collector::Start() {
   rules_.UseStore(std::move(alert_store).value());
   if (Status status = StartNotifier(); !status.ok()) return status;
   rules_.Apply(config_.rule_groups, RuleOptions());
-  rules_.Start();
   for (const auto& problem :
        scrapes_manager_.ApplyConfig(config_.scrape_configs, config_.base_directory)) {
     spdlog::warn("{}", problem);
   }
   scrapes_manager_.Start();
+  std::chrono::milliseconds longest_scrape{0};
+  for (const auto& job : config_.scrape_configs) {
+    longest_scrape = std::max(longest_scrape, job.scrape_interval + job.scrape_timeout);
+  }
+  rules_.WaitForFreshData(rules::FreshDataGate(
+      [this](int64_t since_ms) {
+        const auto targets = scrapes_manager_.Targets();
+        return std::all_of(targets.begin(), targets.end(), [&](const auto& target) {
+          return target.last.timestamp_ms >= since_ms;
+        });
+      },
+      longest_scrape.count()));
+  rules_.Start();
   if (Status status = StartEvents(); !status.ok()) return status;
   flusher_ = std::thread([this] { FlushLoop(); });
   server_ = std::make_unique<http::Server>(config_.web, router_);

@@ -131,10 +131,6 @@ alerting:
 scrape_configs:
   - job_name: demo
     static_configs: [{{targets: ["{target.address}"]}}]
-# The kill -9 check is about the queued notification; with the default 1m flush the restarted
-# collector could lose the samples the alerts fire on, resolve them at its first evaluation and
-# fire them again at its first scrape.
-storage: {{flush_interval: 1s}}
 """)
             store = os.path.join(tmp, "data")
             with h.start_collector(args.collector, config=config, storage_dir=store) as collector:

@@ -110,6 +110,7 @@ struct Dispatcher::Group {
 Dispatcher::Dispatcher(const NotifyConfig& config, DispatcherOptions options, const Clock& clock,
                        NotifyStore& store, std::function<void()> wake)
     : clock_(clock),
+      clock_steps_(clock),
       options_(std::move(options)),
       store_(store),
       wake_(std::move(wake)),
@@ -163,9 +164,21 @@ void Dispatcher::RouteAlertLocked(const NotifyAlert& alert, int64_t now) {
   }
 }
 
+void Dispatcher::FollowClockStepLocked(int64_t now) {
+  const int64_t step = clock_steps_.TakeStepMs();
+  if (step == 0) return;
+  spdlog::warn("the wall clock stepped by {} ms: alert timeouts and group flushes follow it", step);
+  const int64_t before_step = now - step;
+  for (auto& [fingerprint, alert] : alerts_) {
+    if (alert.ends_at_ms > before_step) alert.ends_at_ms += step;
+  }
+  for (auto& [key, group] : groups_) group->next_flush_ms += step;
+}
+
 void Dispatcher::Put(const std::vector<NotifyAlert>& alerts) {
   std::lock_guard lock(mutex_);
   const int64_t now = UnixMillis(clock_);
+  FollowClockStepLocked(now);
   for (NotifyAlert alert : alerts) {
     if (alert.ends_at_ms == 0) alert.ends_at_ms = now + options_.resolve_timeout_ms;
     const uint64_t fingerprint = Fingerprint(alert.labels);
@@ -191,6 +204,7 @@ bool Dispatcher::SilencedLocked(const Labels& labels, int64_t now,
 int64_t Dispatcher::Flush() {
   std::lock_guard lock(mutex_);
   const int64_t now = UnixMillis(clock_);
+  FollowClockStepLocked(now);
   std::vector<Labels> firing;
   for (const auto& [fingerprint, alert] : alerts_) {
     if (!alert.ResolvedAt(now)) firing.push_back(alert.labels);

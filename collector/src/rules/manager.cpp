@@ -22,6 +22,7 @@ RuleManager::RuleManager(tsdb::Head& head, const promql::Engine& engine, const C
     : head_(head),
       engine_(engine),
       clock_(clock),
+      clock_steps_(clock),
       evaluations_(prometheus::BuildCounter()
                        .Name("mingus_collector_rule_group_evaluations_total")
                        .Help("Evaluations of each rule group.")
@@ -102,10 +103,16 @@ void RuleManager::SetAlertSink(AlertSink sink) {
   sink_ = std::move(sink);
 }
 
+void RuleManager::WaitForFreshData(FreshDataGate gate) {
+  std::lock_guard lock(mutex_);
+  fresh_data_ = std::move(gate);
+}
+
 void RuleManager::Start() {
   std::lock_guard lock(mutex_);
   if (thread_.joinable()) return;
   stopping_ = false;
+  if (fresh_data_) fresh_data_->Close(UnixMillis(clock_));
   thread_ = std::thread([this] { Loop(); });
 }
 
@@ -149,13 +156,23 @@ void RuleManager::EvaluateAllAt(int64_t t_ms) {
   for (const auto& group : groups) EvalGroup(*group, t_ms);
 }
 
+void RuleManager::FollowClockStepLocked(int64_t now) {
+  const int64_t step = clock_steps_.TakeStepMs();
+  if (step == 0) return;
+  spdlog::warn("the wall clock stepped by {} ms: rule evaluations follow it{}", step,
+               fresh_data_ ? " and wait for fresh scrapes" : "");
+  for (auto& scheduled : groups_) scheduled.next_ms += step;
+  if (fresh_data_) fresh_data_->Close(now);
+}
+
 void RuleManager::Loop() {
   std::unique_lock lock(mutex_);
   while (!stopping_) {
+    const int64_t now = UnixMillis(clock_);
+    FollowClockStepLocked(now);
     auto due = std::min_element(
         groups_.begin(), groups_.end(),
         [](const Scheduled& a, const Scheduled& b) { return a.next_ms < b.next_ms; });
-    const int64_t now = UnixMillis(clock_);
     if (due == groups_.end() || due->next_ms > now) {
       const int64_t wait = due == groups_.end() ? 60'000 : due->next_ms - now;
       wake_.wait_for(lock, std::chrono::milliseconds(wait));
@@ -165,6 +182,7 @@ void RuleManager::Loop() {
     const int64_t interval = std::max<int64_t>(due->group->interval().count(), 1);
     // Keep the phase; turns missed while busy are skipped, as in Prometheus.
     due->next_ms += interval * ((now - t_ms) / interval + 1);
+    if (fresh_data_ && !fresh_data_->Admits(t_ms, now)) continue;
     std::shared_ptr<RuleGroup> group = due->group;
     lock.unlock();
     EvalGroup(*group, t_ms);

@@ -159,6 +159,29 @@ TEST_F(DispatcherTest, ResolvedAlertsAreSentOnceWhereSendResolvedAsks) {
   EXPECT_THAT(Sent(), IsEmpty());
 }
 
+TEST_F(DispatcherTest, AStepOfTheWallClockNeitherResolvesNorDelays) {
+  NotifyAlert slow = Alert("Slow", "a:1");
+  slow.ends_at_ms = Now() + 60'000;  // valid for a minute, as one evaluated every 15s
+  Step(seconds(0), {slow});
+  Step(seconds(30));
+  EXPECT_THAT(Sent(), ElementsAre("team: +Slow/a:1"));
+  // Forward past the alert's end and the group's next flush: a flush before the evaluator's
+  // next update would take the alert for resolved, and the update would fire it again.
+  clock_.StepWall(seconds(300));
+  Step(seconds(1));
+  for (int i = 0; i < 24; ++i) Step(seconds(15), {Alert("Slow", "a:1")});
+  EXPECT_THAT(Sent(), IsEmpty());
+  Step(seconds(0), {Resolved(Alert("Slow", "a:1"))});
+  Step(minutes(5));
+  EXPECT_THAT(Sent(), ElementsAre("team: -Slow/a:1"));
+
+  // Backwards: a new group still waits group_wait, not an hour and group_wait.
+  Step(seconds(0), {Alert("Disk", "b:1")});
+  clock_.StepWall(-std::chrono::hours(1));
+  Step(seconds(30));
+  EXPECT_THAT(Sent(), ElementsAre("team: +Disk/b:1"));
+}
+
 TEST_F(DispatcherTest, FiringCriticalAlertInhibitsHighOnTheSameInstance) {
   Step(seconds(0), {Alert("Down", "a:1", "critical"), Alert("Slow", "a:1", "high"),
                     Alert("Slow", "b:1", "high")});

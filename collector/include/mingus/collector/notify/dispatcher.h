@@ -97,8 +97,14 @@ class Dispatcher {
   // written is still notified once writes succeed. True when a notification was enqueued.
   bool StoreDecidedLocked();
   bool SilencedLocked(const Labels& labels, int64_t now, std::vector<std::string>* by) const;
+  // After a step of the wall clock, moves what is timed relative to now (the ends of alerts
+  // that only time out, the next flush of each group) by the step, so that a step resolves
+  // nothing and neither hurries nor holds back a flush. Silences keep their times: they are
+  // set by the clock.
+  void FollowClockStepLocked(int64_t now);
 
   const Clock& clock_;
+  ClockStepWatch clock_steps_;
   DispatcherOptions options_;
   NotifyStore& store_;
   std::function<void()> wake_;

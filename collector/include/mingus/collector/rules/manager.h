@@ -10,12 +10,14 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "mingus/collector/promql/engine.h"
 #include "mingus/collector/rules/alert_store.h"
+#include "mingus/collector/rules/fresh_data_gate.h"
 #include "mingus/collector/rules/group.h"
 #include "mingus/common/clock.h"
 
@@ -43,6 +45,9 @@ class RuleManager {
   // alerts.db, unless the collector was down longer than the outage tolerance.
   void Apply(std::vector<GroupDefinition> definitions, const GroupOptions& options);
   void SetAlertSink(AlertSink sink);
+  // From Start() on, and after each step of the wall clock, evaluations wait for fresh
+  // scrapes (see FreshDataGate). Without this they never wait.
+  void WaitForFreshData(FreshDataGate gate);
   void Start();
   void Stop();
 
@@ -57,12 +62,17 @@ class RuleManager {
     int64_t next_ms = 0;
   };
   void Loop();
+  // Moves the schedule with a step of the wall clock, so that a step back does not stop the
+  // rules for its length, and closes the gate.
+  void FollowClockStepLocked(int64_t now);
   void EvalGroup(RuleGroup& group, int64_t t_ms);
   int64_t FirstEvaluation(const RuleGroup& group) const;
 
   tsdb::Head& head_;
   const promql::Engine& engine_;
   const Clock& clock_;
+  ClockStepWatch clock_steps_;
+  std::optional<FreshDataGate> fresh_data_;
   std::unique_ptr<AlertStore> store_;
   std::map<std::string, AlertStore::SavedGroup> saved_;  // consumed as groups first appear
   prometheus::Family<prometheus::Counter>& evaluations_;
