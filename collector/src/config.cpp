@@ -151,27 +151,21 @@ void ReadEvents(MapReader& top, const std::vector<ScrapeConfig>& scrape_configs,
   }
   reader.Read("batch_limit", events.batch_limit, 1, 10'000);
   reader.Read("concurrency", events.concurrency, 1, 256);
-  reader.Read("max_backoff", events.max_backoff);
-  // Defaults below a longer interval or retention written in the file follow it up.
-  if (!given("max_backoff"))
-    events.max_backoff = std::max(events.max_backoff, events.pull_interval);
-  reader.Check("max_backoff",
-               events.max_backoff >= events.pull_interval
-                   ? OkStatus()
-                   : Status::Error(fmt::format("{} is less than pull_interval {}",
-                                               FormatDuration(events.max_backoff),
-                                               FormatDuration(events.pull_interval))));
+  // A default below the longer interval or retention it must cover, written in the file,
+  // follows it up; a value written below it is refused.
+  const auto at_least = [&](const char* key, std::chrono::milliseconds& value,
+                            const char* floor_key, std::chrono::milliseconds floor) {
+    reader.Read(key, value);
+    if (!given(key)) value = std::max(value, floor);
+    reader.Check(key, value >= floor ? OkStatus()
+                                     : Status::Error(fmt::format("{} is less than {} {}",
+                                                                 FormatDuration(value), floor_key,
+                                                                 FormatDuration(floor))));
+  };
+  at_least("max_backoff", events.max_backoff, "pull_interval", events.pull_interval);
   reader.Read("retention", events.retention);
   positive("retention", events.retention);
-  reader.Read("rollup_retention", events.rollup_retention);
-  if (!given("rollup_retention"))
-    events.rollup_retention = std::max(events.rollup_retention, events.retention);
-  reader.Check("rollup_retention",
-               events.rollup_retention >= events.retention
-                   ? OkStatus()
-                   : Status::Error(fmt::format("{} is less than retention {}",
-                                               FormatDuration(events.rollup_retention),
-                                               FormatDuration(events.retention))));
+  at_least("rollup_retention", events.rollup_retention, "retention", events.retention);
   reader.Read("max_future_skew", events.max_future_skew);
   reader.Check("max_future_skew", events.max_future_skew.count() >= 0
                                       ? OkStatus()
