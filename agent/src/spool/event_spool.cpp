@@ -174,6 +174,12 @@ Status EventSpool::FlushLocked() {
   const Status status = WriteAll(fd_, buffer_);
   if (!status.ok()) {
     write_errors_.fetch_add(1, std::memory_order_relaxed);
+    // A write cut short (a full disk) left the start of the buffer in the file: cut it off,
+    // so that the retry writes each record once and whole.
+    if (::ftruncate(fd_, static_cast<off_t>(segments_.rbegin()->second)) != 0) {
+      return Status::Error(fmt::format("{}; truncating the segment after it: {}", status.message(),
+                                       std::strerror(errno)));
+    }
     return status;
   }
   segments_.rbegin()->second += buffer_.size();

@@ -1,6 +1,9 @@
 #include "mingus/agent/spool/event_spool.h"
 
+#include <sys/resource.h>
+
 #include <algorithm>
+#include <csignal>
 #include <filesystem>
 #include <fstream>
 #include <thread>
@@ -22,17 +25,25 @@ class EventSpoolTest : public ::testing::Test {
     std::filesystem::remove_all(dir_);
   }
   void TearDown() override { std::filesystem::remove_all(dir_); }
-  std::unique_ptr<EventSpool> Open(uint64_t segment_bytes = 1 << 20, uint64_t max_bytes = 1 << 30) {
+  std::unique_ptr<EventSpool> Open(uint64_t segment_bytes = 1 << 20, uint64_t max_bytes = 1 << 30,
+                                   uint64_t buffer_bytes = 0) {
     auto spool = EventSpool::Open({.directory = dir_,
                                    .segment_bytes = segment_bytes,
                                    .max_bytes = max_bytes,
-                                   .buffer_bytes = 0});
+                                   .buffer_bytes = buffer_bytes});
     EXPECT_TRUE(spool.ok()) << spool.message();
     return std::move(spool).value();
   }
   static void AppendEvent(EventSpool& spool, int n) {
     spool.Append(R"({"type":"cache","cache":"c)" + std::to_string(n) + R"(","result":"hit"})",
                  kReceivedMs);
+  }
+  uint64_t SegmentBytes() const {
+    uint64_t total = 0;
+    for (const auto& entry : std::filesystem::directory_iterator(dir_)) {
+      if (entry.path().extension() == ".seg") total += entry.file_size();
+    }
+    return total;
   }
   size_t SegmentCount() const {
     return static_cast<size_t>(std::count_if(
@@ -102,6 +113,34 @@ TEST_F(EventSpoolTest, ARecordCutShortByACrashIsRemoved) {
   const auto batch = spool->Read(0, 100);
   ASSERT_EQ(batch->records.size(), 3u);
   EXPECT_THAT(batch->records[2], HasSubstr(R"("cache":"c3")"));
+}
+
+TEST_F(EventSpoolTest, AWriteCutShortByAFullDiskIsWrittenOnceWhenSpaceReturns) {
+  auto spool = Open(1 << 20, 1 << 30, 1 << 20);
+  for (int n = 1; n <= 3; ++n) AppendEvent(*spool, n);
+  {
+    // The file may grow by 30 bytes: the flush writes that much of the first record, then fails
+    // as on a full disk (RLIMIT_FSIZE, SIGXFSZ ignored).
+    rlimit saved{};
+    getrlimit(RLIMIT_FSIZE, &saved);
+    rlimit full = saved;
+    full.rlim_cur = SegmentBytes() + 30;
+    setrlimit(RLIMIT_FSIZE, &full);
+    const auto handler = std::signal(SIGXFSZ, SIG_IGN);
+    EXPECT_FALSE(spool->Flush().ok());
+    setrlimit(RLIMIT_FSIZE, &saved);
+    std::signal(SIGXFSZ, handler);
+  }
+  ASSERT_TRUE(spool->Flush().ok());
+  std::vector<std::string> expected;
+  for (int n = 1; n <= 3; ++n) {
+    expected.push_back(fmt::format(
+        R"({{"cursor":{},"received":{},"event":{{"type":"cache","cache":"c{}","result":"hit"}}}})",
+        n, kReceivedMs, n));
+  }
+  EXPECT_EQ(spool->Read(0, 100)->records, expected);
+  spool.reset();
+  EXPECT_EQ(Open()->Read(0, 100)->records, expected);
 }
 
 TEST_F(EventSpoolTest, SegmentsRotateAndTheOldestGoFirstWhenFull) {
