@@ -12,6 +12,7 @@
 namespace mingus::collector::tsdb {
 namespace {
 
+using ::testing::Each;
 using ::testing::HasSubstr;
 
 class ChunkStoreTest : public ::testing::Test {
@@ -117,6 +118,25 @@ TEST_F(ChunkStoreTest, RetentionDeletesOldChunks) {
   ASSERT_TRUE((*store)->DeleteBefore(1000).ok());
   Head empty;
   EXPECT_EQ((*store)->Load(empty)->series, 0u);
+}
+
+TEST_F(ChunkStoreTest, ASeriesThatLeftTheHeadWithOnlyAnOpenChunkIsForgotten) {
+  Head head;
+  head.Append(head.GetOrCreate(L("brief", "1")), 10, 1);
+  head.Append(head.GetOrCreate(L("kept", "1")), 5000, 1);
+  auto store = ChunkStore::Open(Path());
+  ASSERT_TRUE((*store)->Flush(head).ok());  // both stored, with open chunks only
+  ASSERT_TRUE((*store)->DeleteBefore(1000).ok());
+  head.Truncate(1000);  // brief's only chunk was open: it leaves the head without being closed
+  ASSERT_TRUE((*store)->Flush(head).ok());
+  ASSERT_TRUE((*store)->DeleteBefore(1000).ok());
+  auto db = sqlite::Database::Open(Path());
+  ASSERT_TRUE(db.ok());
+  auto labels = (*db)->Prepare("SELECT labels FROM series");
+  std::vector<std::string> stored;
+  while (labels->Step()) stored.emplace_back(labels->Text(0));
+  EXPECT_EQ(stored.size(), 1u);
+  EXPECT_THAT(stored, Each(HasSubstr("kept")));
 }
 
 TEST_F(ChunkStoreTest, ACorruptFileIsMovedAsideNotDropped) {

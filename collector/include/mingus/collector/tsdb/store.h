@@ -62,6 +62,7 @@ class ChunkStore {
   std::unique_ptr<sqlite::Database> db_;
   boost::unordered_flat_map<SeriesRef, int64_t> ids_;  // head series -> series.id
   boost::unordered_flat_set<int64_t> open_ids_;        // series.id of the open chunks last flushed
+  std::vector<int64_t> no_longer_open_;  // in open_ids_ once, not since: DeleteBefore looks at them
 };
 
 }  // namespace mingus::collector::tsdb
