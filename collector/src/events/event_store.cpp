@@ -421,7 +421,8 @@ FROM events e JOIN distinct_days_cursor c ON e.agent_id = c.agent_id AND e.curso
                       [&](std::string_view type, std::string_view key, std::string_view ident,
                           std::string_view value) {
                         if (failed.ok())
-                          failed = See(*read, {Kind(type, key, ident), value}, day, nullptr);
+                          failed =
+                              See(*read, {Kind(type, key, ident), value}, day, nullptr).status();
                       });
     }
     if (!failed.ok()) return failed;
@@ -431,10 +432,11 @@ FROM events e JOIN distinct_days_cursor c ON e.agent_id = c.agent_id AND e.curso
   }
 
   // Adds the day of an event to one of its keys (read with `read`, kReadDays, when not in
-  // memory), and to `changes` what that changes in daily_distinct. Each event's keys come
-  // straight here (after Replay): gathering a pull's keys first cost a second map of strings.
-  Status See(sqlite::Statement& read, const DistinctKeyView& key, int32_t day,
-             std::map<DistinctDay, int64_t>* changes) {
+  // memory), and to `changes` what that changes in daily_distinct; returns the first day the
+  // key was seen. Each event's keys come straight here (after Replay): gathering a pull's keys
+  // first cost a second map of strings.
+  StatusOr<int32_t> See(sqlite::Statement& read, const DistinctKeyView& key, int32_t day,
+                        std::map<DistinctDay, int64_t>* changes) {
     auto found = Find(read, key);
     if (!found.ok()) return found.status();
     Entry& entry = **found;
@@ -444,7 +446,7 @@ FROM events e JOIN distinct_days_cursor c ON e.agent_id = c.agent_id AND e.curso
       entry.dirty = true;
       ++dirty_;
     }
-    return OkStatus();
+    return entry.days.front();
   }
 
   // Adds a pull's changes (See) to daily_distinct.
@@ -594,22 +596,32 @@ struct PullRollups {
                   sqlite::Statement& read_days) {
     std::string day = DayOf(time_ms);
     const auto day_number = static_cast<int32_t>(time_ms / kDayMs);  // within retention: >= 0
-    if (!e.user_id.empty()) {
-      ++users[{day, std::string(e.user_id)}];
-      const auto [seen, added] = first_seen.emplace(e.user_id, time_ms);
-      if (!added) seen->second = std::min(seen->second, time_ms);
-    }
     Status status;
+    bool user_seen_before = false;  // on an earlier day
     ForEachDistinct(
         wire::EventTypeName(e.type), e.type == EventType::kEngagement ? e.action : e.feature,
         e.user_id, e.session_id,
         [&](std::string_view type, std::string_view key, std::string_view ident,
             std::string_view value) {
-          if (status.ok())
-            status = distinct_days.See(read_days, {distinct_days.Kind(type, key, ident), value},
-                                       day_number, &distinct);
+          if (!status.ok()) return;
+          const auto first_day = distinct_days.See(
+              read_days, {distinct_days.Kind(type, key, ident), value}, day_number, &distinct);
+          if (!first_day.ok()) {
+            status = first_day.status();
+            return;
+          }
+          if (type.empty()) user_seen_before = *first_day < day_number;
         });
     if (!status.ok()) return status;
+    if (!e.user_id.empty()) {
+      ++users[{day, std::string(e.user_id)}];
+      // A user seen on an earlier day has an earlier first_ms in users, or in first_seen when
+      // that day came in this pull: only the others need the row looked up (most of them).
+      if (!user_seen_before) {
+        const auto [seen, added] = first_seen.emplace(e.user_id, time_ms);
+        if (!added) seen->second = std::min(seen->second, time_ms);
+      }
+    }
     if (e.type == EventType::kFeedback && e.rating) {
       const int sentiment = e.comment.empty() ? 0 : SentimentScore(e.comment);
       FeedbackSums& sums = feedback[{day, std::string(e.kind), *e.rating, sentiment}];

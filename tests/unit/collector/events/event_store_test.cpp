@@ -454,6 +454,11 @@ GROUP BY 1, 2, 3, 4, 5 ORDER BY 1, 2, 3, 4, 5)");
   EXPECT_EQ(Rows("SELECT day, user_id, events FROM daily_users ORDER BY 1, 2"),
             Rows("SELECT date(time_ms / 1000, 'unixepoch'), user_id, count(*) FROM events "
                  "WHERE user_id IS NOT NULL GROUP BY 1, 2 ORDER BY 1, 2"));
+  // Registrations: each user's first event, though most events of a user (those after a day
+  // already seen) no longer look their row up.
+  EXPECT_EQ(Rows("SELECT user_id, first_ms, first_day FROM users ORDER BY 1"),
+            Rows("SELECT user_id, min(time_ms), date(min(time_ms) / 1000, 'unixepoch') "
+                 "FROM events WHERE user_id IS NOT NULL GROUP BY 1 ORDER BY 1"));
   // "great" scores 1, "slow and buggy" -2, "not bad" 1 (docs/insights.md).
   EXPECT_EQ(Rows("SELECT day, kind, rating, sum(responses), sum(comments), "
                  "sum(comments * sentiment) FROM daily_feedback GROUP BY 1, 2, 3 ORDER BY 1, 2, 3"),
