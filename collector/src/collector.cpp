@@ -27,7 +27,8 @@ constexpr std::string_view kAlertStoreFile = "alerts.db";
 events::StoreOptions EventStoreOptions(const events::EventsConfig& config) {
   return {.retention = config.retention,
           .rollup_retention = config.rollup_retention,
-          .max_future_skew = config.max_future_skew};
+          .max_future_skew = config.max_future_skew,
+          .distinct_cache = static_cast<size_t>(config.distinct_cache)};
 }
 
 prometheus::Counter& AddCounter(prometheus::Registry& registry, const std::string& name,

@@ -170,6 +170,7 @@ void ReadEvents(MapReader& top, const std::vector<ScrapeConfig>& scrape_configs,
   reader.Check("max_future_skew", events.max_future_skew.count() >= 0
                                       ? OkStatus()
                                       : Status::Error("must not be negative"));
+  reader.Read("distinct_cache", events.distinct_cache, 0, 100'000'000);
   reader.Finish();
 }
 

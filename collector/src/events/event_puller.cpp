@@ -370,6 +370,13 @@ void EventPuller::AppendFamilies(std::vector<prometheus::MetricFamily>& out) con
                          "Bytes of business_intelligence.db and its write-ahead log.",
                          MetricType::Gauge),
       static_cast<double>(store_.DiskBytes()));
+  metrics::AddSample(
+      metrics::AddFamily(
+          out, "mingus_collector_events_distinct_cache_entries",
+          "Users and sessions whose days seen are held in memory (events.distinct_cache "
+          "bounds them).",
+          MetricType::Gauge),
+      static_cast<double>(store_.DistinctCacheEntries()));
   auto& cursor = metrics::AddFamily(
       out, "mingus_collector_events_cursor",
       "The last cursor of each agent's spool that is stored (or set aside).", MetricType::Gauge);

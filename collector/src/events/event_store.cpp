@@ -471,6 +471,7 @@ FROM events e JOIN distinct_days_cursor c ON e.agent_id = c.agent_id AND e.curso
   }
 
   bool WriteBackDue(size_t capacity) const { return dirty_ >= capacity / 2; }
+  size_t size() const { return entries_.size(); }
 
   // Writes what is dirty to distinct_days and moves distinct_days_cursor to the agents'
   // cursors, in the caller's transaction (with the cursors it moves).
@@ -959,6 +960,7 @@ StatusOr<StoreResult> EventStore::Store(const std::string& agent, const std::str
   } else {
     distinct_->Forget();  // rolled back: the days it added in memory were not stored
   }
+  distinct_entries_ = distinct_->size();
   return result;
 }
 
@@ -1173,6 +1175,7 @@ Status EventStore::ForgetDistinctDays(int64_t before_day, uint64_t& deleted) {
       return transaction.Commit();
     }();
     distinct_->Forget();
+    distinct_entries_ = 0;
     if (!status.ok()) return status;
   }
   return OkStatus();

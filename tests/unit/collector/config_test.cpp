@@ -113,6 +113,7 @@ TEST(CollectorConfig, EventsPullFromTheAgentJobByDefault) {
   EXPECT_EQ(agent.events.batch_limit, 5'000);
   EXPECT_EQ(agent.events.retention, milliseconds(90ll * 86'400'000));
   EXPECT_EQ(agent.events.rollup_retention, milliseconds(400ll * 86'400'000));
+  EXPECT_EQ(agent.events.distinct_cache, 500'000);
   const CollectorConfig off = ParseCollectorConfig(
       "scrape_configs: [{job_name: mingus-agent}]\nevents: {jobs: []}\n", "collector.yaml", {});
   EXPECT_TRUE(off.events.jobs.empty());
@@ -128,6 +129,7 @@ events:
   concurrency: 16
   retention: 500d
   max_future_skew: 10m
+  distinct_cache: 0
 )",
                                                       "collector.yaml", {});
   EXPECT_EQ(config.events.jobs, (std::vector<std::string>{"web", "api"}));
@@ -138,6 +140,7 @@ events:
   EXPECT_EQ(config.events.retention, milliseconds(500ll * 86'400'000));
   EXPECT_EQ(config.events.rollup_retention, config.events.retention);  // default raised to it
   EXPECT_EQ(config.events.max_future_skew, milliseconds(600'000));
+  EXPECT_EQ(config.events.distinct_cache, 0);
   const CollectorConfig slow =
       ParseCollectorConfig("events: {jobs: [], pull_interval: 10m}\n", "collector.yaml", {});
   EXPECT_EQ(slow.events.max_backoff, milliseconds(600'000));  // default raised to the interval
@@ -168,6 +171,10 @@ TEST(CollectorConfig, BadEventsSectionsAreRefusedWithLineAndKey) {
   EXPECT_THAT(ErrorOf(jobs + "events: {retention: soon}\n"), HasSubstr("events.retention"));
   EXPECT_THAT(ErrorOf(jobs + "events: {max_future_skew: -1h}\n"),
               HasSubstr("events.max_future_skew"));
+  EXPECT_THAT(ErrorOf(jobs + "events: {distinct_cache: -1}\n"),
+              HasSubstr("events.distinct_cache: -1 is out of range [0, 100000000]"));
+  EXPECT_THAT(ErrorOf(jobs + "events: {distinct_cache: 1e6}\n"),
+              HasSubstr("events.distinct_cache"));
 }
 
 TEST(CollectorConfig, ShippedFileLoadsAndDocumentsTheDefaults) {
@@ -196,6 +203,7 @@ TEST(CollectorConfig, ShippedFileLoadsAndDocumentsTheDefaults) {
   EXPECT_EQ(shipped.events.retention, with_agent.events.retention);
   EXPECT_EQ(shipped.events.rollup_retention, with_agent.events.rollup_retention);
   EXPECT_EQ(shipped.events.max_future_skew, with_agent.events.max_future_skew);
+  EXPECT_EQ(shipped.events.distinct_cache, with_agent.events.distinct_cache);
   ASSERT_EQ(shipped.scrape_configs.size(), 2u);
   EXPECT_EQ(shipped.scrape_configs[0].static_configs[0].targets,
             std::vector<std::string>{"127.0.0.1:9110"});

@@ -332,6 +332,28 @@ TEST_F(EventStoreTest, RetentionForgetsInChunksWhoWasNotSeenSince) {
   EXPECT_EQ(Count("SELECT count(DISTINCT last_day) FROM distinct_days"), 1);
 }
 
+// The days seen of users and sessions stay in memory up to distinct_cache; beyond it, those
+// written back go (sessions first) down to half of it, so memory stays bounded whatever comes.
+TEST_F(EventStoreTest, TheDistinctCacheKeepsNoMoreThanItsBound) {
+  std::vector<std::string> lines;
+  for (int user = 0; user < 10; ++user) {
+    lines.push_back(Line(lines.size() + 1, now_ms(),
+                         fmt::format(R"({{"type":"engagement","user_id":"u{}","action":"a",)"
+                                     R"("session_id":"s{}"}})",
+                                     user, user)));
+  }
+  // Each event has three keys: its user, its user for the action, its session for the action.
+  for (const auto& [cache, held] : {std::pair{size_t{500'000}, size_t{30}}, {8, 4}, {0, 0}}) {
+    options_.distinct_cache = cache;
+    Reopen();
+    EXPECT_EQ(store_->DistinctCacheEntries(), 0u);
+    Store("a:" + std::to_string(cache), lines, lines.size());
+    EXPECT_EQ(store_->DistinctCacheEntries(), held) << "distinct_cache " << cache;
+    EXPECT_THAT(Rows("SELECT idents FROM daily_distinct WHERE ident = 'session' AND key = 'a'"),
+                ElementsAre("10"));
+  }
+}
+
 // Random events of every type over several days, stored in batches (some pulled twice); the
 // rollups must be what plain SQL over the raw events says. The days seen of few users and
 // sessions stay in memory, so they are written back and dropped every few pulls; and the store is

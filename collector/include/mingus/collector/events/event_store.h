@@ -1,6 +1,7 @@
 #pragma once
 
 #include <array>
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <map>
@@ -142,6 +143,9 @@ class EventStore {
   void SetOptions(const StoreOptions& options);
   // The file and its write-ahead log.
   uint64_t DiskBytes() const;
+  // Users and sessions whose days seen are in memory (at most about StoreOptions::distinct_cache
+  // and one pull's); read without waiting for a store.
+  size_t DistinctCacheEntries() const { return distinct_entries_; }
   const std::string& moved_aside() const { return db_->moved_aside(); }
   const std::string& path() const { return db_->path(); }
 
@@ -161,6 +165,7 @@ class EventStore {
   const Clock& clock_;
   wire::JsonEventParser parser_;
   std::unique_ptr<DistinctDays> distinct_;  // distinct_days in memory; uses db_
+  std::atomic<size_t> distinct_entries_{0};  // distinct_'s size after the last store
 };
 
 }  // namespace mingus::collector::events

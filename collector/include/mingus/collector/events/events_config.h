@@ -36,6 +36,9 @@ struct EventsConfig {
   // An event whose `ts` is further ahead of the collector's clock than this is set aside
   // (reason future_timestamp).
   std::chrono::milliseconds max_future_skew{60 * 60'000};
+  // Users and sessions whose days seen are kept in memory (a hundred bytes or so each; those
+  // not in memory are read from distinct_days, a random page read each): 0 keeps none.
+  int64_t distinct_cache = 500'000;
 };
 
 // The longest report (days=N) the rollups answer: rollup_retention in whole days, at least 1.
