@@ -146,10 +146,6 @@ StatusOr<std::string> Collector::Start() {
     spdlog::warn("{}", problem);
   }
   scrapes_manager_.Start();
-  std::chrono::milliseconds longest_scrape{0};
-  for (const auto& job : config_.scrape_configs) {
-    longest_scrape = std::max(longest_scrape, job.scrape_interval + job.scrape_timeout);
-  }
   rules_.WaitForFreshData(rules::FreshDataGate(
       [this](int64_t since_ms) {
         const auto targets = scrapes_manager_.Targets();
@@ -157,7 +153,7 @@ StatusOr<std::string> Collector::Start() {
           return target.last.timestamp_ms >= since_ms;
         });
       },
-      longest_scrape.count()));
+      [this] { return scrapes_manager_.LongestTurn().count(); }));
   rules_.Start();
   if (Status status = StartEvents(); !status.ok()) return status;
   flusher_ = std::thread([this] { FlushLoop(); });

@@ -192,4 +192,13 @@ std::vector<TargetStatus> ScrapeManager::Targets() const {
   return out;
 }
 
+std::chrono::milliseconds ScrapeManager::LongestTurn() const {
+  std::lock_guard lock(mutex_);
+  std::chrono::milliseconds longest{0};
+  for (const auto& [name, job] : jobs_) {
+    longest = std::max(longest, job.config.scrape_interval + job.config.scrape_timeout);
+  }
+  return longest;
+}
+
 }  // namespace mingus::collector::scrape

@@ -11,8 +11,10 @@ constexpr int64_t S(int64_t seconds) { return seconds * 1000; }
 class FreshDataGateTest : public ::testing::Test {
  protected:
   // Every target's last scrape started at `scraped_at_`.
-  FreshDataGate gate_{[this](int64_t since_ms) { return scraped_at_ >= since_ms; }, S(25)};
+  FreshDataGate gate_{[this](int64_t since_ms) { return scraped_at_ >= since_ms; },
+                      [this] { return longest_; }};
   int64_t scraped_at_ = S(0);
+  int64_t longest_ = S(25);
 };
 
 TEST_F(FreshDataGateTest, OpenUntilClosed) { EXPECT_TRUE(gate_.Admits(S(10), S(10))); }
@@ -34,6 +36,14 @@ TEST_F(FreshDataGateTest, ATargetThatIsNeverScrapedHoldsTheRulesForTheLongestWai
   gate_.Close(S(100));
   EXPECT_FALSE(gate_.Admits(S(120), S(124)));
   EXPECT_TRUE(gate_.Admits(S(125), S(125)));
+}
+
+TEST_F(FreshDataGateTest, TheLongestWaitFollowsAReload) {
+  gate_.Close(S(100));
+  longest_ = S(60);  // a reload made the scrapes slower
+  EXPECT_FALSE(gate_.Admits(S(125), S(125)));
+  EXPECT_FALSE(gate_.Admits(S(155), S(159)));
+  EXPECT_TRUE(gate_.Admits(S(160), S(160)));
 }
 
 TEST_F(FreshDataGateTest, ClosingAgainWaitsForNewScrapes) {

@@ -44,6 +44,9 @@ class ScrapeManager {
   void Stop();
 
   std::vector<TargetStatus> Targets() const;
+  // The longest scrape_interval + scrape_timeout of the jobs: by then every target that answers
+  // has been scraped.
+  std::chrono::milliseconds LongestTurn() const;
 
  private:
   struct Loop;
