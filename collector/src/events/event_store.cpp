@@ -88,11 +88,9 @@ CREATE TABLE IF NOT EXISTS events (
   UNIQUE (agent_id, cursor)
 );
 CREATE INDEX IF NOT EXISTS events_by_time ON events (time_ms);
--- Only the types some reader reads raw by time (the UX report, the database optimizer's digests):
--- an index of every type cost each stored event an insert for nothing.
+-- Only the types some reader reads raw by time (the database optimizer's digests): an index of
+-- every type cost each stored event an insert for nothing.
 DROP INDEX IF EXISTS events_by_type_time;
-CREATE INDEX IF NOT EXISTS interactions_by_time ON events (time_ms) WHERE type = 'interaction';
-CREATE INDEX IF NOT EXISTS experiments_by_time ON events (time_ms) WHERE type = 'experiment';
 CREATE INDEX IF NOT EXISTS db_events_by_time ON events (time_ms) WHERE type = 'db';
 CREATE TABLE IF NOT EXISTS rejected_events (
   agent_id INTEGER NOT NULL,
@@ -185,6 +183,42 @@ CREATE INDEX IF NOT EXISTS negative_comments_by_score ON negative_comments (scor
 )",
                      fields);
 }
+
+// The UX report's inputs, copied from the events as they are stored: narrow rows in time order,
+// so that a period is one run of contiguous pages. Read from the wide `events` rows, of which a
+// tenth were interactions, 30 days at 10 million events cost a page read per row (4.8 s). `seq`
+// is the event's rowid, the order stored, which breaks ties in time. A store written before
+// them gets them filled from its events, in one transaction with their creation; the partial
+// indexes of events by time that the report read through go.
+constexpr std::string_view kUxTables = R"(
+CREATE TABLE ux_interactions (
+  time_ms INTEGER NOT NULL,
+  seq INTEGER NOT NULL,
+  user_id TEXT,                            -- the event's fields, NULL when it has none
+  session_id TEXT,
+  event_type TEXT,
+  element_id TEXT,
+  page_url TEXT,
+  PRIMARY KEY (time_ms, seq)
+) WITHOUT ROWID;
+CREATE TABLE ux_experiments (
+  time_ms INTEGER NOT NULL,
+  seq INTEGER NOT NULL,
+  experiment TEXT,
+  variant TEXT,
+  user_id TEXT,
+  conversion INTEGER NOT NULL,             -- 1 for a conversion, 0 for an exposure
+  PRIMARY KEY (time_ms, seq)
+) WITHOUT ROWID;
+INSERT INTO ux_interactions
+SELECT time_ms, rowid, user_id, session_id, event_type, element_id, page_url FROM events
+WHERE type = 'interaction';
+INSERT INTO ux_experiments
+SELECT time_ms, rowid, experiment, variant, user_id, event = 'conversion' FROM events
+WHERE type = 'experiment';
+DROP INDEX IF EXISTS interactions_by_time;
+DROP INDEX IF EXISTS experiments_by_time;
+)";
 
 std::string InsertEventSql() {
   std::string columns = "agent_id, cursor, time_ms, received_ms, type";
@@ -785,7 +819,21 @@ StatusOr<std::unique_ptr<EventStore>> EventStore::Open(const std::string& path,
                                                        StoreOptions options, const Clock& clock) {
   auto db = sqlite::Database::Open(path);
   if (!db.ok()) return db.status();
+  bool ux_tables_missing = false;
+  {  // the statement ends here: a pending read of sqlite_master would lock out DROP INDEX
+    auto ux_tables =
+        (*db)->Prepare("SELECT count(*) FROM sqlite_master WHERE name = 'ux_interactions'");
+    if (!ux_tables.ok()) return ux_tables.status();
+    ux_tables_missing = ux_tables->Step() && ux_tables->Int(0) == 0;
+    if (!ux_tables->status().ok()) return ux_tables->status();
+  }
   if (Status status = (*db)->Exec(Schema()); !status.ok()) return status;
+  if (ux_tables_missing) {
+    sqlite::Transaction transaction(**db);
+    if (!transaction.status().ok()) return transaction.status();
+    if (Status status = (*db)->Exec(kUxTables); !status.ok()) return status;
+    if (Status status = transaction.Commit(); !status.ok()) return status;
+  }
   // A pull looks up and updates the distinct_days of thousands of users and sessions spread
   // over the table: 64 MB of pages (the default is 2 MB) keeps the users' part in memory.
   if (Status status = (*db)->Exec("PRAGMA cache_size = -65536"); !status.ok()) return status;
@@ -990,6 +1038,18 @@ StatusOr<StoreResult> EventStore::StoreLocked(const std::string& agent, const st
   if (!negative.ok()) return negative.status();
   auto read_days = db_->Prepare(kReadDays);
   if (!read_days.ok()) return read_days.status();
+  auto ux_interaction = db_->Prepare(
+      "INSERT INTO ux_interactions (time_ms, seq, user_id, session_id, event_type, element_id, "
+      "page_url) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)");
+  if (!ux_interaction.ok()) return ux_interaction.status();
+  auto ux_experiment = db_->Prepare(
+      "INSERT INTO ux_experiments (time_ms, seq, experiment, variant, user_id, conversion) "
+      "VALUES (?1, ?2, ?3, ?4, ?5, ?6)");
+  if (!ux_experiment.ok()) return ux_experiment.status();
+  // NULL for a field the event has none of.
+  const auto bind_text = [](sqlite::Statement& statement, int param, std::string_view text) {
+    if (!text.empty()) statement.Bind(param, text);
+  };
 
   StoreResult result;
   PullRollups pull;
@@ -1028,10 +1088,7 @@ StatusOr<StoreResult> EventStore::StoreLocked(const std::string& agent, const st
         .Bind(4, record->received_ms)
         .Bind(5, wire::EventTypeName(event.type));
     int param = kFirstTextParam;
-    for (const auto& [name, member] : kTextColumns) {
-      if (!(event.*member).empty()) insert->Bind(param, event.*member);
-      ++param;
-    }
+    for (const auto& [name, member] : kTextColumns) bind_text(*insert, param++, event.*member);
     for (const auto& [name, member] : kNumberColumns) {
       if (event.*member) insert->Bind(param, *(event.*member));
       ++param;
@@ -1044,6 +1101,23 @@ StatusOr<StoreResult> EventStore::StoreLocked(const std::string& agent, const st
     }
     ++result.stored;
     ++result.stored_by_type[static_cast<size_t>(event.type)];
+    if (event.type == EventType::kInteraction) {
+      ux_interaction->Bind(1, verdict.time_ms).Bind(2, db_->LastInsertId());
+      bind_text(*ux_interaction, 3, event.user_id);
+      bind_text(*ux_interaction, 4, event.session_id);
+      bind_text(*ux_interaction, 5, event.event_type);
+      bind_text(*ux_interaction, 6, event.element_id);
+      bind_text(*ux_interaction, 7, event.page_url);
+      if (Status status = ux_interaction->Run(); !status.ok()) return status;
+    } else if (event.type == EventType::kExperiment) {
+      ux_experiment->Bind(1, verdict.time_ms)
+          .Bind(2, db_->LastInsertId())
+          .Bind(6, int64_t{event.event == "conversion" ? 1 : 0});
+      bind_text(*ux_experiment, 3, event.experiment);
+      bind_text(*ux_experiment, 4, event.variant);
+      bind_text(*ux_experiment, 5, event.user_id);
+      if (Status status = ux_experiment->Run(); !status.ok()) return status;
+    }
     // Kept apart so that the report reads the few most negative, not every comment.
     if (event.type == EventType::kFeedback && !event.comment.empty()) {
       if (const int score = SentimentScore(event.comment); score < 0) {
@@ -1111,6 +1185,12 @@ StatusOr<RetentionResult> EventStore::ApplyRetention() {
                   &result.rejected},
         std::pair{"DELETE FROM negative_comments WHERE rowid IN "
                   "(SELECT rowid FROM negative_comments WHERE time_ms < ?1 LIMIT ?2)",
+                  &result.rollup_rows},
+        std::pair{"DELETE FROM ux_interactions WHERE (time_ms, seq) IN "
+                  "(SELECT time_ms, seq FROM ux_interactions WHERE time_ms < ?1 LIMIT ?2)",
+                  &result.rollup_rows},
+        std::pair{"DELETE FROM ux_experiments WHERE (time_ms, seq) IN "
+                  "(SELECT time_ms, seq FROM ux_experiments WHERE time_ms < ?1 LIMIT ?2)",
                   &result.rollup_rows}}) {
     for (;;) {
       std::lock_guard lock(mutex_);

@@ -300,6 +300,78 @@ TEST_F(EventStoreTest, RetentionDeletesOldEventsAndKeepsRollupsLonger) {
   EXPECT_THAT(Rows("SELECT DISTINCT value FROM distinct_days"), ElementsAre("u2"));
 }
 
+// The UX report's copies of interactions and experiment events go with the events, in chunks.
+TEST_F(EventStoreTest, RetentionDeletesTheUxReportsRowsWithTheEvents) {
+  options_.retention = std::chrono::milliseconds(10 * kDayMs);
+  options_.rollup_retention = std::chrono::milliseconds(30 * kDayMs);
+  options_.retention_chunk = 1;
+  Reopen();
+  const auto ux_events = [&](uint64_t cursor, std::string_view user) {
+    return std::vector<std::string>{
+        Line(cursor, now_ms(),
+             fmt::format(R"({{"type":"interaction","user_id":"{}","event_type":"click",)"
+                         R"("element_id":"b","page_url":"/p"}})",
+                         user)),
+        Line(cursor + 1, now_ms(),
+             fmt::format(R"({{"type":"experiment","experiment":"e","variant":"A",)"
+                         R"("user_id":"{}","event":"conversion"}})",
+                         user))};
+  };
+  Store("a:1", ux_events(1, "u1"), 2);
+  clock_.Advance(std::chrono::hours(24 * 5));
+  Store("a:1", ux_events(3, "u2"), 4);
+  clock_.Advance(std::chrono::hours(24 * 6));  // 11 days after the first, 6 after the second
+  const auto deleted = store_->ApplyRetention();
+  ASSERT_TRUE(deleted.ok()) << deleted.message();
+  EXPECT_EQ(deleted->events, 2u);
+  EXPECT_EQ(deleted->rollup_rows, 2u);  // the two copies; the rollups are kept longer
+  EXPECT_THAT(Rows("SELECT user_id FROM ux_interactions"), ElementsAre("u2"));
+  EXPECT_THAT(Rows("SELECT user_id, conversion FROM ux_experiments"), ElementsAre("u2|1"));
+}
+
+// A store written before the UX report's tables gets them filled from its events when opened,
+// and loses the partial indexes of events the report used to read through.
+TEST_F(EventStoreTest, AStoreWrittenBeforeTheUxTablesGetsThemFilledAtOpen) {
+  const int64_t t = now_ms();
+  Store("a:1",
+        {Line(1, t,
+              R"({"type":"interaction","user_id":"u1","session_id":"s1","event_type":"click",)"
+              R"("element_id":"b","page_url":"/p"})"),
+         Line(2, t + 1,
+              R"({"type":"interaction","user_id":"u1","event_type":"view","element_id":"c",)"
+              R"("page_url":"/q"})"),
+         Line(3, t + 2,
+              R"({"type":"experiment","experiment":"e","variant":"A","user_id":"u1",)"
+              R"("event":"exposure"})"),
+         Line(4, t + 3, R"({"type":"engagement","user_id":"u1","action":"login"})")},
+        4);
+  store_.reset();
+  {
+    auto db = sqlite::Database::Open(path());
+    ASSERT_TRUE(db.ok()) << db.message();
+    const Status old_schema = (*db)->Exec(R"(
+DROP TABLE ux_interactions;
+DROP TABLE ux_experiments;
+CREATE INDEX interactions_by_time ON events (time_ms) WHERE type = 'interaction';
+CREATE INDEX experiments_by_time ON events (time_ms) WHERE type = 'experiment';)");
+    ASSERT_TRUE(old_schema.ok()) << old_schema.message();
+  }
+  Reopen();
+  const auto interactions = Rows(
+      "SELECT time_ms - (SELECT min(time_ms) FROM events), seq, user_id, session_id, event_type, "
+      "element_id, page_url FROM ux_interactions ORDER BY time_ms, seq");
+  EXPECT_THAT(interactions, ElementsAre("0|1|u1|s1|click|b|/p", "1|2|u1|NULL|view|c|/q"));
+  EXPECT_THAT(Rows("SELECT seq, experiment, variant, user_id, conversion FROM ux_experiments"),
+              ElementsAre("3|e|A|u1|0"));
+  EXPECT_EQ(Count("SELECT count(*) FROM sqlite_master "
+                  "WHERE name IN ('interactions_by_time', 'experiments_by_time')"),
+            0);
+  Reopen();  // filled once
+  EXPECT_EQ(Rows("SELECT time_ms - (SELECT min(time_ms) FROM events), seq, user_id, session_id, "
+                 "event_type, element_id, page_url FROM ux_interactions ORDER BY time_ms, seq"),
+            interactions);
+}
+
 // distinct_days goes by key, retention_chunk rows under the lock at a time, after the days held
 // in memory are written back: whoever was last seen before rollup_retention goes.
 TEST_F(EventStoreTest, RetentionForgetsInChunksWhoWasNotSeenSince) {
@@ -488,6 +560,14 @@ GROUP BY 1, 2, 3, 4, 5 ORDER BY 1, 2, 3, 4, 5)");
                  "count(comment), sum(CASE comment WHEN 'slow and buggy' THEN -2 "
                  "WHEN 'great' THEN 1 WHEN 'not bad' THEN 1 ELSE 0 END) FROM events "
                  "WHERE type = 'feedback' GROUP BY 1, 2, 3 ORDER BY 1, 2, 3"));
+  // The UX report's copies of interactions and experiment events, once each (some were pulled
+  // twice), with the order stored.
+  EXPECT_EQ(Rows("SELECT * FROM ux_interactions ORDER BY seq"),
+            Rows("SELECT time_ms, rowid, user_id, session_id, event_type, element_id, page_url "
+                 "FROM events WHERE type = 'interaction' ORDER BY rowid"));
+  EXPECT_EQ(Rows("SELECT * FROM ux_experiments ORDER BY seq"),
+            Rows("SELECT time_ms, rowid, experiment, variant, user_id, event = 'conversion' "
+                 "FROM events WHERE type = 'experiment' ORDER BY rowid"));
   EXPECT_EQ(Rows("SELECT time_ms, score, kind, rating FROM negative_comments ORDER BY 1, 3, 4"),
             Rows("SELECT time_ms, -2, kind, rating FROM events "
                  "WHERE comment = 'slow and buggy' ORDER BY 1, 3, 4"));

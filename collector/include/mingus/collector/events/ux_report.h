@@ -115,13 +115,13 @@ struct Interaction {
 };
 struct ExperimentEvent {
   int64_t time_ms = 0;
+  int64_t sequence = 0;  // as Interaction's
   std::string_view experiment, variant, user_id;
   bool conversion = false;  // else an exposure
 };
 
-// Computes the report from the events, fed in order: interactions sorted by user, session_id,
-// then time (ties in the order stored); experiment events by experiment, user, then time.
-// Not thread-safe.
+// Computes the report from the events, fed in any order (the store's is time): Finish groups
+// them by user and session, and by experiment and user. Not thread-safe.
 class UxAccumulator {
  public:
   UxAccumulator(const UxConfig& config, std::string page);
