@@ -389,6 +389,18 @@ TEST_F(UxReportTest, ConversionsCountOnceAUserIsExposedAndInTheirFirstVariant) {
   EXPECT_EQ(e.unattributed_conversions, 2);
 }
 
+// An experiment event naming no experiment is of none: it neither appears nor counts towards the
+// next user's exposure.
+TEST_F(UxReportTest, ExperimentEventsWithoutAnExperimentAreLeftOut) {
+  Store({Experiment("", "A", "u1", "exposure", 0), Experiment("e", "B", "u2", "conversion", 1)});
+  const UxReport report = Report();
+  ASSERT_EQ(report.experiments.size(), 1u);
+  const ExperimentFigures& e = report.experiments[0];
+  EXPECT_EQ(e.name, "e");
+  EXPECT_TRUE(e.variants.empty());
+  EXPECT_EQ(e.unattributed_conversions, 1);
+}
+
 TEST_F(UxReportTest, RecommendationsCarryTheFiguresThatTriggeredThem) {
   config_.funnels.push_back(
       {"f", {{"land", "/land", "", ""}, {"go", "/go", "", ""}}, std::chrono::milliseconds(0)});
