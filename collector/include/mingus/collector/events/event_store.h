@@ -98,7 +98,8 @@ struct StoreResult {
 };
 
 // What retention deleted; rollup_rows counts what was derived from events (the rollups, the
-// distinct_days of who was not seen since, negative_comments).
+// distinct_days of who was not seen since, negative_comments, the UX report's ux_interactions
+// and ux_experiments).
 struct RetentionResult {
   uint64_t events = 0, rejected = 0, rollup_rows = 0;
 };
