@@ -28,6 +28,7 @@ int main(int argc, char** argv) {
   if (const auto exit_status = config::HandleCommandLine(flags, "mingus-agent", argc, argv)) return *exit_status;
 
   const auto environment = config::ProcessEnvironment();
+  config::CapMallocArenas(environment);
   agent::AgentConfig config;
   try {
     config = agent::LoadAgentConfig(flag_values, environment);

@@ -70,6 +70,7 @@ int main(int argc, char** argv) {
   if (const auto exit_status = config::HandleCommandLine(flags, "mingus-collector", argc, argv))
     return *exit_status;
 
+  config::CapMallocArenas(config::ProcessEnvironment());
   collector::CollectorConfig config;
   try {
     config = collector::LoadCollectorConfig(flag_values);

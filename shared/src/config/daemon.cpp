@@ -1,9 +1,9 @@
 #include "mingus/config/daemon.h"
 
 #include <fmt/format.h>
-#include <spdlog/spdlog.h>
-
+#include <malloc.h>
 #include <pthread.h>
+#include <spdlog/spdlog.h>
 
 #include <cctype>
 #include <csignal>
@@ -147,6 +147,12 @@ Environment ProcessEnvironment() {
     if (value == nullptr) return std::nullopt;
     return std::string(value);
   };
+}
+
+std::optional<int> CapMallocArenas(const Environment& environment) {
+  if (environment("MALLOC_ARENA_MAX")) return std::nullopt;
+  mallopt(M_ARENA_MAX, kDaemonMallocArenas);
+  return kDaemonMallocArenas;
 }
 
 std::optional<bool> EnvironmentFlag(const Environment& environment, std::string_view name) {

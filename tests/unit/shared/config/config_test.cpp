@@ -1,6 +1,15 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <malloc.h>
 
+#include <cstdio>
+#include <cstdlib>
+#include <latch>
+#include <memory>
+#include <thread>
+#include <vector>
+
+#include "mingus/config/daemon.h"
 #include "mingus/config/flags.h"
 #include "mingus/config/yaml_reader.h"
 
@@ -115,6 +124,82 @@ TEST(FlagSet, KingpinConventions) {
   EXPECT_TRUE(flags.Parse(2, positional, &args).ok());
   EXPECT_EQ(args, std::vector<std::string>{"extra"});
   EXPECT_THAT(flags.Usage(), HasSubstr("--[no-]collector.cpu"));
+}
+
+// How many malloc arenas (malloc_info's heaps) there are once `threads` threads, all alive at
+// once, have each allocated.
+int ArenasAfterThreadsAllocate(int threads) {
+  std::vector<std::unique_ptr<char[]>> blocks(threads);
+  std::latch allocated(threads), release(1);
+  std::vector<std::jthread> workers;
+  for (int i = 0; i < threads; ++i) {
+    workers.emplace_back([&, i] {
+      blocks[i] = std::make_unique<char[]>(64);
+      allocated.count_down();
+      release.wait();
+    });
+  }
+  allocated.wait();
+  char* xml = nullptr;
+  size_t xml_size = 0;
+  FILE* out = open_memstream(&xml, &xml_size);
+  malloc_info(0, out);
+  std::fclose(out);
+  const std::string info(xml, xml_size);
+  std::free(xml);
+  release.count_down();
+  int heaps = 0;
+  for (size_t at = info.find("<heap nr="); at != std::string::npos;
+       at = info.find("<heap nr=", at + 1))
+    ++heaps;
+  return heaps;
+}
+
+#if defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
+#define MINGUS_MALLOC_REPLACED 1
+#endif
+#endif
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#define MINGUS_MALLOC_REPLACED 1
+#endif
+
+// Each in a fresh process (the threadsafe death-test style re-runs the binary), since arenas that
+// earlier tests' threads made would count.
+TEST(CapMallocArenasDeathTest, TwoArenasServeEightThreads) {
+#ifdef MINGUS_MALLOC_REPLACED
+  GTEST_SKIP() << "the sanitizers bring their own malloc";
+#endif
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  const Environment unset = [](std::string_view) { return std::nullopt; };
+  EXPECT_EXIT(
+      {
+        if (CapMallocArenas(unset) != kDaemonMallocArenas) std::exit(100);
+        std::exit(ArenasAfterThreadsAllocate(8));
+      },
+      ::testing::ExitedWithCode(kDaemonMallocArenas), "");
+}
+
+TEST(CapMallocArenasDeathTest, MallocArenaMaxInTheEnvironmentWins) {
+#ifdef MINGUS_MALLOC_REPLACED
+  GTEST_SKIP() << "the sanitizers bring their own malloc";
+#endif
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  const Environment set = [](std::string_view name) -> std::optional<std::string> {
+    if (name == "MALLOC_ARENA_MAX") return "8";
+    return std::nullopt;
+  };
+  // Not capped here (the variable is only pretended), so the threads get arenas of their own.
+  EXPECT_EXIT(
+      {
+        if (CapMallocArenas(set)) std::exit(100);
+        std::exit(ArenasAfterThreadsAllocate(8));
+      },
+      [](int status) {
+        return WIFEXITED(status) && WEXITSTATUS(status) > kDaemonMallocArenas &&
+               WEXITSTATUS(status) < 100;
+      },
+      "");
 }
 
 }  // namespace
