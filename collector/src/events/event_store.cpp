@@ -415,6 +415,48 @@ Days DaysOf(std::string_view list) {
 constexpr std::string_view kReadDays =
     "SELECT days FROM distinct_days WHERE type = ?1 AND key = ?2 AND ident = ?3 AND value = ?4";
 
+// Which keys distinct_days may hold, so that a key it has not is known new without a read: most
+// keys not in memory are new (an app that makes a session per visit, a user's first use of an
+// action), and each read was a B-tree descent to a random page. A Bloom filter of 10 bits a key
+// (about 1 % of false yeses at capacity, which only cost the read), blocked: a key's 7 bits are
+// in one 64-byte block, one cache miss a lookup. No false noes, so every count stays exact.
+class KeyFilter {
+ public:
+  void Reset(size_t capacity) {
+    capacity_ = capacity;
+    added_ = 0;
+    blocks_.assign(capacity * 10 / 512 + 1, Block{});
+  }
+  bool MayHold(uint64_t hash) const {
+    const Block& block = blocks_[BlockOf(hash)];
+    uint64_t bits = Bits(hash);
+    for (int i = 0; i < 7; ++i, bits >>= 9) {
+      if (!(block[(bits >> 6) & 7] & (uint64_t{1} << (bits & 63)))) return false;
+    }
+    return true;
+  }
+  void Add(uint64_t hash) {
+    Block& block = blocks_[BlockOf(hash)];
+    uint64_t bits = Bits(hash);
+    for (int i = 0; i < 7; ++i, bits >>= 9) block[(bits >> 6) & 7] |= uint64_t{1} << (bits & 63);
+    ++added_;
+  }
+  // Built (Reset) for fewer keys than it now holds: false yeses grow past 1 %.
+  bool full() const { return added_ > capacity_; }
+  bool empty() const { return blocks_.empty(); }
+
+ private:
+  using Block = std::array<uint64_t, 8>;
+  size_t BlockOf(uint64_t hash) const {
+    return static_cast<size_t>(((hash >> 32) * blocks_.size()) >> 32);
+  }
+  // The probes from the hash's other half, spread over 63 bits by a multiplication.
+  static uint64_t Bits(uint64_t hash) { return (hash & 0xffffffff) * 0x9E3779B97F4A7C15ull; }
+
+  std::vector<Block> blocks_;
+  size_t capacity_ = 0, added_ = 0;
+};
+
 }  // namespace
 
 // distinct_days, as much of it in memory as StoreOptions::distinct_cache allows: a user or
@@ -440,6 +482,9 @@ class DistinctDays {
   // a Forget (their daily_distinct counts were stored with them). Before a store inserts its
   // events, which it would otherwise take for stored before.
   Status Replay(sqlite::Database& db) {
+    if (filter_.empty() || filter_.full()) {
+      if (Status status = BuildFilter(db); !status.ok()) return status;
+    }
     if (replayed_) return OkStatus();
     auto read = db.Prepare(kReadDays);
     if (!read.ok()) return read.status();
@@ -511,20 +556,29 @@ FROM events e JOIN distinct_days_cursor c ON e.agent_id = c.agent_id AND e.curso
   // cursors, in the caller's transaction (with the cursors it moves).
   Status WriteBack(sqlite::Database& db) {
     if (Status status = Replay(db); !status.ok()) return status;
-    std::vector<std::pair<const DistinctKey*, Entry*>> dirty;
+    // In the table's order: each kind's place in it first, so that the sort compares a number
+    // where it compared the kinds' three strings.
+    std::vector<uint32_t> order(kinds_.size()), place(kinds_.size());
+    for (uint32_t kind = 0; kind < order.size(); ++kind) order[kind] = kind;
+    std::sort(order.begin(), order.end(),
+              [this](uint32_t a, uint32_t b) { return kinds_[a] < kinds_[b]; });
+    for (uint32_t at = 0; at < order.size(); ++at) place[order[at]] = at;
+    std::vector<std::tuple<uint32_t, const DistinctKey*, Entry*>> dirty;
     dirty.reserve(dirty_);
     for (auto& [key, entry] : entries_) {
-      if (entry.dirty) dirty.emplace_back(&key, &entry);
+      if (entry.dirty) dirty.emplace_back(place[key.kind], &key, &entry);
     }
-    std::sort(dirty.begin(), dirty.end(),
-              [this](const auto& a, const auto& b) { return Before(*a.first, *b.first); });
+    std::sort(dirty.begin(), dirty.end(), [](const auto& a, const auto& b) {
+      if (std::get<0>(a) != std::get<0>(b)) return std::get<0>(a) < std::get<0>(b);
+      return std::get<1>(a)->value < std::get<1>(b)->value;
+    });
     // An upsert finds the row once; REPLACE would delete it and insert it again.
     auto write = db.Prepare(
         "INSERT INTO distinct_days (type, key, ident, value, days, last_day) "
         "VALUES (?1, ?2, ?3, ?4, ?5, ?6) "
         "ON CONFLICT DO UPDATE SET days = excluded.days, last_day = excluded.last_day");
     if (!write.ok()) return write.status();
-    for (const auto& [key, entry] : dirty) {
+    for (const auto& [place_of_kind, key, entry] : dirty) {
       const auto& [type, of, ident] = kinds_[key->kind];
       write->Bind(1, type)
           .Bind(2, of)
@@ -571,22 +625,47 @@ FROM events e JOIN distinct_days_cursor c ON e.agent_id = c.agent_id AND e.curso
     bool dirty = false;
   };
 
-  // The key's entry, read from distinct_days when not in memory.
+  // The key's entry, read from distinct_days when not in memory and maybe there (filter_); a
+  // key it finds will be written back, so the filter gets it.
   StatusOr<Entry*> Find(sqlite::Statement& read, const DistinctKeyView& key) {
     if (const auto it = entries_.find(key); it != entries_.end()) return &it->second;
-    const auto& [type, of, ident] = kinds_[key.kind];
-    read.Bind(1, type).Bind(2, of).Bind(3, ident).Bind(4, key.value);
+    const uint64_t hash = DistinctKeyHash()(key);
     Entry entry;
-    if (read.Step()) entry.days = DaysOf(read.Blob(0));
-    if (Status status = read.Run(); !status.ok()) return status;
+    if (filter_.MayHold(hash)) {
+      const auto& [type, of, ident] = kinds_[key.kind];
+      read.Bind(1, type).Bind(2, of).Bind(3, ident).Bind(4, key.value);
+      if (read.Step()) entry.days = DaysOf(read.Blob(0));
+      if (Status status = read.Run(); !status.ok()) return status;
+    } else {
+      filter_.Add(hash);
+    }
     return &entries_.emplace(DistinctKey{key.kind, std::string(key.value)}, std::move(entry))
                 .first->second;
   }
 
-  // The order of distinct_days' key.
-  bool Before(const DistinctKey& a, const DistinctKey& b) const {
-    if (a.kind != b.kind) return kinds_[a.kind] < kinds_[b.kind];
-    return a.value < b.value;
+  // filter_ from every key of the table and in memory (the dirty ones are not in the table yet),
+  // for twice as many keys as that (and at least kMinFilterKeys), so that it is rebuilt each time
+  // the keys doubled: at the first store after a start, a scan of the table.
+  Status BuildFilter(sqlite::Database& db) {
+    auto count = db.Prepare("SELECT count(*) FROM distinct_days");
+    if (!count.ok()) return count.status();
+    if (!count->Step()) return count->status();
+    filter_.Reset(2 * (static_cast<size_t>(count->Int(0)) + entries_.size()) + kMinFilterKeys);
+    for (const auto& [key, entry] : entries_) filter_.Add(DistinctKeyHash()(key));
+    auto keys = db.Prepare("SELECT type, key, ident, value FROM distinct_days");
+    if (!keys.ok()) return keys.status();
+    // In the table's order: a kind's rows are together, so it is looked up once (ident is
+    // never '', so the first row looks its kind up).
+    std::array<std::string, 3> of;
+    uint32_t kind = 0;
+    while (keys->Step()) {
+      if (of[0] != keys->Text(0) || of[1] != keys->Text(1) || of[2] != keys->Text(2)) {
+        for (int i = 0; i < 3; ++i) of[static_cast<size_t>(i)] = keys->Text(i);
+        kind = Kind(of[0], of[1], of[2]);
+      }
+      filter_.Add(DistinctKeyHash()(DistinctKeyView{kind, keys->Text(3)}));
+    }
+    return keys->status();
   }
 
   std::vector<std::array<std::string, 3>> kinds_;          // type, key, ident of each kind
@@ -597,6 +676,8 @@ FROM events e JOIN distinct_days_cursor c ON e.agent_id = c.agent_id AND e.curso
   // took three or four misses each (bucket, node before, node, next node), this one or two.
   // Pointers to entries last until the next insertion.
   boost::unordered_flat_map<DistinctKey, Entry, DistinctKeyHash, DistinctKeyEqual> entries_;
+  static constexpr size_t kMinFilterKeys = 1024;
+  KeyFilter filter_;  // kept through Forget: a key retention deleted only costs a read
   size_t dirty_ = 0;
   bool replayed_ = false;
 };

@@ -426,6 +426,36 @@ TEST_F(EventStoreTest, TheDistinctCacheKeepsNoMoreThanItsBound) {
   }
 }
 
+// A user or session out of memory is read from distinct_days unless the store's filter of the
+// table's keys says it is new: however many keys came since (the filter is rebuilt larger as they
+// grow) and after a reopen (rebuilt from the table), none seen before may be taken for new.
+TEST_F(EventStoreTest, UsersSeenBeforeAreKnownAgainOutOfMemory) {
+  options_.distinct_cache = 100;
+  Reopen();
+  constexpr int kUsers = 3000;
+  const auto day = [&](int64_t ago) { return DayOf(now_ms() - ago * kDayMs); };
+  uint64_t cursor = 0;
+  for (const int64_t ago : {3, 2, 1}) {
+    std::vector<std::string> lines;
+    for (int user = 0; user < kUsers; ++user) {
+      lines.push_back(
+          Line(++cursor, now_ms(),
+               fmt::format(R"({{"type":"feature","user_id":"u{}","feature":"f","ts":{}}})", user,
+                           (now_ms() - ago * kDayMs) / 1000)));
+      if (lines.size() == 500) {
+        Store("a:1", lines, cursor);
+        lines.clear();
+      }
+    }
+    if (ago == 2) Reopen();
+  }
+  EXPECT_THAT(Rows("SELECT day, previous, sum(idents) FROM daily_distinct WHERE ident = 'user' "
+                   "GROUP BY 1, 2 ORDER BY 1, 2"),
+              ElementsAre(fmt::format("{}||{}", day(3), 2 * kUsers),
+                          fmt::format("{}|{}|{}", day(2), day(3), 2 * kUsers),
+                          fmt::format("{}|{}|{}", day(1), day(2), 2 * kUsers)));
+}
+
 // Random events of every type over several days, stored in batches (some pulled twice); the
 // rollups must be what plain SQL over the raw events says. The days seen of few users and
 // sessions stay in memory, so they are written back and dropped every few pulls; and the store is
