@@ -415,6 +415,20 @@ Days DaysOf(std::string_view list) {
 constexpr std::string_view kReadDays =
     "SELECT days FROM distinct_days WHERE type = ?1 AND key = ?2 AND ident = ?3 AND value = ?4";
 
+// DayOf of the days (since 1970) a pull meets, each formatted once: a pull spans a day or two, and
+// formatting each event's and each rollup row's day was a few per cent of a store.
+class DayNames {
+ public:
+  const std::string& operator()(int32_t day) {
+    auto [at, added] = names_.try_emplace(day);
+    if (added) at->second = DayOf(int64_t{day} * kDayMs);
+    return at->second;
+  }
+
+ private:
+  std::map<int32_t, std::string> names_;
+};
+
 // Which keys distinct_days may hold, so that a key it has not is known new without a read: most
 // keys not in memory are new (an app that makes a session per visit, a user's first use of an
 // action), and each read was a B-tree descent to a random page. A Bloom filter of 10 bits a key
@@ -529,7 +543,8 @@ FROM events e JOIN distinct_days_cursor c ON e.agent_id = c.agent_id AND e.curso
   }
 
   // Adds a pull's changes (See) to daily_distinct.
-  Status Count(sqlite::Database& db, const std::map<DistinctDay, int64_t>& changes) {
+  Status Count(sqlite::Database& db, const std::map<DistinctDay, int64_t>& changes,
+               DayNames& day_names) {
     auto count = db.Prepare(
         "INSERT INTO daily_distinct (day, type, key, ident, previous, idents) "
         "VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT DO UPDATE SET idents = idents + "
@@ -538,11 +553,11 @@ FROM events e JOIN distinct_days_cursor c ON e.agent_id = c.agent_id AND e.curso
     for (const auto& [key, change] : changes) {
       if (change == 0) continue;
       const auto& [type, of, ident] = kinds_[key.kind];
-      count->Bind(1, DayOf(int64_t{key.day} * kDayMs))
+      count->Bind(1, day_names(key.day))
           .Bind(2, type)
           .Bind(3, of)
           .Bind(4, ident)
-          .Bind(5, key.previous < 0 ? std::string() : DayOf(int64_t{key.previous} * kDayMs))
+          .Bind(5, key.previous < 0 ? std::string_view("") : day_names(key.previous))
           .Bind(6, change);
       if (Status status = count->Run(); !status.ok()) return status;
     }
@@ -701,17 +716,19 @@ struct AccuracySums {
 // What one pull adds to the rollups, summed in memory so that each row is written once.
 struct PullRollups {
   std::map<RollupKey, RollupSums> rollups;
-  std::map<std::pair<std::string, std::string>, int64_t> users;  // (day, user) -> events
+  // (day, user) -> events, the day in the key's kind: looked up without copying the user.
+  boost::unordered_flat_map<DistinctKey, int64_t, DistinctKeyHash, DistinctKeyEqual> users;
   std::map<std::string, int64_t> first_seen;                     // user -> earliest time
   std::map<DistinctDay, int64_t> distinct;                       // daily_distinct changes
   std::map<FeedbackKey, FeedbackSums> feedback;
   std::map<std::pair<std::string, std::string>, AccuracySums> accuracy;  // (day, name)
+  DayNames day_names;
 
   // `read_days` is kReadDays, for the distinct keys not in memory.
   Status AddEvent(const JsonEvent& e, int64_t time_ms, DistinctDays& distinct_days,
                   sqlite::Statement& read_days) {
-    std::string day = DayOf(time_ms);
     const auto day_number = static_cast<int32_t>(time_ms / kDayMs);  // within retention: >= 0
+    std::string day = day_names(day_number);
     Status status;
     bool user_seen_before = false;  // on an earlier day
     ForEachDistinct(
@@ -730,7 +747,12 @@ struct PullRollups {
         });
     if (!status.ok()) return status;
     if (!e.user_id.empty()) {
-      ++users[{day, std::string(e.user_id)}];
+      const DistinctKeyView user{static_cast<uint32_t>(day_number), e.user_id};
+      if (const auto seen = users.find(user); seen != users.end()) {
+        ++seen->second;
+      } else {
+        users.emplace(DistinctKey{user.kind, std::string(user.value)}, 1);
+      }
       // A user seen on an earlier day has an earlier first_ms in users, or in first_seen when
       // that day came in this pull: only the others need the row looked up (most of them).
       if (!user_seen_before) {
@@ -932,7 +954,7 @@ constexpr std::string_view kLatestRow =
     "SELECT agent_id, cursor, lost, last_stored_ms, spool_id FROM agents WHERE instance = ?1 "
     "ORDER BY agent_id DESC LIMIT 1";
 
-Status WriteRollups(sqlite::Database& db, const PullRollups& pull, DistinctDays& distinct) {
+Status WriteRollups(sqlite::Database& db, PullRollups& pull, DistinctDays& distinct) {
   auto rollup = db.Prepare(R"(
 INSERT INTO daily_rollups (day, type, key, subkey, outcome, events, value_count, value_sum,
                            value_min, value_max, cost_sum)
@@ -966,8 +988,18 @@ ON CONFLICT DO UPDATE SET
       "INSERT INTO daily_users (day, user_id, events) VALUES (?1, ?2, ?3) "
       "ON CONFLICT DO UPDATE SET events = events + excluded.events");
   if (!user.ok()) return user.status();
-  for (const auto& [key, count] : pull.users) {
-    if (Status status = user->Bind(1, key.first).Bind(2, key.second).Bind(3, count).Run();
+  // In the table's order, (day, user), so that the rows of a page are written together.
+  std::vector<std::pair<const DistinctKey*, int64_t>> users;
+  users.reserve(pull.users.size());
+  for (const auto& [key, count] : pull.users) users.emplace_back(&key, count);
+  std::sort(users.begin(), users.end(), [](const auto& a, const auto& b) {
+    return std::tie(a.first->kind, a.first->value) < std::tie(b.first->kind, b.first->value);
+  });
+  for (const auto& [key, count] : users) {
+    if (Status status = user->Bind(1, pull.day_names(static_cast<int32_t>(key->kind)))
+                            .Bind(2, key->value)
+                            .Bind(3, count)
+                            .Run();
         !status.ok())
       return status;
   }
@@ -978,7 +1010,10 @@ ON CONFLICT DO UPDATE SET
       "WHERE excluded.first_ms < first_ms");
   if (!first.ok()) return first.status();
   for (const auto& [user_id, time_ms] : pull.first_seen) {
-    if (Status status = first->Bind(1, user_id).Bind(2, time_ms).Bind(3, DayOf(time_ms)).Run();
+    if (Status status = first->Bind(1, user_id)
+                            .Bind(2, time_ms)
+                            .Bind(3, pull.day_names(static_cast<int32_t>(time_ms / kDayMs)))
+                            .Run();
         !status.ok())
       return status;
   }
@@ -1013,7 +1048,7 @@ ON CONFLICT DO UPDATE SET
         !status.ok())
       return status;
   }
-  return distinct.Count(db, pull.distinct);
+  return distinct.Count(db, pull.distinct, pull.day_names);
 }
 
 AgentCursor CursorOf(const sqlite::Statement& row) {
