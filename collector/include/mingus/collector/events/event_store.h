@@ -81,7 +81,7 @@ struct StoreOptions {
   std::chrono::milliseconds rollup_retention{400ll * 86'400'000};
   std::chrono::milliseconds max_future_skew{60 * 60'000};
   // Users and sessions whose days seen (distinct_days) are kept in memory, each a hundred bytes
-  // or so; those changed are written back when they are half of it.
+  // or so; those changed are written back when they are three quarters of it.
   size_t distinct_cache = 500'000;
   size_t retention_chunk = 20'000;  // rows retention deletes under the store's lock at a time
 };
