@@ -95,6 +95,15 @@ std::string QuoteRune(int64_t value) {
   return out + "'";
 }
 
+// U+FFFD, as Go's utf8.DecodeRune gives for an invalid sequence: never a letter, digit or
+// separator, so a caller that classifies the rune before it looks at the length stops there
+// (an overlong "\xc1\x83", decoded, is 'C': taken for a letter of zero bytes it hung the
+// expansion of a reReplaceAll replacement, found by fuzz_rule_template).
+uint32_t InvalidRune(size_t& length) {
+  length = 0;
+  return 0xFFFD;
+}
+
 }  // namespace
 
 bool IsPrintableRune(uint32_t rune) {
@@ -103,7 +112,7 @@ bool IsPrintableRune(uint32_t rune) {
   return rune != 0xFEFF && !(rune >= 0xD800 && rune < 0xE000) && rune <= 0x10FFFF;
 }
 
-// Decodes the UTF-8 sequence at text[i]; 0 length for an invalid byte.
+// Decodes the UTF-8 sequence at text[i]; U+FFFD and 0 length for an invalid byte.
 uint32_t DecodeRune(std::string_view text, size_t i, size_t& length) {
   const auto c = static_cast<unsigned char>(text[i]);
   length = c < 0x80             ? 1
@@ -111,21 +120,17 @@ uint32_t DecodeRune(std::string_view text, size_t i, size_t& length) {
            : (c & 0xF0) == 0xE0 ? 3
            : (c & 0xF8) == 0xF0 ? 4
                                 : 0;
-  if (length <= 1 || i + length > text.size()) {
-    if (length != 1) length = 0;
-    return c;
-  }
+  if (length == 1) return c;
+  if (length == 0 || i + length > text.size()) return InvalidRune(length);
   uint32_t rune = c & (0x7F >> length);
   for (size_t k = 1; k < length; ++k) {
     const auto next = static_cast<unsigned char>(text[i + k]);
-    if ((next & 0xC0) != 0x80) {
-      length = 0;
-      return c;
-    }
+    if ((next & 0xC0) != 0x80) return InvalidRune(length);
     rune = (rune << 6) | (next & 0x3F);
   }
   static constexpr uint32_t kMin[] = {0, 0, 0x80, 0x800, 0x10000};
-  if (rune < kMin[length] || rune > 0x10FFFF || (rune >= 0xD800 && rune < 0xE000)) length = 0;
+  if (rune < kMin[length] || rune > 0x10FFFF || (rune >= 0xD800 && rune < 0xE000))
+    return InvalidRune(length);
   return rune;
 }
 

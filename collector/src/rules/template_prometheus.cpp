@@ -139,12 +139,8 @@ StatusOr<Value> MapCase(const Value& value, Case mode) {
   uint32_t previous = ' ';
   for (size_t i = 0; i < text.size();) {
     size_t length = 0;
-    uint32_t r = DecodeRune(text, i, length);
-    if (length == 0) {
-      r = 0xFFFD;
-      length = 1;
-    }
-    i += length;
+    const uint32_t r = DecodeRune(text, i, length);
+    i += std::max<size_t>(length, 1);
     uint32_t mapped = r;
     if (mode == Case::kTitle) {
       if (IsSeparator(previous))

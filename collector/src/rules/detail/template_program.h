@@ -290,7 +290,7 @@ Status CheckFormat(std::string_view format);
 // {{.}} prints them (text/template's evalArgs, for html, js and urlquery).
 enum class SprintMode : uint8_t { kPlain, kLine, kPrintable };
 Status Sprint(const std::vector<Value>& args, SprintMode mode, std::string& out);
-// The UTF-8 sequence at text[i] and its length; length 0 for an invalid byte.
+// The UTF-8 sequence at text[i] and its length; U+FFFD and length 0 for an invalid byte.
 uint32_t DecodeRune(std::string_view text, size_t i, size_t& length);
 // Go's unicode.IsPrint, approximated: all but controls and a few invisible format characters.
 bool IsPrintableRune(uint32_t rune);

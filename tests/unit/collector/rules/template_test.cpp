@@ -306,6 +306,10 @@ TEST_F(TemplateTest, PrometheusFunctions) {
   EXPECT_EQ(
       Run(R"T({{ reReplaceAll "a(?P<x>b)?" "[${x}|$x|${1}|$1a|$}|${|$]" "ab a" }} {{ reReplaceAll "(a)(b)(c)(d)(e)(f)(g)(h)(i)(j)" "$10|${1}0" "abcdefghij" }})T"),
       R"T([b|b|b||$}|${|$] [||||$}|${|$] j|a0)T");
+  // A group name ends at an invalid byte, as at any other non-word rune ("\xc1\x83", overlong,
+  // would decode to 'C'; taking it for a letter once hung the expansion).
+  EXPECT_EQ(Run(R"T({{ reReplaceAll "(b)" "[$1\xc1\x83|${1\xc1\x83}|$C\xc1x]" "abc" }})T"),
+            "a[b\xc1\x83|${1\xc1\x83}|\xc1x]c");
   EXPECT_EQ(
       Run(R"T({{ reReplaceAll "^" "X" "abc" }} {{ reReplaceAll "$" "X" "abc" }} {{ reReplaceAll `\b` "|" "ab cd" }} {{ reReplaceAll "(?i)A" "x" "aA" }} {{ $p := "b+" }}{{ reReplaceAll $p "B" "abbc" }} {{ match $p "xbx" }})T"),
       R"T(Xabc abcX |ab| |cd| xx aBc true)T");
