@@ -8,6 +8,7 @@
 #include <tuple>
 
 #include "mingus/collector/notify/config.h"
+#include "mingus/common/utf8.h"
 
 namespace mingus::collector::notify {
 
@@ -20,102 +21,6 @@ bool IsNameStart(char c) {
   return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' || c == ':';
 }
 bool IsNameChar(char c) { return IsNameStart(c) || (c >= '0' && c <= '9'); }
-
-// The length of the UTF-8 sequence starting at text[i] and its code point, or 0 when the bytes
-// there are not valid UTF-8 (overlong forms, surrogates and values above U+10FFFF included).
-size_t DecodeRune(std::string_view text, size_t i, uint32_t& rune) {
-  const auto byte = [&](size_t k) { return static_cast<unsigned char>(text[k]); };
-  const unsigned char lead = byte(i);
-  if (lead < 0x80) {
-    rune = lead;
-    return 1;
-  }
-  size_t length = 0;
-  uint32_t min = 0;
-  if ((lead & 0xE0) == 0xC0) {
-    length = 2, rune = lead & 0x1F, min = 0x80;
-  } else if ((lead & 0xF0) == 0xE0) {
-    length = 3, rune = lead & 0x0F, min = 0x800;
-  } else if ((lead & 0xF8) == 0xF0) {
-    length = 4, rune = lead & 0x07, min = 0x10000;
-  } else {
-    return 0;
-  }
-  if (i + length > text.size()) return 0;
-  for (size_t k = 1; k < length; ++k) {
-    if ((byte(i + k) & 0xC0) != 0x80) return 0;
-    rune = (rune << 6) | (byte(i + k) & 0x3F);
-  }
-  if (rune < min || rune > 0x10FFFF || (rune >= 0xD800 && rune <= 0xDFFF)) return 0;
-  return length;
-}
-
-bool IsValidUtf8(std::string_view text) {
-  uint32_t rune = 0;
-  for (size_t i = 0; i < text.size();) {
-    const size_t length = DecodeRune(text, i, rune);
-    if (length == 0) return false;
-    i += length;
-  }
-  return true;
-}
-
-// Go's strconv.Quote, which %q uses. Non-ASCII code points count as printable except the C1
-// controls and U+FEFF; Go's full unicode.IsPrint table is not worth carrying for group keys.
-std::string GoQuote(std::string_view text) {
-  std::string out = "\"";
-  uint32_t rune = 0;
-  for (size_t i = 0; i < text.size();) {
-    const size_t length = DecodeRune(text, i, rune);
-    if (length == 0) {
-      out += fmt::format("\\x{:02x}", static_cast<unsigned char>(text[i]));
-      ++i;
-      continue;
-    }
-    const std::string_view bytes = text.substr(i, length);
-    i += length;
-    switch (rune) {
-      case '"':
-        out += "\\\"";
-        continue;
-      case '\\':
-        out += "\\\\";
-        continue;
-      case '\a':
-        out += "\\a";
-        continue;
-      case '\b':
-        out += "\\b";
-        continue;
-      case '\f':
-        out += "\\f";
-        continue;
-      case '\n':
-        out += "\\n";
-        continue;
-      case '\r':
-        out += "\\r";
-        continue;
-      case '\t':
-        out += "\\t";
-        continue;
-      case '\v':
-        out += "\\v";
-        continue;
-      default:
-        break;
-    }
-    if (rune < 0x20 || rune == 0x7F) {
-      out += fmt::format("\\x{:02x}", rune);
-    } else if ((rune >= 0x80 && rune < 0xA0) || rune == 0xFEFF) {
-      out += fmt::format("\\u{:04x}", rune);
-    } else {
-      out += bytes;
-    }
-  }
-  out += '"';
-  return out;
-}
 
 std::string_view TypeString(Matcher::Type type) {
   switch (type) {
@@ -145,7 +50,7 @@ std::string LabelSetString(const Labels& labels) {
   // As prometheus/common of Alertmanager 0.25 does: "name=%q" strings sorted as wholes.
   std::vector<std::string> parts;
   parts.reserve(labels.size());
-  for (const auto& [name, value] : labels) parts.push_back(name + "=" + GoQuote(value));
+  for (const auto& [name, value] : labels) parts.push_back(name + "=" + utf8::QuoteGo(value));
   std::sort(parts.begin(), parts.end());
   return fmt::format("{{{}}}", fmt::join(parts, ", "));
 }
@@ -253,7 +158,7 @@ StatusOr<Matcher> ParseMatcher(std::string_view text) {
     raw.remove_prefix(1);
     expect_trailing_quote = true;
   }
-  if (!IsValidUtf8(raw)) {
+  if (!utf8::IsValidUtf8(raw)) {
     return Status::Error(fmt::format("matcher value not valid UTF-8: {}", quoted_value));
   }
   const auto unescaped_quote = [&] {

@@ -235,7 +235,8 @@ class Executor {
         node.begin, close == std::string::npos ? std::string::npos : close + 2 - node.begin);
     if (define == nullptr) {
       return Status::Error(fmt::format("{}executing at <{}>: template {} not defined",
-                                       ErrorPrefix(p_, node.begin), action, QuoteGo(node.name)));
+                                       ErrorPrefix(p_, node.begin), action,
+                                       utf8::QuoteGo(node.name)));
     }
     if (++budget_.depth > kMaxTemplateDepth) {
       return Status::Error(fmt::format("{}executing at <{}>: exceeded maximum template depth ({})",

@@ -343,8 +343,8 @@ void JsEscape(std::string_view text, std::string& out) {
       out += static_cast<char>(c);
     } else {
       size_t length = 0;
-      const uint32_t rune = DecodeRune(text, i, length);
-      if (length > 0 && !IsPrintableRune(rune)) {
+      const uint32_t rune = utf8::DecodeRune(text, i, length);
+      if (length > 0 && !utf8::IsPrintableRune(rune)) {
         fmt::format_to(std::back_inserter(out), "\\u{:04X}", rune);
       } else {
         out.append(text.substr(i, std::max<size_t>(length, 1)));

@@ -261,7 +261,8 @@ namespace mingus::collector::rules::detail {
 
 StatusOr<double> ParseFloatGo(std::string_view text) {
   const auto fail = [&](std::string_view why) {
-    return Status::Error(fmt::format("strconv.ParseFloat: parsing {}: {}", QuoteGo(text), why));
+    return Status::Error(
+        fmt::format("strconv.ParseFloat: parsing {}: {}", utf8::QuoteGo(text), why));
   };
   std::string_view rest = text;
   const bool negative = !rest.empty() && rest[0] == '-';

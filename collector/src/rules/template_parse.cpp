@@ -73,8 +73,8 @@ class Parser {
   static std::string Describe(const Token& token) {
     if (token.type == Tok::kEof) return "EOF";
     if (token.type >= Tok::kIf || token.type == Tok::kDot) return fmt::format("<{}>", token.val);
-    if (token.val.size() > 10) return QuoteGo(token.val.substr(0, 10)) + "...";
-    return QuoteGo(token.val);
+    if (token.val.size() > 10) return utf8::QuoteGo(token.val.substr(0, 10)) + "...";
+    return utf8::QuoteGo(token.val);
   }
   [[noreturn]] void Unexpected(const Token& token, std::string_view context) {
     if (token.type == Tok::kError) Fail(token.pos, std::string(token.val));
@@ -223,8 +223,8 @@ class Parser {
     for (Define& existing : p_.defines) {
       if (existing.name != define.name) continue;
       if (!existing.empty && !define.empty) {
-        Fail(start,
-             fmt::format("template: multiple definition of template {}", QuoteGo(define.name)));
+        Fail(start, fmt::format("template: multiple definition of template {}",
+                                utf8::QuoteGo(define.name)));
       }
       if (existing.empty) existing = std::move(define);
       return;

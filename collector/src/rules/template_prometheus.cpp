@@ -139,7 +139,7 @@ StatusOr<Value> MapCase(const Value& value, Case mode) {
   uint32_t previous = ' ';
   for (size_t i = 0; i < text.size();) {
     size_t length = 0;
-    const uint32_t r = DecodeRune(text, i, length);
+    const uint32_t r = utf8::DecodeRune(text, i, length);
     i += std::max<size_t>(length, 1);
     uint32_t mapped = r;
     if (mode == Case::kTitle) {
@@ -228,7 +228,7 @@ bool ExtractGroupName(std::string_view text, std::string_view& name, size_t& con
   const size_t start = i;
   while (i < text.size()) {
     size_t length = 0;
-    const uint32_t r = DecodeRune(text, i, length);
+    const uint32_t r = utf8::DecodeRune(text, i, length);
     const bool word = r < 0x80 ? (std::isalnum(static_cast<int>(r)) || r == '_')
                                : length > 0 && Utf8Locale() != static_cast<locale_t>(0) &&
                                      iswalnum_l(static_cast<wint_t>(r), Utf8Locale());
@@ -318,7 +318,7 @@ StatusOr<Value> CallRegex(const FuncInfo& func, const std::vector<Value>& args,
     last_end = end;
     size_t width = 0;
     if (search < text.size()) {
-      DecodeRune(text, search, width);
+      utf8::DecodeRune(text, search, width);
       width = std::max<size_t>(width, 1);
     }
     if (search + width > end) {
@@ -459,7 +459,7 @@ StatusOr<Value> CallPrometheus(const FuncInfo& func, std::vector<Value>& args,
         if (duration.message().find("too large") != std::string::npos) {
           return Status::Error("duration out of range");
         }
-        return Status::Error(fmt::format("not a valid duration string: {}", QuoteGo(text)));
+        return Status::Error(fmt::format("not a valid duration string: {}", utf8::QuoteGo(text)));
       }
       return Value::Float(static_cast<double>(duration->count()) / 1000.0);
     }

@@ -1,14 +1,13 @@
 #include "mingus/wire/json_event.h"
 
+#include <boost/json/basic_parser_impl.hpp>
+#include <boost/json/parse_options.hpp>
 #include <cmath>
 #include <limits>
 #include <string>
 #include <vector>
 
-#include <boost/json/basic_parser_impl.hpp>
-#include <boost/json/parse_options.hpp>
-
-#include "mingus/wire/statsd.h"
+#include "mingus/common/utf8.h"
 
 namespace mingus::wire {
 
@@ -273,7 +272,7 @@ namespace {
 boost::json::parse_options ParseOptions() {
   boost::json::parse_options options;
   options.max_depth = 8;
-  // Parse() checks the whole line with IsValidUtf8 first (its ASCII fast path is cheaper), so
+  // Parse() checks the whole line with utf8::IsValidUtf8 first (its ASCII fast path is cheaper), so
   // a second check of every string by the parser would only cost time.
   options.allow_invalid_utf8 = true;
   return options;
@@ -290,7 +289,7 @@ JsonEventParser::~JsonEventParser() = default;
 
 std::optional<JsonEventError> JsonEventParser::Parse(std::string_view line, JsonEvent& out) {
   detail_.clear();
-  if (!IsValidUtf8(line)) return JsonEventError::kNotUtf8;
+  if (!utf8::IsValidUtf8(line)) return JsonEventError::kNotUtf8;
   auto& parser = tokens_->parser;
   MemberCollector& object = parser.handler();
   parser.reset();

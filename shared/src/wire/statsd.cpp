@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include "mingus/common/text.h"
+#include "mingus/common/utf8.h"
 
 namespace mingus::wire {
 
@@ -24,49 +25,6 @@ std::string_view ReasonName(StatsdError error) {
     case StatsdError::kEmptyName: return "empty_name";
   }
   return "unknown";
-}
-
-bool IsValidUtf8(std::string_view text) {
-  const auto* s = reinterpret_cast<const unsigned char*>(text.data());
-  const size_t n = text.size();
-  size_t i = 0;
-  while (i < n) {
-    // Eight ASCII bytes at a time: StatsD lines rarely hold anything else.
-    if (uint64_t word; i + 8 <= n && (std::memcpy(&word, s + i, 8), (word & 0x8080808080808080ull) == 0)) {
-      i += 8;
-      continue;
-    }
-    const unsigned char c = s[i];
-    if (c < 0x80) {
-      ++i;
-      continue;
-    }
-    size_t length;
-    uint32_t code;
-    if ((c & 0xE0) == 0xC0) {
-      length = 2;
-      code = c & 0x1F;
-    } else if ((c & 0xF0) == 0xE0) {
-      length = 3;
-      code = c & 0x0F;
-    } else if ((c & 0xF8) == 0xF0) {
-      length = 4;
-      code = c & 0x07;
-    } else {
-      return false;
-    }
-    if (i + length > n) return false;
-    for (size_t k = 1; k < length; ++k) {
-      if ((s[i + k] & 0xC0) != 0x80) return false;
-      code = (code << 6) | (s[i + k] & 0x3F);
-    }
-    static constexpr uint32_t kSmallest[] = {0, 0, 0x80, 0x800, 0x10000};
-    if (code < kSmallest[length] || code > 0x10FFFF || (code >= 0xD800 && code <= 0xDFFF)) {
-      return false;
-    }
-    i += length;
-  }
-  return true;
 }
 
 namespace {
@@ -96,7 +54,7 @@ bool HasOversizedTag(std::string_view tags) {
 std::optional<StatsdError> ParseStatsdLine(std::string_view line, StatsdLine& out) {
   if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
   if (line.empty()) return StatsdError::kEmptyLine;
-  if (!IsValidUtf8(line)) return StatsdError::kNotUtf8;
+  if (!utf8::IsValidUtf8(line)) return StatsdError::kNotUtf8;
   const auto colon = line.find(':');
   if (colon == std::string_view::npos) return StatsdError::kMissingValue;
   if (colon == 0) return StatsdError::kEmptyName;

@@ -12,6 +12,7 @@
 
 #include "mingus/collector/rules/template.h"
 #include "mingus/common/status.h"
+#include "mingus/common/utf8.h"
 #include "template_value.h"
 
 // A parsed template: the lexer's tokens, the tree the parser builds from them (Go's
@@ -290,12 +291,6 @@ Status CheckFormat(std::string_view format);
 // {{.}} prints them (text/template's evalArgs, for html, js and urlquery).
 enum class SprintMode : uint8_t { kPlain, kLine, kPrintable };
 Status Sprint(const std::vector<Value>& args, SprintMode mode, std::string& out);
-// The UTF-8 sequence at text[i] and its length; U+FFFD and length 0 for an invalid byte.
-uint32_t DecodeRune(std::string_view text, size_t i, size_t& length);
-// Go's unicode.IsPrint, approximated: all but controls and a few invisible format characters.
-bool IsPrintableRune(uint32_t rune);
-// strconv.Quote.
-std::string QuoteGo(std::string_view text);
 // fmt.Sprintf("%.4g", v).
 std::string FormatG4(double value);
 

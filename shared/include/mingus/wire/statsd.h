@@ -64,7 +64,4 @@ size_t ForEachTag(std::string_view tags, Fn&& fn) {
   return malformed;
 }
 
-// True when `text` is well-formed UTF-8 (no overlongs, surrogates or code points past U+10FFFF).
-bool IsValidUtf8(std::string_view text);
-
 }  // namespace mingus::wire

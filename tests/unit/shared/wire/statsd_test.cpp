@@ -85,26 +85,5 @@ TEST(StatsdLine, EveryMalformedClassHasItsReason) {
   EXPECT_EQ(ErrorOf(":1|c"), "empty_name");
 }
 
-TEST(Utf8, AcceptsValidAndRefusesInvalid) {
-  EXPECT_TRUE(IsValidUtf8("plain"));
-  EXPECT_TRUE(IsValidUtf8("caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80"));
-  EXPECT_FALSE(IsValidUtf8("\xe2\x82"));          // truncated
-  EXPECT_FALSE(IsValidUtf8("\xed\xa0\x80"));      // surrogate
-  EXPECT_FALSE(IsValidUtf8("\xf4\x90\x80\x80"));  // past U+10FFFF
-  EXPECT_FALSE(IsValidUtf8("\x80"));
-}
-
-TEST(Utf8, FindsABadByteAnywhereInALongAsciiLine) {
-  // ASCII is checked eight bytes at a time: put the bad byte at every offset of the words.
-  for (size_t at = 0; at < 40; ++at) {
-    std::string line(40, 'a');
-    EXPECT_TRUE(IsValidUtf8(line));
-    line[at] = '\xff';
-    EXPECT_FALSE(IsValidUtf8(line)) << at;
-    line.replace(at, 1, "\xc3\xa9");  // a valid two-byte character there
-    EXPECT_TRUE(IsValidUtf8(line)) << at;
-  }
-}
-
 }  // namespace
 }  // namespace mingus::wire
