@@ -305,7 +305,8 @@ StatusOr<DbReport> ComputeDbReport(sqlite::Database& events, const DbOptimizerCo
 StatusOr<std::unique_ptr<DbOptimizer>> DbOptimizer::Open(const std::string& store_path,
                                                          DbOptimizerConfig config,
                                                          const Clock& clock) {
-  auto db = sqlite::Database::Open(store_path);
+  // The store's writer, EventStore, checks the file at its open: not read whole again here.
+  auto db = sqlite::Database::Open(store_path, sqlite::Database::Check::kTrusted);
   if (!db.ok()) return db.status();
   return std::unique_ptr<DbOptimizer>(
       new DbOptimizer(std::move(db).value(), std::move(config), clock));

@@ -18,8 +18,8 @@ Status Error(sqlite3* db, std::string_view what) {
       fmt::format("{}: {}", what, db != nullptr ? sqlite3_errmsg(db) : "out of memory"));
 }
 
-// Opens and checks; an error means the file could not be used as it is.
-StatusOr<sqlite3*> OpenChecked(const std::string& path) {
+// Opens and, with kQuickCheck, checks; an error means the file could not be used as it is.
+StatusOr<sqlite3*> OpenChecked(const std::string& path, Database::Check check) {
   sqlite3* db = nullptr;
   const int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
   if (sqlite3_open_v2(path.c_str(), &db, flags, nullptr) != SQLITE_OK) {
@@ -34,8 +34,10 @@ StatusOr<sqlite3*> OpenChecked(const std::string& path) {
     return 0;
   };
   char* message = nullptr;
-  if (sqlite3_exec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA quick_check;",
-                   collect, &verdict, &message) != SQLITE_OK) {
+  const bool quick_check = check == Database::Check::kQuickCheck;
+  const std::string sql = fmt::format("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;{}",
+                                      quick_check ? " PRAGMA quick_check;" : "");
+  if (sqlite3_exec(db, sql.c_str(), collect, &verdict, &message) != SQLITE_OK) {
     Status status =
         Status::Error(fmt::format("sqlite {}: {}", path, message != nullptr ? message : "?"));
     sqlite3_free(message);
@@ -43,7 +45,7 @@ StatusOr<sqlite3*> OpenChecked(const std::string& path) {
     return status;
   }
   // journal_mode answers "wal", quick_check "ok".
-  if (verdict != "walok") {
+  if (verdict != (quick_check ? "walok" : "wal")) {
     sqlite3_close(db);
     return Status::Error(fmt::format("sqlite {}: quick_check: {}", path, verdict));
   }
@@ -148,10 +150,11 @@ Database::Database(sqlite3* db, std::string path) : db_(db), path_(std::move(pat
 
 Database::~Database() { sqlite3_close_v2(db_); }
 
-StatusOr<std::unique_ptr<Database>> Database::Open(const std::string& path) {
-  auto db = OpenChecked(path);
+StatusOr<std::unique_ptr<Database>> Database::Open(const std::string& path, Check check) {
+  auto db = OpenChecked(path, check);
   std::string moved_aside;
   if (!db.ok()) {
+    if (check == Check::kTrusted) return db.status();
     std::error_code error;
     if (!std::filesystem::exists(path, error)) return db.status();  // not corruption: a bad path
     const auto now = std::chrono::duration_cast<std::chrono::seconds>(
@@ -166,7 +169,7 @@ StatusOr<std::unique_ptr<Database>> Database::Open(const std::string& path) {
     for (const char* suffix : {"-wal", "-shm"}) {
       std::filesystem::rename(path + suffix, moved_aside + suffix, error);
     }
-    db = OpenChecked(path);
+    db = OpenChecked(path, check);
     if (!db.ok()) return db.status();
   }
   auto database = std::unique_ptr<Database>(new Database(*db, path));

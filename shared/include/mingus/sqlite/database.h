@@ -57,10 +57,14 @@ class Statement {
 class Database {
  public:
   // Opens (creating if needed) a database in WAL mode with synchronous=NORMAL: a committed
-  // transaction survives a crash of the process. A file that is not a database or fails
-  // SQLite's quick_check is renamed to PATH.corrupt-UNIXTIME (and reported in
-  // moved_aside()) and a fresh one is created in its place.
-  static StatusOr<std::unique_ptr<Database>> Open(const std::string& path);
+  // transaction survives a crash of the process. With kQuickCheck, a file that is not a
+  // database or fails SQLite's quick_check is renamed to PATH.corrupt-UNIXTIME (and reported
+  // in moved_aside()) and a fresh one is created in its place. kTrusted is for a reader of a
+  // store whose writer opens it with kQuickCheck: quick_check reads the whole file (seconds for
+  // gigabytes), and a reader must not move the writer's file away; an unusable file is an error.
+  enum class Check { kQuickCheck, kTrusted };
+  static StatusOr<std::unique_ptr<Database>> Open(const std::string& path,
+                                                  Check check = Check::kQuickCheck);
   // Opens someone else's database (an application's) as it is: never created, its journal
   // mode left alone, nothing checked or moved. A statement that meets a lock waits up to
   // `busy_timeout`, then fails with "database is locked".
