@@ -818,6 +818,25 @@ std::string DayOf(int64_t unix_ms) {
                      static_cast<unsigned>(day.month()), static_cast<unsigned>(day.day()));
 }
 
+Status RequireTables(sqlite::Database& db, std::initializer_list<std::string_view> tables) {
+  auto exists = db.Prepare("SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND name = ?1");
+  if (!exists.ok()) return exists.status();
+  for (const std::string_view table : tables) {
+    exists->Bind(1, table);
+    const bool found = exists->Step() && exists->Int(0) > 0;
+    if (!exists->status().ok()) return exists->status();
+    exists->Reset();
+    if (!found) {
+      return Status::Error(fmt::format(
+          "{} has no table {}: no collector of this version has opened it yet; start this "
+          "version's collector on it once (it brings the store's tables up to date), then run "
+          "the report again",
+          db.path(), table));
+    }
+  }
+  return OkStatus();
+}
+
 std::optional<SpoolRecord> ParseSpoolRecord(std::string_view line) {
   constexpr std::string_view kCursor = R"({"cursor":)", kReceived = R"(,"received":)",
                              kEvent = R"(,"event":)";

@@ -588,6 +588,11 @@ StatusOr<std::unique_ptr<Insights>> Insights::Open(const std::string& path, cons
   // The store's writer, EventStore, checks the file at its open: not read whole again here.
   auto db = sqlite::Database::Open(path, sqlite::Database::Check::kTrusted);
   if (!db.ok()) return db.status();
+  if (Status status =
+          RequireTables(**db, {"users", "daily_users", "daily_rollups", "daily_distinct",
+                               "daily_feedback", "daily_accuracy", "negative_comments"});
+      !status.ok())
+    return status;
   return std::unique_ptr<Insights>(new Insights(std::move(db).value(), clock, max_days));
 }
 

@@ -853,6 +853,8 @@ StatusOr<std::unique_ptr<UxReports>> UxReports::Open(const std::string& path, co
   // The store's writer, EventStore, checks the file at its open: not read whole again here.
   auto db = sqlite::Database::Open(path, sqlite::Database::Check::kTrusted);
   if (!db.ok()) return db.status();
+  if (Status status = RequireTables(**db, {"ux_interactions", "ux_experiments"}); !status.ok())
+    return status;
   // A 30-day period of ux_interactions is about 25 MB at 10 million events: with SQLite's
   // default 2 MB of cache every report read it all from the file again (8 % of its time).
   if (Status status = (*db)->Exec("PRAGMA cache_size = -65536"); !status.ok()) return status;

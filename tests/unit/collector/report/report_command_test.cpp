@@ -115,6 +115,28 @@ TEST_F(ReportCommandTest, RefusesBadUsageWithTheReason) {
   EXPECT_THAT(help.out, HasSubstr("--days"));
 }
 
+// A store that only an older collector has written lacks the UX tables: the report names the
+// table and what to do, and leaves the store as it is (an older collector may still write it).
+TEST_F(ReportCommandTest, AStoreWithoutTheUxTablesIsAnErrorThatSaysWhatToDo) {
+  MakeStore();
+  const std::string path = (dir_.path() / std::string(events::kEventStoreFile)).string();
+  {
+    auto db = sqlite::Database::Open(path);
+    ASSERT_TRUE(db.ok()) << db.message();
+    ASSERT_TRUE((*db)->Exec("DROP TABLE ux_interactions; DROP TABLE ux_experiments").ok());
+  }
+  const Result ux = Run({"ux", StorageFlag(), "--days", "30"});
+  EXPECT_EQ(ux.status, 1);
+  EXPECT_THAT(ux.err, HasSubstr(path + " has no table ux_interactions"));
+  EXPECT_THAT(ux.err, HasSubstr("start this version's collector on it once"));
+  auto db = sqlite::Database::Open(path);
+  ASSERT_TRUE(db.ok()) << db.message();
+  auto tables = (*db)->Prepare("SELECT count(*) FROM sqlite_schema WHERE name = 'ux_interactions'");
+  ASSERT_TRUE(tables.ok() && tables->Step());
+  EXPECT_EQ(tables->Int(0), 0);
+  EXPECT_EQ(Run({"insights", StorageFlag()}).status, 0);  // its tables are there
+}
+
 TEST_F(ReportCommandTest, AStoragePathWithoutAStoreIsAnErrorNotANewDatabase) {
   const Result result = Run({"insights", StorageFlag()});
   EXPECT_EQ(result.status, 1);

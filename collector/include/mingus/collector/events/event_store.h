@@ -4,6 +4,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <initializer_list>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -27,6 +28,13 @@ inline constexpr std::string_view kEventStoreFile = "business_intelligence.db";
 
 // YYYY-MM-DD of a Unix time in milliseconds, in UTC: the days of the rollups and reports.
 std::string DayOf(int64_t unix_ms);
+
+// An error naming the first of `tables` that the store lacks, and what to do: a store that no
+// collector of this version has opened yet, whose EventStore::Open would add the table (the UX
+// tables filled from the stored events). A report refuses it rather than add the table itself: an
+// older collector may still be writing there, and the events it stores after would be missing from
+// the table for good.
+Status RequireTables(sqlite::Database& db, std::initializer_list<std::string_view> tables);
 
 // A score event is accurate when |predicted - actual| <= kAccurateWithin * |actual|: the
 // daily_accuracy rollup counts them, the insights report shows their share.
