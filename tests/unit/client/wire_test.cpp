@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "mingus/common/utf8.h"
 #include "mingus/wire/json_event.h"
 #include "mingus/wire/statsd.h"
 
@@ -126,7 +127,7 @@ TEST(ClientWireTest, RandomBytesAlwaysMakeALineTheAgentAccepts) {
     event.Text("page_url", "/");
     event.Finish();
     ASSERT_EQ(parser.Parse(line, parsed), std::nullopt) << "round " << round << ": " << line;
-    if (text.size() <= kMaxStringBytes && mingus::wire::IsValidUtf8(text)) {
+    if (text.size() <= kMaxStringBytes && mingus::utf8::IsValidUtf8(text)) {
       EXPECT_EQ(parsed.user_id, text) << "round " << round;
     }
 
